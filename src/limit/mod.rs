@@ -1,3 +1,8 @@
 //! Rate limiting: token buckets, the shared limiter, and what headers tell us.
 
 pub(crate) mod info;
+pub(crate) mod bucket;
+pub(crate) mod clock;
+pub(crate) mod model;
+pub(crate) mod snapshot;
+pub(crate) mod limiter;

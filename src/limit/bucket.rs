@@ -1,0 +1,266 @@
+//! A continuous-refill token bucket with reservations, as the providers run them.
+//!
+//! Pure arithmetic on an explicit `now`, so it is tested with exact instants. The level may go
+//! below zero: a request admitted on an estimate that turned out low is charged the difference,
+//! and the debt is paid back by refill before anyone else is admitted.
+
+use std::time::{Duration, Instant};
+
+use crate::limit::info::DimensionInfo;
+
+/// The window assumed when the server does not let us derive one (per-minute limits).
+pub(crate) const DEFAULT_WINDOW: Duration = Duration::from_secs(60);
+
+/// One limit dimension.
+#[derive(Debug, Clone)]
+pub(crate) struct Bucket {
+    /// The provider's limit for the window.
+    limit: f64,
+    /// The share of the limit we use (buffer ratio).
+    ratio: f64,
+    /// Units available now, relative to `limit * ratio` as full. May be negative.
+    level: f64,
+    /// Refill per second.
+    rate: f64,
+    /// When `level` was last brought up to date.
+    updated: Instant,
+    /// Units charged since the last usage reset (monitoring only).
+    pub(crate) used: u64,
+}
+
+impl Bucket {
+    /// A full bucket of `limit` units refilling over `window`.
+    pub(crate) fn new(limit: u64, window: Duration, ratio: f64, now: Instant) -> Self {
+        let limit = limit.max(1) as f64;
+        let window = window.max(Duration::from_millis(1)).as_secs_f64();
+        Bucket { limit, ratio, level: limit * ratio, rate: limit / window, updated: now, used: 0 }
+    }
+
+    /// The usable capacity (limit times the buffer ratio).
+    pub(crate) fn capacity(&self) -> f64 {
+        self.limit * self.ratio
+    }
+
+    /// The provider's limit.
+    pub(crate) fn limit(&self) -> u64 {
+        self.limit as u64
+    }
+
+    /// Units available at `now`.
+    pub(crate) fn level(&mut self, now: Instant) -> f64 {
+        self.refill(now);
+        self.level
+    }
+
+    fn refill(&mut self, now: Instant) {
+        if now > self.updated {
+            let dt = (now - self.updated).as_secs_f64();
+            self.level = (self.level + dt * self.rate).min(self.capacity());
+            self.updated = now;
+        }
+    }
+
+    /// Whether `cost` can never be admitted (it exceeds the provider's whole limit).
+    pub(crate) fn never_fits(&self, cost: u64) -> bool {
+        cost as f64 > self.limit
+    }
+
+    /// When `cost` units will be available: `None` if now.
+    ///
+    /// A cost between the usable capacity and the limit waits for a full bucket and then
+    /// overdraws, so a buffer ratio never turns a legal request into one that can never run.
+    pub(crate) fn wait_for(&mut self, cost: u64, now: Instant) -> Option<Instant> {
+        self.refill(now);
+        let need = (cost as f64).min(self.capacity());
+        if self.level >= need {
+            return None;
+        }
+        let secs = (need - self.level) / self.rate;
+        Some(now + Duration::from_secs_f64(secs.min(1e9)))
+    }
+
+    /// Takes `cost` units (the caller checked [`wait_for`](Self::wait_for)).
+    pub(crate) fn take(&mut self, cost: u64, now: Instant) {
+        self.refill(now);
+        self.level -= cost as f64;
+        self.used = self.used.saturating_add(cost);
+    }
+
+    /// Corrects an earlier charge: positive `delta` gives units back, negative charges more.
+    pub(crate) fn adjust(&mut self, delta: i64, now: Instant) {
+        self.refill(now);
+        self.level = (self.level + delta as f64).min(self.capacity());
+        if delta < 0 {
+            self.used = self.used.saturating_add(delta.unsigned_abs());
+        } else {
+            self.used = self.used.saturating_sub(delta as u64);
+        }
+    }
+
+    /// Empties the bucket (a 429 on this dimension: the server has nothing left).
+    pub(crate) fn drain(&mut self, now: Instant) {
+        self.refill(now);
+        self.level = self.level.min(0.0);
+    }
+
+    /// Time until the bucket is full again.
+    pub(crate) fn time_to_full(&mut self, now: Instant) -> Duration {
+        self.refill(now);
+        Duration::from_secs_f64(((self.capacity() - self.level) / self.rate).clamp(0.0, 1e9))
+    }
+
+    /// Follows what the server reported.
+    ///
+    /// A reported limit sets the size (and the refill rate, from the window the reset implies);
+    /// a reported remaining can only lower our balance, never raise it, because the server's
+    /// figure is as of that request's admission and does not know of requests still on the way.
+    pub(crate) fn sync(&mut self, info: &DimensionInfo, now: Instant) {
+        self.refill(now);
+        if let Some(limit) = info.limit.filter(|&l| l > 0) {
+            let window = derive_window(limit, info.remaining, info.reset)
+                .unwrap_or_else(|| Duration::from_secs_f64(self.limit / self.rate));
+            let limit = limit as f64;
+            if (limit - self.limit).abs() > f64::EPSILON {
+                // Keep the same deficit when the size changes, so a larger limit is usable
+                // at once and a smaller one does not leave us above it.
+                let deficit = self.capacity() - self.level;
+                self.limit = limit;
+                self.level = self.capacity() - deficit;
+            }
+            self.rate = limit / window.as_secs_f64().max(0.001);
+        }
+        if let Some(remaining) = info.remaining {
+            let usable = remaining as f64 - self.limit * (1.0 - self.ratio);
+            self.level = self.level.min(usable);
+        }
+    }
+
+    /// Forgets monitoring counters.
+    pub(crate) fn reset_used(&mut self) {
+        self.used = 0;
+    }
+}
+
+/// The refill window implied by a reported (limit, remaining, reset).
+///
+/// Providers refill continuously, so `reset = deficit × window / limit`. Resets are truncated
+/// to whole milliseconds, so tiny deficits say little; the estimate is only used when the
+/// reset is long enough to be precise, and it snaps to a minute or a day when it is close to
+/// one (daily buckets exist: an OpenAI free tier reports 200 requests per day).
+pub(crate) fn derive_window(
+    limit: u64,
+    remaining: Option<u64>,
+    reset: Option<Duration>,
+) -> Option<Duration> {
+    let remaining = remaining?;
+    let reset = reset?;
+    if remaining >= limit || reset < Duration::from_millis(100) {
+        return None;
+    }
+    let secs = reset.as_secs_f64() * limit as f64 / (limit - remaining) as f64;
+    let snapped = if (54.0..=66.0).contains(&secs) {
+        60.0
+    } else if (77_760.0..=95_040.0).contains(&secs) {
+        86_400.0
+    } else {
+        secs
+    };
+    Some(Duration::from_secs_f64(snapped.clamp(1.0, 86_400.0 * 31.0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn refills_linearly_and_caps_at_capacity() {
+        let t0 = Instant::now();
+        let mut b = Bucket::new(600, Duration::from_secs(60), 1.0, t0); // 10 per second
+        b.take(600, t0);
+        assert_eq!(b.level(t0), 0.0);
+        assert!((b.level(t0 + ms(1500)) - 15.0).abs() < 1e-9);
+        assert_eq!(b.level(t0 + Duration::from_secs(3600)), 600.0);
+    }
+
+    #[test]
+    fn wait_for_is_exact() {
+        let t0 = Instant::now();
+        let mut b = Bucket::new(60, Duration::from_secs(60), 1.0, t0); // 1 per second
+        b.take(60, t0);
+        assert_eq!(b.wait_for(5, t0), Some(t0 + Duration::from_secs(5)));
+        assert_eq!(b.wait_for(5, t0 + Duration::from_secs(5)), None);
+    }
+
+    #[test]
+    fn buffer_ratio_limits_use_but_not_admissibility() {
+        let t0 = Instant::now();
+        let mut b = Bucket::new(100, Duration::from_secs(60), 0.5, t0);
+        assert_eq!(b.capacity(), 50.0);
+        assert!(!b.never_fits(80), "fits the provider's limit");
+        assert!(b.never_fits(101));
+        assert_eq!(b.wait_for(80, t0), None, "a full bucket admits it");
+        b.take(80, t0);
+        assert_eq!(b.level(t0), -30.0);
+    }
+
+    #[test]
+    fn sync_only_lowers_and_learns_size() {
+        let t0 = Instant::now();
+        let mut b = Bucket::new(1000, Duration::from_secs(60), 1.0, t0);
+        b.take(100, t0);
+        let info = DimensionInfo { limit: Some(1000), remaining: Some(950), reset: Some(ms(3000)) };
+        b.sync(&info, t0);
+        assert_eq!(b.level(t0), 900.0, "server's higher remaining does not raise ours");
+        let info = DimensionInfo { limit: Some(1000), remaining: Some(500), reset: Some(ms(30_000)) };
+        b.sync(&info, t0);
+        assert_eq!(b.level(t0), 500.0, "another process used the key: follow the server");
+        let bigger = DimensionInfo { limit: Some(2000), remaining: None, reset: None };
+        b.sync(&bigger, t0);
+        assert_eq!(b.limit(), 2000);
+        assert_eq!(b.level(t0), 1500.0, "same deficit in a larger bucket");
+    }
+
+    #[test]
+    fn window_is_derived_from_reset_arithmetic() {
+        // providers.md §1.6 captures.
+        assert_eq!(derive_window(500, Some(499), Some(ms(120))), Some(Duration::from_secs(60)));
+        assert_eq!(derive_window(40_000, Some(39_880), Some(ms(180))), Some(Duration::from_secs(60)));
+        assert_eq!(derive_window(300_000, Some(295_432), Some(ms(913))), Some(Duration::from_secs(60)));
+        assert_eq!(
+            derive_window(200, Some(199), Some(Duration::from_secs(432))),
+            Some(Duration::from_secs(86_400))
+        );
+        assert_eq!(derive_window(5000, Some(4999), Some(ms(12))), None, "too coarse to trust");
+        assert_eq!(derive_window(100, Some(100), Some(ms(500))), None);
+        assert_eq!(derive_window(100, None, Some(ms(500))), None);
+    }
+
+    #[test]
+    fn daily_window_slows_refill() {
+        let t0 = Instant::now();
+        let mut b = Bucket::new(200, Duration::from_secs(60), 1.0, t0);
+        let info =
+            DimensionInfo { limit: Some(200), remaining: Some(199), reset: Some(Duration::from_secs(432)) };
+        b.sync(&info, t0);
+        b.take(199, t0);
+        assert_eq!(b.wait_for(1, t0), Some(t0 + Duration::from_secs(432)));
+    }
+
+    #[test]
+    fn adjust_gives_back_and_overdraws() {
+        let t0 = Instant::now();
+        let mut b = Bucket::new(100, Duration::from_secs(60), 1.0, t0);
+        b.take(60, t0);
+        b.adjust(20, t0);
+        assert_eq!(b.level(t0), 60.0);
+        b.adjust(-100, t0);
+        assert_eq!(b.level(t0), -40.0);
+        assert_eq!(b.used, 140);
+        b.adjust(1000, t0);
+        assert_eq!(b.level(t0), 100.0, "never above capacity");
+    }
+}

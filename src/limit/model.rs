@@ -1,0 +1,272 @@
+//! The limit state of one (provider, key, model): buckets, the FIFO queue, the pause, the
+//! in-flight count. Pure decisions on an explicit `now`; the blocking is in `limiter.rs`.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use crate::limit::bucket::{Bucket, DEFAULT_WINDOW};
+use crate::limit::info::{DimensionInfo, RateLimitInfo};
+use crate::limit::snapshot::{DimensionSnapshot, ModelLimits};
+
+/// What one request reserves besides one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Cost {
+    /// Combined tokens (OpenAI, OpenRouter).
+    pub tokens: u64,
+    /// Input tokens (Anthropic ITPM).
+    pub input: u64,
+    /// Output tokens (Anthropic OTPM).
+    pub output: u64,
+}
+
+/// Limits known before any response, and how much of them to use.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct LimitConfig {
+    pub requests: Option<u32>,
+    pub tokens: Option<u32>,
+    pub input: Option<u32>,
+    pub output: Option<u32>,
+    pub request_ratio: f64,
+    pub token_ratio: f64,
+    pub max_in_flight: u32,
+    /// Whether to hold everyone behind a first request until its headers tell the limits.
+    pub learn_from_headers: bool,
+}
+
+/// The answer to "may the head of the queue go now?".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Poll {
+    /// Reserved; `probe` is set for the cold-start request whose headers teach the limits.
+    Admit { probe: bool },
+    /// Not before this instant (buckets refill, or a pause ends).
+    WaitUntil(Instant),
+    /// Until something changes (a request finishes, or the probe answers).
+    WaitSignal,
+    /// The request exceeds a whole bucket.
+    NeverFits { dimension: &'static str, needed: u64, capacity: u64 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Learning {
+    Done,
+    NeedProbe,
+    Probing,
+}
+
+#[derive(Debug)]
+pub(crate) struct ModelState {
+    requests: Option<Bucket>,
+    tokens: Option<Bucket>,
+    input: Option<Bucket>,
+    output: Option<Bucket>,
+    cfg: LimitConfig,
+    queue: VecDeque<u64>,
+    next_ticket: u64,
+    in_flight: u32,
+    paused_until: Option<Instant>,
+    learning: Learning,
+    rate_limited: u64,
+    completed: u64,
+}
+
+impl ModelState {
+    pub(crate) fn new(cfg: LimitConfig, now: Instant) -> Self {
+        let mk = |limit: Option<u32>, ratio| {
+            limit.map(|l| Bucket::new(u64::from(l), DEFAULT_WINDOW, ratio, now))
+        };
+        let any_known =
+            [cfg.requests, cfg.tokens, cfg.input, cfg.output].iter().any(Option::is_some);
+        ModelState {
+            requests: mk(cfg.requests, cfg.request_ratio),
+            tokens: mk(cfg.tokens, cfg.token_ratio),
+            input: mk(cfg.input, cfg.token_ratio),
+            output: mk(cfg.output, cfg.token_ratio),
+            cfg,
+            queue: VecDeque::new(),
+            next_ticket: 0,
+            in_flight: 0,
+            paused_until: None,
+            learning: if cfg.learn_from_headers && !any_known {
+                Learning::NeedProbe
+            } else {
+                Learning::Done
+            },
+            rate_limited: 0,
+            completed: 0,
+        }
+    }
+
+    /// Joins the queue; a retry of a rate-limited request joins at the front.
+    pub(crate) fn enqueue(&mut self, front: bool) -> u64 {
+        let t = self.next_ticket;
+        self.next_ticket += 1;
+        if front {
+            self.queue.push_front(t);
+        } else {
+            self.queue.push_back(t);
+        }
+        t
+    }
+
+    pub(crate) fn head(&self) -> Option<u64> {
+        self.queue.front().copied()
+    }
+
+    /// Leaves the queue without being admitted.
+    pub(crate) fn remove(&mut self, ticket: u64) {
+        self.queue.retain(|&t| t != ticket);
+    }
+
+    fn dims(&mut self) -> [(&'static str, &mut Option<Bucket>, fn(&Cost) -> u64); 4] {
+        [
+            ("requests", &mut self.requests, |_| 1),
+            ("tokens", &mut self.tokens, |c| c.tokens),
+            ("input tokens", &mut self.input, |c| c.input),
+            ("output tokens", &mut self.output, |c| c.output),
+        ]
+    }
+
+    /// Decides for the head of the queue. On `Admit` the cost is taken and the head leaves.
+    pub(crate) fn poll_head(&mut self, cost: &Cost, now: Instant) -> Poll {
+        for (name, bucket, need) in self.dims() {
+            if let Some(b) = bucket {
+                if b.never_fits(need(cost)) {
+                    return Poll::NeverFits { dimension: name, needed: need(cost), capacity: b.limit() };
+                }
+            }
+        }
+        if let Some(until) = self.paused_until {
+            if until > now {
+                return Poll::WaitUntil(until);
+            }
+            self.paused_until = None;
+        }
+        if self.in_flight >= self.cfg.max_in_flight {
+            return Poll::WaitSignal;
+        }
+        match self.learning {
+            Learning::Probing => return Poll::WaitSignal,
+            Learning::NeedProbe if self.in_flight > 0 => return Poll::WaitSignal,
+            _ => {}
+        }
+        let mut ready_at: Option<Instant> = None;
+        for (_, bucket, need) in self.dims() {
+            if let Some(at) = bucket.as_mut().and_then(|b| b.wait_for(need(cost), now)) {
+                ready_at = Some(ready_at.map_or(at, |r| r.max(at)));
+            }
+        }
+        if let Some(at) = ready_at {
+            return Poll::WaitUntil(at);
+        }
+        for (_, bucket, need) in self.dims() {
+            if let Some(b) = bucket {
+                b.take(need(cost), now);
+            }
+        }
+        self.queue.pop_front();
+        self.in_flight += 1;
+        let probe = self.learning == Learning::NeedProbe;
+        if probe {
+            self.learning = Learning::Probing;
+        }
+        Poll::Admit { probe }
+    }
+
+    /// A request finished (in any way). `learned` tells whether a probe got an answer.
+    pub(crate) fn release(&mut self, probe: bool, answered: bool) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        self.completed += 1;
+        if probe {
+            self.learning = if answered { Learning::Done } else { Learning::NeedProbe };
+        }
+    }
+
+    /// Corrects the reservation once real usage is known.
+    pub(crate) fn settle(&mut self, reserved: &Cost, actual: &Cost, now: Instant) {
+        let pairs = [
+            (&mut self.tokens, reserved.tokens, actual.tokens),
+            (&mut self.input, reserved.input, actual.input),
+            (&mut self.output, reserved.output, actual.output),
+        ];
+        for (bucket, r, a) in pairs {
+            if let Some(b) = bucket {
+                let delta = i64::try_from(r).unwrap_or(i64::MAX) - i64::try_from(a).unwrap_or(i64::MAX);
+                if delta != 0 {
+                    b.adjust(delta, now);
+                }
+            }
+        }
+    }
+
+    /// Follows the server's headers: creates buckets it reveals, corrects those we have.
+    pub(crate) fn sync(&mut self, info: &RateLimitInfo, now: Instant) {
+        let (rr, tr) = (self.cfg.request_ratio, self.cfg.token_ratio);
+        let pairs: [(&mut Option<Bucket>, &DimensionInfo, f64); 4] = [
+            (&mut self.requests, &info.requests, rr),
+            (&mut self.tokens, &info.tokens, tr),
+            (&mut self.input, &info.input_tokens, tr),
+            (&mut self.output, &info.output_tokens, tr),
+        ];
+        for (bucket, dim, ratio) in pairs {
+            match bucket {
+                Some(b) => b.sync(dim, now),
+                None => {
+                    if let Some(limit) = dim.limit.filter(|&l| l > 0) {
+                        let mut b = Bucket::new(limit, DEFAULT_WINDOW, ratio, now);
+                        b.sync(dim, now);
+                        *bucket = Some(b);
+                    }
+                }
+            }
+        }
+        if !info.is_empty() && self.learning == Learning::Probing {
+            self.learning = Learning::Done;
+        }
+    }
+
+    /// Holds the whole queue until `until` (a 429: nobody else should try before then).
+    pub(crate) fn pause(&mut self, until: Instant) {
+        self.rate_limited += 1;
+        self.paused_until = Some(self.paused_until.map_or(until, |p| p.max(until)));
+    }
+
+    pub(crate) fn snapshot(&mut self, model: &str, now: Instant) -> ModelLimits {
+        let snap = |b: &mut Option<Bucket>| {
+            b.as_mut().map(|b| DimensionSnapshot {
+                limit: b.limit(),
+                remaining: b.level(now).max(0.0) as u64,
+                used: b.used,
+                reset: b.time_to_full(now),
+            })
+        };
+        ModelLimits {
+            model: model.to_string(),
+            requests: snap(&mut self.requests),
+            tokens: snap(&mut self.tokens),
+            input_tokens: snap(&mut self.input),
+            output_tokens: snap(&mut self.output),
+            paused_for: self.paused_until.and_then(|p| p.checked_duration_since(now)).filter(|d| !d.is_zero()),
+            rate_limited: self.rate_limited,
+            in_flight: self.in_flight,
+            queued: self.queue.len(),
+            completed: self.completed,
+        }
+    }
+
+    pub(crate) fn reset_usage(&mut self) {
+        for b in [&mut self.requests, &mut self.tokens, &mut self.input, &mut self.output]
+            .into_iter()
+            .flatten()
+        {
+            b.reset_used();
+        }
+        self.rate_limited = 0;
+        self.completed = 0;
+    }
+
+    /// Time until the pause ends, for tests and monitoring.
+    #[cfg(test)]
+    pub(crate) fn paused_for(&self, now: Instant) -> Duration {
+        self.paused_until.and_then(|p| p.checked_duration_since(now)).unwrap_or_default()
+    }
+}
