@@ -2,14 +2,27 @@
 //! OpenRouter chat APIs.
 #![warn(missing_docs)]
 
+mod builder;
+mod client;
+mod credits;
 mod error;
+mod exec;
 mod limit;
 mod provider;
+mod retry;
+mod secret;
+mod tokens;
 mod types;
 
+pub use builder::ChatLimiterBuilder;
+pub use client::{ChatLimiter, RawResponse};
 pub use error::{ApiError, Error, Result};
+pub use limit::clock::{Clock, ManualClock, SystemClock};
 pub use limit::info::{DimensionInfo, RateLimitInfo};
+pub use limit::snapshot::{DimensionSnapshot, LimitsSnapshot, ModelLimits};
+pub use provider::openrouter::OpenRouterKeyInfo;
 pub use provider::{Provider, ProviderConfig};
+pub use tokens::{CharEstimator, TokenCounter};
 pub use types::{
     ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse, Choice, Message,
     MessageRole, Usage,

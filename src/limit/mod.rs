@@ -6,3 +6,4 @@ pub(crate) mod clock;
 pub(crate) mod model;
 pub(crate) mod snapshot;
 pub(crate) mod limiter;
+pub(crate) mod cost;

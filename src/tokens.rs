@@ -1,0 +1,71 @@
+//! Token estimation: what a request will cost the provider's token buckets before it is sent.
+//!
+//! The limiter reserves `prompt estimate + max output` before a request goes out, so the
+//! estimate decides how close to the limit a job can run. [`TokenCounter`] is the seam; the
+//! default [`CharEstimator`] uses the rule the providers' own admission check is reported to
+//! use (`ceil(characters / 4)`, providers.md §1.7).
+
+use crate::types::{ChatCompletionRequest, Message};
+
+/// Counts the prompt tokens of a request. Implement it to plug in your own tokenizer.
+///
+/// ```
+/// use chat_limiter::{ChatCompletionRequest, Message, TokenCounter};
+/// #[derive(Debug)]
+/// struct Words;
+/// impl TokenCounter for Words {
+///     fn count_prompt(&self, req: &ChatCompletionRequest) -> u64 {
+///         req.messages.iter().map(|m| m.content.split_whitespace().count() as u64).sum()
+///     }
+/// }
+/// let req = ChatCompletionRequest::new("gpt-4o", vec![Message::user("three little words")]);
+/// assert_eq!(Words.count_prompt(&req), 3);
+/// ```
+pub trait TokenCounter: Send + Sync + std::fmt::Debug {
+    /// The number of input tokens the provider will count for this request.
+    fn count_prompt(&self, request: &ChatCompletionRequest) -> u64;
+}
+
+/// The default estimate: `ceil(characters / 4)` over every message's text, plus an optional
+/// per-message overhead.
+///
+/// Characters are Unicode scalar values. The overhead defaults to 0 because the providers'
+/// admission check, which is what the limiter must match, is reported to charge characters / 4
+/// alone; set it when a tokenizer-exact figure matters more than throughput.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CharEstimator {
+    /// Tokens added per message (the chat format's role and separators; 3 or 4 for OpenAI).
+    pub per_message_overhead: u32,
+}
+
+impl CharEstimator {
+    /// Characters of text in a message.
+    fn chars(m: &Message) -> u64 {
+        m.content.chars().count() as u64
+    }
+}
+
+impl TokenCounter for CharEstimator {
+    fn count_prompt(&self, request: &ChatCompletionRequest) -> u64 {
+        let chars: u64 = request.messages.iter().map(Self::chars).sum();
+        let overhead = u64::from(self.per_message_overhead) * request.messages.len() as u64;
+        chars.div_ceil(4).max(1) + overhead
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn estimate_is_ceil_chars_over_four() {
+        let req = ChatCompletionRequest::new(
+            "gpt-4o",
+            vec![Message::system("abcd"), Message::user("héllo")], // 4 + 5 chars
+        );
+        assert_eq!(CharEstimator::default().count_prompt(&req), 3);
+        assert_eq!(CharEstimator { per_message_overhead: 4 }.count_prompt(&req), 11);
+        let empty = ChatCompletionRequest::new("gpt-4o", vec![Message::user("")]);
+        assert_eq!(CharEstimator::default().count_prompt(&empty), 1);
+    }
+}
