@@ -2,6 +2,7 @@
 //! OpenRouter chat APIs.
 #![warn(missing_docs)]
 
+mod batch;
 mod builder;
 mod client;
 mod credits;
@@ -14,6 +15,10 @@ mod secret;
 mod tokens;
 mod types;
 
+pub use batch::{
+    create_chat_completion_requests, process_chat_completion_batch, process_chat_completion_stream,
+    BatchConfig, BatchProgress, BatchResult, BatchSummary, ProgressFn,
+};
 pub use builder::ChatLimiterBuilder;
 pub use client::{ChatLimiter, RawResponse};
 pub use error::{ApiError, Error, Result};

@@ -1,0 +1,200 @@
+//! [`BatchConfig`] and the per-item [`BatchResult`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::types::{ChatCompletionRequest, ChatCompletionResponse};
+
+/// A progress report, given to [`BatchConfig::on_progress`] after every finished item.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct BatchProgress {
+    /// Items finished (succeeded, failed or cancelled).
+    pub done: usize,
+    /// Items that failed or were cancelled.
+    pub failed: usize,
+    /// Items being sent or waiting for the limiter.
+    pub in_flight: usize,
+    /// 429s seen by the limiter so far (all models).
+    pub rate_limited: u64,
+    /// Items finished per second over the last few seconds.
+    pub rate_per_sec: f64,
+    /// Total items, when known in advance.
+    pub total: Option<usize>,
+}
+
+/// A progress callback.
+pub type ProgressFn = Arc<dyn Fn(&BatchProgress) + Send + Sync>;
+
+/// How a batch runs. Every field does what it says; defaults reach the provider's limits
+/// without tuning.
+///
+/// ```
+/// use chat_limiter::BatchConfig;
+/// use std::time::Duration;
+/// let config = BatchConfig::default()
+///     .max_concurrent_requests(64)
+///     .max_retries_per_item(3)
+///     .retry_delay(Duration::from_secs(1))
+///     .group_by_model(true);
+/// assert_eq!(config.max_workers, 256);
+/// ```
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct BatchConfig {
+    /// Most requests in flight at once (default 256).
+    pub max_concurrent_requests: usize,
+    /// Worker threads in the pool (default 256). Threads mostly wait on the network or the
+    /// limiter, so the pool is sized for `rate × latency`, not for the CPU count.
+    pub max_workers: usize,
+    /// Extra attempts for an item whose request failed with a retryable error after the
+    /// limiter's own retries (default 2).
+    pub max_retries_per_item: u32,
+    /// Delay before an item's first extra attempt, doubling after each (default 1 s).
+    pub retry_delay: Duration,
+    /// Stop at the first failed item; items not started are reported as
+    /// [`Error::Cancelled`](crate::Error::Cancelled) (default false).
+    pub stop_on_first_error: bool,
+    /// Give each model its own queue and share of the workers, so a model that is waiting for
+    /// its limits never holds up another's items (default true).
+    pub group_by_model: bool,
+    /// Adapt the requests in flight to `rate × latency` (Little's law) between 4 and
+    /// `max_concurrent_requests`, instead of always using all of them (default true).
+    pub adaptive_batch_size: bool,
+    /// Called after each finished item.
+    pub on_progress: Option<ProgressFn>,
+}
+
+impl std::fmt::Debug for BatchConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchConfig")
+            .field("max_concurrent_requests", &self.max_concurrent_requests)
+            .field("max_workers", &self.max_workers)
+            .field("max_retries_per_item", &self.max_retries_per_item)
+            .field("retry_delay", &self.retry_delay)
+            .field("stop_on_first_error", &self.stop_on_first_error)
+            .field("group_by_model", &self.group_by_model)
+            .field("adaptive_batch_size", &self.adaptive_batch_size)
+            .field("on_progress", &self.on_progress.is_some())
+            .finish()
+    }
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        BatchConfig {
+            max_concurrent_requests: 256,
+            max_workers: 256,
+            max_retries_per_item: 2,
+            retry_delay: Duration::from_secs(1),
+            stop_on_first_error: false,
+            group_by_model: true,
+            adaptive_batch_size: true,
+            on_progress: None,
+        }
+    }
+}
+
+impl BatchConfig {
+    /// Sets [`max_concurrent_requests`](Self::max_concurrent_requests).
+    #[must_use]
+    pub fn max_concurrent_requests(mut self, n: usize) -> Self {
+        self.max_concurrent_requests = n;
+        self
+    }
+    /// Sets [`max_workers`](Self::max_workers).
+    #[must_use]
+    pub fn max_workers(mut self, n: usize) -> Self {
+        self.max_workers = n;
+        self
+    }
+    /// Sets [`max_retries_per_item`](Self::max_retries_per_item).
+    #[must_use]
+    pub fn max_retries_per_item(mut self, n: u32) -> Self {
+        self.max_retries_per_item = n;
+        self
+    }
+    /// Sets [`retry_delay`](Self::retry_delay).
+    #[must_use]
+    pub fn retry_delay(mut self, d: Duration) -> Self {
+        self.retry_delay = d;
+        self
+    }
+    /// Sets [`stop_on_first_error`](Self::stop_on_first_error).
+    #[must_use]
+    pub fn stop_on_first_error(mut self, on: bool) -> Self {
+        self.stop_on_first_error = on;
+        self
+    }
+    /// Sets [`group_by_model`](Self::group_by_model).
+    #[must_use]
+    pub fn group_by_model(mut self, on: bool) -> Self {
+        self.group_by_model = on;
+        self
+    }
+    /// Sets [`adaptive_batch_size`](Self::adaptive_batch_size).
+    #[must_use]
+    pub fn adaptive_batch_size(mut self, on: bool) -> Self {
+        self.adaptive_batch_size = on;
+        self
+    }
+    /// Sets [`on_progress`](Self::on_progress).
+    #[must_use]
+    pub fn on_progress(mut self, f: impl Fn(&BatchProgress) + Send + Sync + 'static) -> Self {
+        self.on_progress = Some(Arc::new(f));
+        self
+    }
+
+    /// Checks the values; the error names the field.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Config(m));
+        if !(1..=4096).contains(&self.max_workers) {
+            return bad(format!("max_workers must be in 1..=4096, got {}", self.max_workers));
+        }
+        if !(1..=100_000).contains(&self.max_concurrent_requests) {
+            return bad(format!(
+                "max_concurrent_requests must be in 1..=100000, got {}",
+                self.max_concurrent_requests
+            ));
+        }
+        if self.max_retries_per_item > 100 {
+            return bad(format!("max_retries_per_item must be at most 100, got {}", self.max_retries_per_item));
+        }
+        if self.retry_delay > Duration::from_secs(3600) {
+            return bad(format!("retry_delay must be at most 1 hour, got {:?}", self.retry_delay));
+        }
+        Ok(())
+    }
+}
+
+/// The outcome of one batch item.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct BatchResult {
+    /// Position of the item in the input.
+    pub index: usize,
+    /// The request that was sent.
+    pub request: ChatCompletionRequest,
+    /// The response, or why there is none.
+    pub result: std::result::Result<ChatCompletionResponse, Error>,
+    /// Attempts made by the batch for this item (each may include the limiter's own retries).
+    pub attempts: u32,
+    /// Time from the item's first attempt to its result.
+    pub duration: Duration,
+}
+
+impl BatchResult {
+    /// Whether the item succeeded.
+    pub fn success(&self) -> bool {
+        self.result.is_ok()
+    }
+    /// The response, when the item succeeded.
+    pub fn response(&self) -> Option<&ChatCompletionResponse> {
+        self.result.as_ref().ok()
+    }
+    /// The error, when the item failed.
+    pub fn error(&self) -> Option<&Error> {
+        self.result.as_ref().err()
+    }
+}

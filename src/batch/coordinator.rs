@@ -1,0 +1,176 @@
+//! The coordinator loop of a batch (see `run.rs`).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender};
+
+use super::{Coordinator, Item};
+use crate::batch::config::{BatchProgress, BatchResult};
+use crate::batch::lane::Lane;
+use crate::error::Error;
+
+impl Coordinator<'_> {
+    pub(super) fn run<I, F>(
+        &mut self,
+        mut input: I,
+        work: &Sender<Item>,
+        results: &Receiver<BatchResult>,
+        cancel: &AtomicBool,
+        mut on_result: F,
+    ) where
+        I: Iterator<Item = Item>,
+        F: FnMut(BatchResult),
+    {
+        let started = Instant::now();
+        let buffer = 2 * self.cap.max(16);
+        let mut input_done = false;
+        loop {
+            while !input_done && self.pending < buffer {
+                match input.next() {
+                    Some(item) => self.admit(item),
+                    None => input_done = true,
+                }
+            }
+            if cancel.load(Ordering::Relaxed) {
+                self.cancel_rest(&mut input, &mut on_result);
+                input_done = true;
+            }
+            self.dispatch(work);
+            if self.in_flight == 0 && (input_done && self.pending == 0) {
+                break;
+            }
+            let Ok(r) = results.recv() else { break };
+            self.finish(r, !input_done, cancel, &mut on_result);
+        }
+        self.summary.elapsed = started.elapsed();
+    }
+
+    fn admit(&mut self, item: Item) {
+        self.summary.total += 1;
+        let key = if self.config.group_by_model { item.1.model.clone() } else { String::new() };
+        if !self.lanes.contains_key(&key) {
+            self.order.push(key.clone());
+            let share = (self.cap / self.order.len()).max(1);
+            for lane in self.lanes.values_mut() {
+                lane.set_max(share);
+            }
+            self.lanes.insert(key.clone(), Lane::new(self.lane_model(&key), share));
+        }
+        if let Some(lane) = self.lanes.get_mut(&key) {
+            lane.pending.push_back(item);
+            self.pending += 1;
+        }
+    }
+
+    /// The limiter model a lane watches ("" lane: the limiter's default model).
+    fn lane_model(&self, key: &str) -> String {
+        if key.is_empty() {
+            self.limiter.model().unwrap_or_default().to_string()
+        } else {
+            key.to_string()
+        }
+    }
+
+    /// Sends items to the workers, round robin over lanes with room.
+    fn dispatch(&mut self, work: &Sender<Item>) {
+        let n = self.order.len();
+        let mut idle_rounds = 0;
+        while idle_rounds < n && self.in_flight < self.cap {
+            let key = &self.order[self.next_lane % n];
+            self.next_lane = (self.next_lane + 1) % n;
+            let Some(lane) = self.lanes.get_mut(key) else { break };
+            if lane.has_room() {
+                if let Some(item) = lane.pending.pop_front() {
+                    if work.send(item).is_ok() {
+                        lane.in_flight += 1;
+                        self.in_flight += 1;
+                        self.pending -= 1;
+                        self.summary.peak_in_flight = self.summary.peak_in_flight.max(self.in_flight);
+                        idle_rounds = 0;
+                        continue;
+                    }
+                }
+            }
+            idle_rounds += 1;
+        }
+    }
+
+    fn finish<F: FnMut(BatchResult)>(
+        &mut self,
+        r: BatchResult,
+        more_input: bool,
+        cancel: &AtomicBool,
+        on_result: &mut F,
+    ) {
+        self.in_flight -= 1;
+        let key = if self.config.group_by_model { r.request.model.clone() } else { String::new() };
+        if let Some(lane) = self.lanes.get_mut(&key) {
+            lane.in_flight -= 1;
+            if self.config.adaptive_batch_size {
+                let backlog = !lane.pending.is_empty() || more_input;
+                let queued = self
+                    .limiter
+                    .current_limits()
+                    .model(&lane.model)
+                    .map_or(0, |m| m.queued);
+                lane.adapt(backlog, queued);
+            }
+        }
+        self.summary.retries += u64::from(r.attempts.saturating_sub(1));
+        match &r.result {
+            Ok(_) => self.summary.succeeded += 1,
+            Err(Error::Cancelled) => self.summary.cancelled += 1,
+            Err(_) => {
+                self.summary.failed += 1;
+                if self.config.stop_on_first_error {
+                    cancel.store(true, Ordering::Relaxed);
+                }
+            }
+        }
+        self.report(r, on_result);
+    }
+
+    /// Reports every item not yet started as cancelled (never silently dropped).
+    fn cancel_rest<I: Iterator<Item = Item>, F: FnMut(BatchResult)>(&mut self, input: &mut I, on_result: &mut F) {
+        let mut rest: Vec<Item> = Vec::new();
+        for lane in self.lanes.values_mut() {
+            rest.extend(lane.pending.drain(..));
+        }
+        self.pending = 0;
+        for (index, request) in rest.into_iter().chain(input.by_ref().inspect(|_| self.summary.total += 1)) {
+            self.summary.cancelled += 1;
+            let r = BatchResult { index, request, result: Err(Error::Cancelled), attempts: 0, duration: Duration::ZERO };
+            self.report(r, on_result);
+        }
+    }
+
+    fn report<F: FnMut(BatchResult)>(&mut self, r: BatchResult, on_result: &mut F) {
+        self.done += 1;
+        if r.result.is_err() {
+            self.failed += 1;
+        }
+        let now = Instant::now();
+        self.recent.push_back(now);
+        while self.recent.front().is_some_and(|t| now - *t > Duration::from_secs(5)) {
+            self.recent.pop_front();
+        }
+        on_result(r);
+        if let Some(progress) = &self.config.on_progress {
+            // The 429 count needs every model's lock: refresh it at most ten times a second.
+            if self.last_429_check.is_none_or(|t| now - t > Duration::from_millis(100)) {
+                self.last_429_check = Some(now);
+                self.rate_limited = self.limiter.current_limits().models.iter().map(|m| m.rate_limited).sum();
+            }
+            let span = self.recent.front().map_or(0.0, |t| (now - *t).as_secs_f64()).max(1.0);
+            progress(&BatchProgress {
+                done: self.done,
+                failed: self.failed,
+                in_flight: self.in_flight,
+                rate_limited: self.rate_limited,
+                rate_per_sec: self.recent.len() as f64 / span,
+                total: self.total,
+            });
+        }
+    }
+}
