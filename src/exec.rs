@@ -139,8 +139,13 @@ impl ChatLimiter {
 
     /// Records that the server answered and follows its rate-limit headers.
     pub(crate) fn observe(&self, reply: &Reply, model: &str, permit: &mut Permit) -> RateLimitInfo {
+        self.observe_headers(&reply.headers, model, permit)
+    }
+
+    /// Records that the server answered and follows its rate-limit headers.
+    pub(crate) fn observe_headers(&self, headers: &HeaderMap, model: &str, permit: &mut Permit) -> RateLimitInfo {
         permit.answered();
-        let info = wire::parse_rate_limits(self.inner.provider, &reply.headers, std::time::SystemTime::now());
+        let info = wire::parse_rate_limits(self.inner.provider, headers, std::time::SystemTime::now());
         self.inner.limiter.model(model).sync(&info);
         info
     }

@@ -12,6 +12,7 @@ mod limit;
 mod provider;
 mod retry;
 mod secret;
+mod stream;
 mod tokens;
 mod types;
 
@@ -27,6 +28,7 @@ pub use limit::info::{DimensionInfo, RateLimitInfo};
 pub use limit::snapshot::{DimensionSnapshot, LimitsSnapshot, ModelLimits};
 pub use provider::openrouter::OpenRouterKeyInfo;
 pub use provider::{Provider, ProviderConfig};
+pub use stream::ChatStream;
 pub use tokens::{CharEstimator, TokenCounter};
 pub use types::{
     ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse, Choice, Message,
