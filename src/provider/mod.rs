@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 
+pub(crate) mod sse;
+
 /// A chat API provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
