@@ -7,7 +7,8 @@ use std::time::{Duration, UNIX_EPOCH};
 const KEY: &str = "sk-ant-api03-abcdefghijklmnop";
 
 fn body(ty: &str, msg: &str) -> String {
-    serde_json::json!({"type":"error","error":{"type":ty,"message":msg},"request_id":"req_body"}).to_string()
+    serde_json::json!({"type":"error","error":{"type":ty,"message":msg},"request_id":"req_body"})
+        .to_string()
 }
 
 fn err(status: u16, h: &[(&'static str, &str)], body: &str) -> ApiError {
@@ -32,17 +33,31 @@ fn spend_cap_and_billing_are_terminal() {
     assert_eq!(e.code.as_deref(), Some("enforced_spend_limit_reached"));
     assert_eq!(e.request_id.as_deref(), Some("req_1"));
     assert!(!err(402, &[], &body("billing_error", "payment problem")).retryable);
-    assert!(!err(400, &[], &body("invalid_request_error", "You have reached your specified API usage limits")).retryable);
+    assert!(
+        !err(
+            400,
+            &[],
+            &body("invalid_request_error", "You have reached your specified API usage limits")
+        )
+        .retryable
+    );
     // x-should-retry is the server's word and wins (providers.md §5 step 1).
     assert!(err(400, &[("x-should-retry", "true")], &body("invalid_request_error", "x")).retryable);
 }
 
 #[test]
 fn status_table() {
-    for (s, ty, retry) in [(400, "invalid_request_error", false), (401, "authentication_error", false),
-        (403, "permission_error", false), (404, "not_found_error", false), (409, "conflict_error", true),
-        (413, "request_too_large", false), (500, "api_error", true), (504, "timeout_error", true),
-        (529, "overloaded_error", true)] {
+    for (s, ty, retry) in [
+        (400, "invalid_request_error", false),
+        (401, "authentication_error", false),
+        (403, "permission_error", false),
+        (404, "not_found_error", false),
+        (409, "conflict_error", true),
+        (413, "request_too_large", false),
+        (500, "api_error", true),
+        (504, "timeout_error", true),
+        (529, "overloaded_error", true),
+    ] {
         assert_eq!(err(s, &[], &body(ty, "m")).retryable, retry, "{s}");
         assert_eq!(status_for_type(ty), s);
     }
@@ -60,6 +75,7 @@ fn redaction_and_non_json() {
 
 #[test]
 fn overloaded_in_band() {
-    let e = in_band_error(&serde_json::json!({"type":"overloaded_error","message":"Overloaded"}), KEY);
+    let e =
+        in_band_error(&serde_json::json!({"type":"overloaded_error","message":"Overloaded"}), KEY);
     assert_eq!((e.status, e.retryable, e.message.as_str()), (529, true, "Overloaded"));
 }

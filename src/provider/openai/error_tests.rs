@@ -11,7 +11,8 @@ fn err(status: u16, body: &str) -> ApiError {
 }
 
 fn body(ty: &str, code: &str, msg: &str) -> String {
-    serde_json::json!({"error": {"message": msg, "type": ty, "param": null, "code": code}}).to_string()
+    serde_json::json!({"error": {"message": msg, "type": ty, "param": null, "code": code}})
+        .to_string()
 }
 
 #[test]
@@ -21,9 +22,19 @@ fn rate_limit_429_is_retryable_with_message_hint() {
     let e = err(429, &body("requests", "rate_limit_exceeded", msg));
     assert!(e.retryable);
     assert_eq!(e.retry_after, Some(Duration::from_secs(20)));
-    assert_eq!((e.error_type.as_deref(), e.code.as_deref()), (Some("requests"), Some("rate_limit_exceeded")));
+    assert_eq!(
+        (e.error_type.as_deref(), e.code.as_deref()),
+        (Some("requests"), Some("rate_limit_exceeded"))
+    );
     assert_eq!(e.message, msg);
-    let e = err(429, &body("tokens", "rate_limit_exceeded", "… (TPM): Limit 200000, Used 195869, Requested 4412. Please try again in 84ms. Visit …"));
+    let e = err(
+        429,
+        &body(
+            "tokens",
+            "rate_limit_exceeded",
+            "… (TPM): Limit 200000, Used 195869, Requested 4412. Please try again in 84ms. Visit …",
+        ),
+    );
     assert_eq!(e.retry_after, Some(Duration::from_millis(84)));
     let e = err(429, &body("rate_limit_error", "slow_down", "slow down"));
     assert!(e.retryable);
@@ -68,8 +79,20 @@ fn quota_billing_and_too_large_429s_are_terminal() {
 
 #[test]
 fn status_table() {
-    for (status, retry) in [(400, false), (401, false), (403, false), (404, false), (408, true), (409, true),
-        (413, false), (422, false), (500, true), (502, true), (503, true), (504, true)] {
+    for (status, retry) in [
+        (400, false),
+        (401, false),
+        (403, false),
+        (404, false),
+        (408, true),
+        (409, true),
+        (413, false),
+        (422, false),
+        (500, true),
+        (502, true),
+        (503, true),
+        (504, true),
+    ] {
         assert_eq!(err(status, &body("x", "y", "m")).retryable, retry, "{status}");
     }
 }
@@ -87,7 +110,8 @@ fn key_is_redacted_and_null_code_is_none() {
 
 #[test]
 fn non_json_bodies_still_give_an_error() {
-    let e = err(502, "<html><head><title>502 Bad Gateway</title></head><body>cloudflare</body></html>");
+    let e =
+        err(502, "<html><head><title>502 Bad Gateway</title></head><body>cloudflare</body></html>");
     assert!(e.retryable);
     assert!(e.message.starts_with("<html>"));
     assert_eq!(e.error_type, None);
@@ -111,7 +135,10 @@ fn try_again_hints() {
 
 #[test]
 fn in_band_errors() {
-    let e = in_band_error(&serde_json::json!({"message": "boom", "type": "server_error", "code": null}), KEY);
+    let e = in_band_error(
+        &serde_json::json!({"message": "boom", "type": "server_error", "code": null}),
+        KEY,
+    );
     assert_eq!((e.status, e.retryable), (500, true));
     let e = in_band_error(&serde_json::json!({"message": "slow", "code": 429}), KEY);
     assert_eq!((e.status, e.retryable), (429, true));

@@ -50,9 +50,12 @@ fn openrouter_cost_and_cache_write() {
 #[test]
 fn openrouter_200_with_error_body_is_an_api_error() {
     let key = "sk-or-v1-0123456789abcdef";
-    let body = format!(r#"{{"error":{{"code":429,"message":"Provider returned error","metadata":{{"provider_name":"Chutes",
-        "raw":"model is temporarily rate-limited upstream, key {key}"}}}},"user_id":"user_1"}}"#);
-    let err = parse_response(Provider::OpenRouter, body.as_bytes(), None, key).expect_err("error body");
+    let body = format!(
+        r#"{{"error":{{"code":429,"message":"Provider returned error","metadata":{{"provider_name":"Chutes",
+        "raw":"model is temporarily rate-limited upstream, key {key}"}}}},"user_id":"user_1"}}"#
+    );
+    let err =
+        parse_response(Provider::OpenRouter, body.as_bytes(), None, key).expect_err("error body");
     let api = err.api_error().expect("api error");
     assert_eq!((api.status, api.retryable), (429, true));
     assert!(api.message.contains("Chutes") && api.message.contains("rate-limited upstream"));

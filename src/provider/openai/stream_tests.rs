@@ -19,7 +19,14 @@ fn openai_capture() {
     assert_eq!((c.role, c.delta.as_str(), c.usage), (Some(MessageRole::Assistant), "", None));
     let c = chunk(decode(p, r#"{"id":"c","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}],"usage":null}"#, "k").expect("valid"));
     assert_eq!((c.delta.as_str(), c.role), ("Hi", None));
-    let c = chunk(decode(p, r#"{"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":null}"#, "k").expect("valid"));
+    let c = chunk(
+        decode(
+            p,
+            r#"{"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":null}"#,
+            "k",
+        )
+        .expect("valid"),
+    );
     assert_eq!(c.finish_reason.as_deref(), Some("stop"));
     let last = r#"{"id":"c","choices":[],"usage":{"prompt_tokens":10,"completion_tokens":5,"total_tokens":15,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0}}}"#;
     let u = chunk(decode(p, last, "k").expect("valid")).usage.expect("usage");
@@ -32,7 +39,9 @@ fn openai_capture() {
 #[test]
 fn openai_mid_stream_error() {
     let key = "sk-abcdefghijklmnop";
-    let data = format!(r#"{{"error":{{"message":"The server had an error ({key})","type":"server_error","param":null,"code":null}}}}"#);
+    let data = format!(
+        r#"{{"error":{{"message":"The server had an error ({key})","type":"server_error","param":null,"code":null}}}}"#
+    );
     let err = decode(Provider::OpenAI, &data, key).expect_err("error chunk");
     let api = err.api_error().expect("api");
     assert_eq!((api.status, api.retryable, api.provider), (500, true, Provider::OpenAI));
@@ -49,7 +58,10 @@ fn openrouter_usage_and_mid_stream_error() {
     let err_chunk = r#"{"id":"gen-1","object":"chat.completion.chunk","error":{"code":502,"message":"Provider disconnected","metadata":{"error_type":"provider_unavailable"}},"choices":[{"index":0,"delta":{"content":""},"finish_reason":"error"}]}"#;
     let err = decode(p, err_chunk, "k").expect_err("error chunk");
     let api = err.api_error().expect("api");
-    assert_eq!((api.status, api.code.as_deref(), api.retryable), (502, Some("provider_unavailable"), true));
+    assert_eq!(
+        (api.status, api.code.as_deref(), api.retryable),
+        (502, Some("provider_unavailable"), true)
+    );
     let bare = r#"{"id":"gen-1","choices":[{"index":0,"delta":{},"finish_reason":"error"}]}"#;
     assert!(matches!(decode(p, bare, "k"), Err(Error::Stream(_))));
 }
