@@ -1,9 +1,12 @@
 //! Rate limiting: token buckets, the shared limiter, and what headers tell us.
 
-pub(crate) mod info;
 pub(crate) mod bucket;
 pub(crate) mod clock;
+pub(crate) mod cost;
+pub(crate) mod duration;
+pub(crate) mod headers;
+pub(crate) mod info;
+pub(crate) mod limiter;
 pub(crate) mod model;
 pub(crate) mod snapshot;
-pub(crate) mod limiter;
-pub(crate) mod cost;
+pub(crate) mod timestamp;

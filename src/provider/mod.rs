@@ -12,6 +12,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 
+pub(crate) mod anthropic;
+mod api_error;
+mod json;
+pub(crate) mod openai;
+pub(crate) mod openrouter;
+pub(crate) mod sse;
+pub(crate) mod wire;
+
 /// A chat API provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

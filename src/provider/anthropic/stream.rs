@@ -1,0 +1,115 @@
+//! Anthropic's named SSE events turned into unified chunks (providers.md §2.4).
+//!
+//! The stream is stateful: `message_start` carries the id, model and input usage, later
+//! `message_delta` events carry the stop reason and the cumulative output usage. The decoder
+//! remembers the first so that the usage it reports is complete.
+
+use serde_json::{Map, Value};
+
+use crate::error::Error;
+use crate::provider::json::{obj_of, str_of};
+use crate::provider::wire::StreamEvent;
+use crate::types::{ChatCompletionChunk, MessageRole};
+
+use super::error::in_band_error;
+use super::response::{map_stop_reason, usage};
+
+/// Events that carry something we read; any other name is ignored, as the API asks.
+const KNOWN: [&str; 7] = [
+    "message_start",
+    "content_block_start",
+    "content_block_delta",
+    "content_block_stop",
+    "message_delta",
+    "message_stop",
+    "error",
+];
+
+/// What one Anthropic stream has said so far.
+#[derive(Debug, Default)]
+pub(crate) struct AnthropicStream {
+    id: String,
+    model: String,
+    /// `message_start`'s usage, updated by every `message_delta` usage (whose numbers are
+    /// cumulative, so later values replace earlier ones; they are never added).
+    usage: Map<String, Value>,
+}
+
+impl AnthropicStream {
+    /// Decodes one event. `event` is the SSE event name; without one, the data's `type` is used.
+    pub(crate) fn decode(
+        &mut self,
+        event: Option<&str>,
+        data: &str,
+        api_key: &str,
+    ) -> Result<StreamEvent, Error> {
+        let named = event.filter(|e| !e.is_empty());
+        if let Some(name) = named {
+            // Ping and unknown events are skipped without even parsing their data.
+            if !KNOWN.contains(&name) {
+                return Ok(StreamEvent::Ignore);
+            }
+        } else if data.trim().is_empty() {
+            return Ok(StreamEvent::Ignore);
+        }
+        let root: Value = serde_json::from_str(data).map_err(|e| {
+            Error::Stream(format!("malformed JSON in an Anthropic stream event: {e}"))
+        })?;
+        let name = named.or_else(|| str_of(root.get("type"))).unwrap_or_default();
+        match name {
+            "message_start" => {
+                let msg = root.get("message");
+                self.id = str_of(msg.and_then(|m| m.get("id"))).unwrap_or_default().to_string();
+                self.model =
+                    str_of(msg.and_then(|m| m.get("model"))).unwrap_or_default().to_string();
+                if let Some(u) = obj_of(msg.and_then(|m| m.get("usage"))) {
+                    self.usage = u.clone();
+                }
+                Ok(self.chunk(|c| c.role = Some(MessageRole::Assistant)))
+            }
+            "content_block_delta" => {
+                let delta = root.get("delta");
+                match str_of(delta.and_then(|d| d.get("type"))) {
+                    Some("text_delta") => {
+                        let text = str_of(delta.and_then(|d| d.get("text"))).unwrap_or_default();
+                        Ok(self.chunk(|c| c.delta = text.to_string()))
+                    }
+                    // input_json_delta, thinking_delta, signature_delta: not text.
+                    _ => Ok(StreamEvent::Ignore),
+                }
+            }
+            "message_delta" => {
+                if let Some(u) = obj_of(root.get("usage")) {
+                    self.usage.extend(u.clone());
+                }
+                let reason = str_of(root.get("delta").and_then(|d| d.get("stop_reason")))
+                    .map(map_stop_reason);
+                let usage = usage(&Value::Object(self.usage.clone()));
+                Ok(self.chunk(|c| {
+                    c.finish_reason = reason;
+                    c.usage = usage;
+                }))
+            }
+            "message_stop" => Ok(StreamEvent::Done),
+            "error" => {
+                let err = root.get("error").unwrap_or(&Value::Null);
+                Err(Error::Api(Box::new(in_band_error(err, api_key))))
+            }
+            _ => Ok(StreamEvent::Ignore),
+        }
+    }
+
+    fn chunk(&self, fill: impl FnOnce(&mut ChatCompletionChunk)) -> StreamEvent {
+        let mut c = ChatCompletionChunk {
+            id: self.id.clone(),
+            model: self.model.clone(),
+            ..Default::default()
+        };
+        fill(&mut c);
+        StreamEvent::Chunk(c)
+    }
+}
+
+#[cfg(test)]
+#[path = "stream_tests.rs"]
+mod tests;

@@ -1,0 +1,102 @@
+//! Lenient readers for provider JSON.
+//!
+//! Provider bodies gain fields, send `null` where a number was expected, and now and then send a
+//! float token count. These helpers read what they can and answer `None` otherwise, so the
+//! parsers never index blindly into untrusted JSON.
+
+#![allow(dead_code)] // used by the client (being written in parallel)
+
+use serde_json::{Map, Value};
+
+use crate::error::Error;
+use crate::provider::Provider;
+
+/// A non-negative integer: a JSON integer, or a finite non-negative float (truncated).
+pub(crate) fn u64_of(v: Option<&Value>) -> Option<u64> {
+    let v = v?;
+    if let Some(n) = v.as_u64() {
+        return Some(n);
+    }
+    let f = v.as_f64()?;
+    // `as` saturates, and the range check keeps negative and NaN values out.
+    (0.0..1.8e19).contains(&f).then_some(f as u64)
+}
+
+/// A finite float.
+pub(crate) fn f64_of(v: Option<&Value>) -> Option<f64> {
+    v?.as_f64().filter(|f| f.is_finite())
+}
+
+/// A string field.
+pub(crate) fn str_of(v: Option<&Value>) -> Option<&str> {
+    v?.as_str()
+}
+
+/// A non-empty string field, owned.
+pub(crate) fn string_of(v: Option<&Value>) -> Option<String> {
+    str_of(v).filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+/// An object field.
+pub(crate) fn obj_of(v: Option<&Value>) -> Option<&Map<String, Value>> {
+    v?.as_object()
+}
+
+/// Message text: a string, an array of parts whose `text` fields are joined, or nothing.
+pub(crate) fn content_text(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(parts)) => {
+            parts.iter().filter_map(|p| p.get("text").and_then(Value::as_str)).collect()
+        }
+        _ => String::new(),
+    }
+}
+
+/// Parses a 2xx body, or explains (briefly, without echoing it) why it is not JSON.
+pub(crate) fn parse_ok_body(p: Provider, body: &[u8]) -> Result<Value, Error> {
+    serde_json::from_slice(body).map_err(|e| Error::InvalidResponse {
+        provider: p,
+        message: format!("body is not JSON ({e}); {} bytes", body.len()),
+    })
+}
+
+/// An "invalid response" error for a body that parsed but has the wrong shape.
+pub(crate) fn shape_error(p: Provider, what: &str) -> Error {
+    Error::InvalidResponse { provider: p, message: what.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn lenient_numbers() {
+        assert_eq!(u64_of(Some(&json!(12))), Some(12));
+        assert_eq!(u64_of(Some(&json!(12.9))), Some(12));
+        assert_eq!(u64_of(Some(&json!(-1))), None);
+        assert_eq!(u64_of(Some(&json!(1e300))), None);
+        assert_eq!(u64_of(Some(&json!("12"))), None);
+        assert_eq!(u64_of(Some(&Value::Null)), None);
+        assert_eq!(u64_of(None), None);
+        assert_eq!(f64_of(Some(&json!(0.25))), Some(0.25));
+    }
+
+    #[test]
+    fn content_forms() {
+        assert_eq!(content_text(Some(&json!("hi"))), "hi");
+        assert_eq!(
+            content_text(Some(&json!([{"type":"text","text":"a"},{"type":"image"},{"text":"b"}]))),
+            "ab"
+        );
+        assert_eq!(content_text(Some(&Value::Null)), "");
+        assert_eq!(content_text(Some(&json!(5))), "");
+    }
+
+    #[test]
+    fn non_json_body_does_not_echo() {
+        let err = parse_ok_body(Provider::OpenAI, b"<html>sk-secret</html>").expect_err("not JSON");
+        assert!(!err.to_string().contains("sk-secret"));
+    }
+}

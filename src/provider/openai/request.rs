@@ -1,0 +1,216 @@
+//! Request bodies in the OpenAI Chat Completions shape, used by OpenAI and OpenRouter.
+//!
+//! The two differ in three places only: OpenAI does not know `top_k`, OpenAI's reasoning models
+//! reject `max_tokens` (providers.md §1.2), and only OpenAI needs `stream_options` to report
+//! usage in a stream (OpenRouter always does, §3.2).
+
+use serde_json::{json, Map, Value};
+
+use crate::error::Error;
+use crate::provider::Provider;
+use crate::types::ChatCompletionRequest;
+
+/// Builds the JSON body for `p` (OpenAI or OpenRouter).
+///
+/// `extra` fields are merged last and may override the typed ones, but never the streaming
+/// fields: those must match how the client reads the answer, so they are set from `stream`.
+pub(crate) fn chat_body(
+    p: Provider,
+    req: &ChatCompletionRequest,
+    stream: bool,
+) -> Result<Value, Error> {
+    check_common(req)?;
+    let mut body = Map::new();
+    body.insert("model".into(), json!(req.model));
+    let messages: Vec<Value> = req
+        .messages
+        .iter()
+        .map(|m| {
+            let mut o = Map::new();
+            o.insert("role".into(), json!(m.role.as_str()));
+            o.insert("content".into(), json!(m.content));
+            // `extra` may carry structured `content`, `name`, `tool_calls`, `tool_call_id`.
+            o.extend(m.extra.clone());
+            Value::Object(o)
+        })
+        .collect();
+    body.insert("messages".into(), Value::Array(messages));
+    if let Some(n) = req.max_tokens {
+        let field = if p == Provider::OpenAI && is_reasoning_model(&req.model) {
+            "max_completion_tokens"
+        } else {
+            "max_tokens"
+        };
+        body.insert(field.into(), json!(n));
+    }
+    put_f64(&mut body, "temperature", req.temperature)?;
+    put_f64(&mut body, "top_p", req.top_p)?;
+    if let Some(stop) = &req.stop {
+        body.insert("stop".into(), json!(stop));
+    }
+    put_f64(&mut body, "frequency_penalty", req.frequency_penalty)?;
+    put_f64(&mut body, "presence_penalty", req.presence_penalty)?;
+    if p == Provider::OpenRouter {
+        if let Some(k) = req.top_k {
+            body.insert("top_k".into(), json!(k));
+        }
+    }
+    body.extend(req.extra.clone());
+    set_stream_fields(p, &mut body, stream);
+    Ok(Value::Object(body))
+}
+
+/// Applies `stream`: `stream: true` (plus `stream_options.include_usage` for OpenAI, keeping any
+/// other option the caller set), or neither field at all, since OpenAI rejects
+/// `stream_options` without `stream: true`.
+fn set_stream_fields(p: Provider, body: &mut Map<String, Value>, stream: bool) {
+    if !stream {
+        body.remove("stream");
+        body.remove("stream_options");
+        return;
+    }
+    body.insert("stream".into(), Value::Bool(true));
+    if p == Provider::OpenAI {
+        let mut opts = match body.remove("stream_options") {
+            Some(Value::Object(o)) => o,
+            _ => Map::new(),
+        };
+        opts.insert("include_usage".into(), Value::Bool(true));
+        body.insert("stream_options".into(), Value::Object(opts));
+    }
+}
+
+/// OpenAI model families that take `max_completion_tokens` only: o1, o3, o4 and gpt-5.
+pub(crate) fn is_reasoning_model(model: &str) -> bool {
+    let m = model.trim().to_ascii_lowercase();
+    ["o1", "o3", "o4", "gpt-5"].iter().any(|p| m.starts_with(p))
+}
+
+/// The checks every provider makes before sending: a model and at least one message.
+pub(crate) fn check_common(req: &ChatCompletionRequest) -> Result<(), Error> {
+    if req.model.trim().is_empty() {
+        return Err(Error::InvalidRequest("model is empty".into()));
+    }
+    if req.messages.is_empty() {
+        return Err(Error::InvalidRequest("messages is empty: add at least one message".into()));
+    }
+    Ok(())
+}
+
+/// Inserts an optional float, refusing NaN and infinities (JSON cannot carry them, and
+/// `serde_json` would silently send `null`).
+pub(crate) fn put_f64(
+    body: &mut Map<String, Value>,
+    name: &str,
+    v: Option<f64>,
+) -> Result<(), Error> {
+    match v {
+        None => Ok(()),
+        Some(f) if f.is_finite() => {
+            body.insert(name.into(), json!(f));
+            Ok(())
+        }
+        Some(f) => Err(Error::InvalidRequest(format!("{name} must be a finite number, got {f}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{Message, MessageRole};
+
+    fn req(model: &str) -> ChatCompletionRequest {
+        ChatCompletionRequest::new(model, vec![Message::system("be brief"), Message::user("hi")])
+    }
+
+    #[test]
+    fn openai_body_maps_every_field() {
+        let r = req("gpt-4o")
+            .max_tokens(50)
+            .temperature(0.5)
+            .top_p(0.9)
+            .stop(["END"])
+            .frequency_penalty(0.1)
+            .presence_penalty(0.2)
+            .top_k(40)
+            .extra("seed", 7);
+        let b = chat_body(Provider::OpenAI, &r, false).expect("valid");
+        assert_eq!(
+            b,
+            json!({"model":"gpt-4o","messages":[{"role":"system","content":"be brief"},
+                {"role":"user","content":"hi"}],"max_tokens":50,"temperature":0.5,"top_p":0.9,
+                "stop":["END"],"frequency_penalty":0.1,"presence_penalty":0.2,"seed":7})
+        );
+    }
+
+    #[test]
+    fn reasoning_models_get_max_completion_tokens() {
+        for m in ["o1", "o1-mini", "o3-mini", "o4-mini", "gpt-5", "GPT-5-mini"] {
+            let b = chat_body(Provider::OpenAI, &req(m).max_tokens(9), false).expect("valid");
+            assert_eq!(b["max_completion_tokens"], 9, "{m}");
+            assert!(b.get("max_tokens").is_none(), "{m}");
+        }
+        for m in ["gpt-4o", "gpt-4.1", "chatgpt-4o-latest"] {
+            let b = chat_body(Provider::OpenAI, &req(m).max_tokens(9), false).expect("valid");
+            assert_eq!(b["max_tokens"], 9, "{m}");
+        }
+        // OpenRouter translates on its side; it takes max_tokens for every model.
+        let b =
+            chat_body(Provider::OpenRouter, &req("openai/o3").max_tokens(9), false).expect("ok");
+        assert_eq!(b["max_tokens"], 9);
+    }
+
+    #[test]
+    fn openrouter_sends_top_k() {
+        let b = chat_body(Provider::OpenRouter, &req("x/y").top_k(40), false).expect("valid");
+        assert_eq!(b["top_k"], 40);
+    }
+
+    #[test]
+    fn streaming_fields() {
+        let r = req("gpt-4o").extra("stream_options", json!({"include_obfuscation": false}));
+        let b = chat_body(Provider::OpenAI, &r, true).expect("valid");
+        assert_eq!(b["stream"], true);
+        assert_eq!(
+            b["stream_options"],
+            json!({"include_obfuscation": false, "include_usage": true})
+        );
+        let b =
+            chat_body(Provider::OpenAI, &r.clone().extra("stream", true), false).expect("valid");
+        assert!(b.get("stream").is_none() && b.get("stream_options").is_none());
+        let b = chat_body(Provider::OpenRouter, &req("x/y"), true).expect("valid");
+        assert_eq!(b["stream"], true);
+        assert!(b.get("stream_options").is_none());
+    }
+
+    #[test]
+    fn message_extras_pass_through_and_extra_overrides() {
+        let mut tool = Message::new(MessageRole::Tool, "42");
+        tool.extra.insert("tool_call_id".into(), json!("call_1"));
+        let mut user = Message::user("");
+        user.extra.insert("content".into(), json!([{"type":"text","text":"look"}]));
+        let r = ChatCompletionRequest::new("gpt-4o", vec![user, tool])
+            .temperature(1.0)
+            .extra("temperature", 0.3);
+        let b = chat_body(Provider::OpenAI, &r, false).expect("valid");
+        assert_eq!(b["messages"][0]["content"], json!([{"type":"text","text":"look"}]));
+        assert_eq!(b["messages"][1], json!({"role":"tool","content":"42","tool_call_id":"call_1"}));
+        assert_eq!(b["temperature"], 0.3);
+    }
+
+    #[test]
+    fn invalid_requests_are_refused() {
+        let empty = ChatCompletionRequest::new("gpt-4o", vec![]);
+        assert!(matches!(
+            chat_body(Provider::OpenAI, &empty, false),
+            Err(Error::InvalidRequest(_))
+        ));
+        let no_model = ChatCompletionRequest::new(" ", vec![Message::user("hi")]);
+        assert!(matches!(
+            chat_body(Provider::OpenRouter, &no_model, false),
+            Err(Error::InvalidRequest(_))
+        ));
+        let nan = req("gpt-4o").temperature(f64::NAN);
+        assert!(matches!(chat_body(Provider::OpenAI, &nan, false), Err(Error::InvalidRequest(_))));
+    }
+}

@@ -1,0 +1,115 @@
+//! Non-streaming responses in the OpenAI shape (OpenAI and OpenRouter) and their `usage`.
+//!
+//! OpenRouter can answer HTTP 200 with an `error` object, at the top level or inside a choice
+//! with `finish_reason: "error"`, when the upstream failed after routing (providers.md §3.3);
+//! both become `Error::Api` so that they are classified and retried like an HTTP error.
+
+use serde_json::{Map, Value};
+
+use crate::error::Error;
+use crate::provider::json::{
+    content_text, f64_of, obj_of, parse_ok_body, shape_error, str_of, string_of, u64_of,
+};
+use crate::provider::{openrouter, Provider};
+use crate::types::{ChatCompletionResponse, Choice, Message, MessageRole, Usage};
+
+use super::error::in_band_error as openai_in_band_error;
+
+/// Parses a 2xx body from OpenAI or OpenRouter.
+pub(crate) fn parse_response(
+    p: Provider,
+    body: &[u8],
+    request_id: Option<String>,
+    api_key: &str,
+) -> Result<ChatCompletionResponse, Error> {
+    let root = parse_ok_body(p, body)?;
+    if !root.is_object() {
+        return Err(shape_error(p, "body is not a JSON object"));
+    }
+    if let Some(err) = in_band_error(p, &root, api_key) {
+        return Err(err);
+    }
+    let choices = match root.get("choices") {
+        Some(Value::Array(items)) => {
+            items.iter().enumerate().map(|(i, c)| parse_choice(i, c)).collect()
+        }
+        _ => return Err(shape_error(p, "no `choices` array in the response")),
+    };
+    Ok(ChatCompletionResponse {
+        id: str_of(root.get("id")).unwrap_or_default().to_string(),
+        model: str_of(root.get("model")).unwrap_or_default().to_string(),
+        provider: p,
+        choices,
+        usage: root.get("usage").and_then(usage),
+        request_id,
+        raw: root,
+    })
+}
+
+/// The error carried by a 2xx body or stream chunk, if any: a top-level `error` object, or a
+/// choice that failed (`finish_reason: "error"` with an `error` object).
+pub(crate) fn in_band_error(p: Provider, root: &Value, api_key: &str) -> Option<Error> {
+    let failed_choice = root
+        .get("choices")
+        .and_then(Value::as_array)
+        .and_then(|cs| cs.iter().find_map(|c| c.get("error").filter(|e| e.is_object())));
+    let err = root.get("error").filter(|e| e.is_object()).or(failed_choice)?;
+    let api = match p {
+        Provider::OpenRouter => openrouter::error::in_band_error(err, api_key),
+        _ => openai_in_band_error(err, api_key),
+    };
+    Some(Error::Api(Box::new(api)))
+}
+
+fn parse_choice(position: usize, c: &Value) -> Choice {
+    let index =
+        u64_of(c.get("index")).and_then(|i| u32::try_from(i).ok()).unwrap_or(position as u32);
+    Choice {
+        index,
+        message: c.get("message").map(message).unwrap_or_else(|| Message::assistant("")),
+        finish_reason: string_of(c.get("finish_reason")),
+    }
+}
+
+/// A response message: its text in `content`, every other field (`tool_calls`, `refusal`,
+/// `annotations`, `reasoning`, ...) in `extra`. Structured content is kept in `extra["content"]`.
+pub(crate) fn message(v: &Value) -> Message {
+    let role = role_of(v.get("role")).unwrap_or(MessageRole::Assistant);
+    let mut extra = Map::new();
+    if let Some(o) = v.as_object() {
+        for (k, val) in o {
+            let structured_content = k == "content" && !(val.is_string() || val.is_null());
+            if (k != "role" && k != "content") || structured_content {
+                extra.insert(k.clone(), val.clone());
+            }
+        }
+    }
+    Message { role, content: content_text(v.get("content")), extra }
+}
+
+/// A wire role name, when it is one we know.
+pub(crate) fn role_of(v: Option<&Value>) -> Option<MessageRole> {
+    serde_json::from_value(v?.clone()).ok()
+}
+
+/// OpenAI-shaped usage: `cached_tokens` becomes `cache_read_input_tokens`; OpenRouter's
+/// `cache_write_tokens` becomes `cache_creation_input_tokens` and its `cost` is kept.
+pub(crate) fn usage(v: &Value) -> Option<Usage> {
+    let o = obj_of(Some(v))?;
+    let prompt = u64_of(o.get("prompt_tokens")).unwrap_or(0);
+    let completion = u64_of(o.get("completion_tokens")).unwrap_or(0);
+    let details = o.get("prompt_tokens_details");
+    // Built field by field: `Usage::new` adds without saturating, and these are untrusted.
+    Some(Usage {
+        prompt_tokens: prompt,
+        completion_tokens: completion,
+        total_tokens: u64_of(o.get("total_tokens")).unwrap_or(prompt.saturating_add(completion)),
+        cache_creation_input_tokens: details.and_then(|d| u64_of(d.get("cache_write_tokens"))),
+        cache_read_input_tokens: details.and_then(|d| u64_of(d.get("cached_tokens"))),
+        cost: f64_of(o.get("cost")),
+    })
+}
+
+#[cfg(test)]
+#[path = "response_tests.rs"]
+mod tests;

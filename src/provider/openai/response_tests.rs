@@ -1,0 +1,89 @@
+//! OpenAI and OpenRouter response bodies.
+
+use super::*;
+use serde_json::json;
+
+#[test]
+fn openai_response() {
+    let body = br#"{"id":"chatcmpl-8TJ9","object":"chat.completion","created":1701995833,"model":"gpt-4o-mini-2024-07-18",
+        "choices":[{"index":0,"message":{"role":"assistant","content":"Hi there","refusal":null,"annotations":[]},
+        "logprobs":null,"finish_reason":"stop"}],
+        "usage":{"prompt_tokens":26,"completion_tokens":82,"total_tokens":108,
+        "prompt_tokens_details":{"cached_tokens":6,"audio_tokens":0}},"system_fingerprint":"fp_1"}"#;
+    let r = parse_response(Provider::OpenAI, body, Some("req_1".into()), "k").expect("valid");
+    assert_eq!(r.text(), "Hi there");
+    assert_eq!((r.id.as_str(), r.model.as_str()), ("chatcmpl-8TJ9", "gpt-4o-mini-2024-07-18"));
+    assert_eq!(r.choices[0].finish_reason.as_deref(), Some("stop"));
+    assert_eq!(r.choices[0].message.role, MessageRole::Assistant);
+    assert_eq!(r.choices[0].message.extra["annotations"], json!([]));
+    let u = r.usage.expect("usage");
+    assert_eq!((u.prompt_tokens, u.completion_tokens, u.total_tokens), (26, 82, 108));
+    assert_eq!(u.cache_read_input_tokens, Some(6));
+    assert_eq!(u.cost, None);
+    assert_eq!(r.request_id.as_deref(), Some("req_1"));
+    assert_eq!(r.raw["system_fingerprint"], "fp_1");
+}
+
+#[test]
+fn tool_calls_and_null_content() {
+    let body = br#"{"id":"c","model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":null,
+        "tool_calls":[{"id":"call_1","type":"function","function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}"#;
+    let r = parse_response(Provider::OpenAI, body, None, "k").expect("valid");
+    assert_eq!(r.text(), "");
+    assert_eq!(r.choices[0].message.extra["tool_calls"][0]["id"], "call_1");
+    assert_eq!(r.usage, None);
+}
+
+#[test]
+fn openrouter_cost_and_cache_write() {
+    let body = br#"{"id":"gen-1739458867-kUKF","provider":"OpenAI","model":"openai/gpt-4o-mini","choices":[{"index":0,
+        "message":{"role":"assistant","content":"ok"},"finish_reason":"stop","native_finish_reason":"stop"}],
+        "usage":{"prompt_tokens":10,"completion_tokens":2,"total_tokens":12,"cost":0.00042,
+        "prompt_tokens_details":{"cached_tokens":0,"cache_write_tokens":8}}}"#;
+    let r = parse_response(Provider::OpenRouter, body, None, "k").expect("valid");
+    let u = r.usage.expect("usage");
+    assert_eq!(u.cost, Some(0.00042));
+    assert_eq!((u.cache_read_input_tokens, u.cache_creation_input_tokens), (Some(0), Some(8)));
+    assert_eq!(r.provider, Provider::OpenRouter);
+}
+
+#[test]
+fn openrouter_200_with_error_body_is_an_api_error() {
+    let key = "sk-or-v1-0123456789abcdef";
+    let body = format!(
+        r#"{{"error":{{"code":429,"message":"Provider returned error","metadata":{{"provider_name":"Chutes",
+        "raw":"model is temporarily rate-limited upstream, key {key}"}}}},"user_id":"user_1"}}"#
+    );
+    let err =
+        parse_response(Provider::OpenRouter, body.as_bytes(), None, key).expect_err("error body");
+    let api = err.api_error().expect("api error");
+    assert_eq!((api.status, api.retryable), (429, true));
+    assert!(api.message.contains("Chutes") && api.message.contains("rate-limited upstream"));
+    assert!(!api.message.contains(key));
+    let body = br#"{"id":"gen-1","choices":[{"index":0,"message":{"role":"assistant","content":""},
+        "finish_reason":"error","error":{"code":502,"message":"upstream died"}}]}"#;
+    let err = parse_response(Provider::OpenRouter, body, None, "k").expect_err("failed choice");
+    assert_eq!(err.status(), Some(502));
+    assert!(err.is_retryable());
+}
+
+#[test]
+fn malformed_bodies() {
+    for body in [&b""[..], b"<html>", b"[]", b"{}", br#"{"choices":{}}"#, b"\xff\xfe"] {
+        let r = parse_response(Provider::OpenAI, body, None, "k");
+        assert!(matches!(r, Err(Error::InvalidResponse { .. })), "{body:?}");
+    }
+}
+
+#[test]
+fn lenient_fields() {
+    let body = br#"{"choices":[{"message":{"role":"wizard","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}},
+        {"index":7,"finish_reason":null}],"usage":{"prompt_tokens":18446744073709551615,"completion_tokens":5}}"#;
+    let r = parse_response(Provider::OpenAI, body, None, "k").expect("valid");
+    assert_eq!(r.text(), "ab");
+    assert_eq!(r.choices[0].message.role, MessageRole::Assistant);
+    assert!(r.choices[0].message.extra["content"].is_array());
+    assert_eq!((r.choices[0].index, r.choices[1].index), (0, 7));
+    assert_eq!(r.choices[1].finish_reason, None);
+    assert_eq!(r.usage.expect("usage").total_tokens, u64::MAX);
+}

@@ -1,0 +1,54 @@
+//! Stream chunks in the OpenAI shape (OpenAI and OpenRouter), one SSE `data:` payload at a time.
+//!
+//! The stream ends with `data: [DONE]`. Usage arrives on a late chunk (with `choices: []` for
+//! OpenAI's `include_usage`; OpenRouter sometimes puts it on a chunk that still has choices), so
+//! `usage` is read from every chunk. A chunk with an `error` object is a failure reported after
+//! HTTP 200 (providers.md §1.4, §3.4) and becomes `Error::Api`.
+
+use serde_json::Value;
+
+use crate::error::Error;
+use crate::provider::json::{content_text, str_of, string_of};
+use crate::provider::wire::StreamEvent;
+use crate::provider::Provider;
+use crate::types::ChatCompletionChunk;
+
+use super::response::{in_band_error, role_of, usage};
+
+/// Decodes one `data:` payload.
+pub(crate) fn decode(p: Provider, data: &str, api_key: &str) -> Result<StreamEvent, Error> {
+    let data = data.trim();
+    if data == "[DONE]" {
+        return Ok(StreamEvent::Done);
+    }
+    if data.is_empty() {
+        return Ok(StreamEvent::Ignore);
+    }
+    // serde's message names the position, never the content, so nothing sensitive is echoed.
+    let root: Value = serde_json::from_str(data)
+        .map_err(|e| Error::Stream(format!("malformed JSON in a {p} stream event: {e}")))?;
+    if !root.is_object() {
+        return Err(Error::Stream(format!("a {p} stream event is not a JSON object")));
+    }
+    if let Some(err) = in_band_error(p, &root, api_key) {
+        return Err(err);
+    }
+    let choice = root.get("choices").and_then(Value::as_array).and_then(|c| c.first());
+    let delta = choice.and_then(|c| c.get("delta"));
+    let finish_reason = choice.and_then(|c| string_of(c.get("finish_reason")));
+    if finish_reason.as_deref() == Some("error") {
+        return Err(Error::Stream(format!("the {p} stream ended with finish_reason \"error\"")));
+    }
+    Ok(StreamEvent::Chunk(ChatCompletionChunk {
+        id: str_of(root.get("id")).unwrap_or_default().to_string(),
+        model: str_of(root.get("model")).unwrap_or_default().to_string(),
+        delta: content_text(delta.and_then(|d| d.get("content"))),
+        role: role_of(delta.and_then(|d| d.get("role"))),
+        finish_reason,
+        usage: root.get("usage").and_then(usage),
+    }))
+}
+
+#[cfg(test)]
+#[path = "stream_tests.rs"]
+mod tests;

@@ -1,0 +1,176 @@
+//! The provider wire layer as the client sees it: one function per step of a call, dispatching
+//! on [`Provider`] to the `openai`, `anthropic` and `openrouter` modules.
+//!
+//! Everything here is pure (bytes and headers in, typed values out), so the client owns all I/O
+//! and every format can be tested without a network.
+
+#![allow(dead_code)] // used by the client (being written in parallel)
+
+use std::time::SystemTime;
+
+use serde_json::Value;
+use ureq::http::HeaderMap;
+
+use crate::error::{ApiError, Error};
+use crate::limit::headers::header_str;
+use crate::limit::info::RateLimitInfo;
+use crate::provider::sse::SseEvent;
+use crate::provider::{anthropic, openai, openrouter, Provider};
+use crate::types::{ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse};
+
+/// The chat endpoint, appended to the base URL (`https://api.openai.com/v1` + `/chat/completions`).
+pub(crate) fn chat_path(p: Provider) -> &'static str {
+    match p {
+        Provider::Anthropic => "/messages",
+        Provider::OpenAI | Provider::OpenRouter => "/chat/completions",
+    }
+}
+
+/// The headers that authenticate a request and declare its JSON body.
+pub(crate) fn auth_headers(p: Provider, api_key: &str) -> Vec<(&'static str, String)> {
+    let json = ("content-type", "application/json".to_string());
+    match p {
+        Provider::Anthropic => vec![
+            ("x-api-key", api_key.to_string()),
+            ("anthropic-version", "2023-06-01".to_string()),
+            json,
+        ],
+        Provider::OpenAI | Provider::OpenRouter => {
+            vec![("authorization", format!("Bearer {api_key}")), json]
+        }
+    }
+}
+
+/// The JSON request body. `default_max_tokens` is used only where the provider requires a cap
+/// (Anthropic) and the request has none. Errors: `Error::InvalidRequest` when the request has
+/// no model, no messages (for Anthropic: no non-system message) or a non-finite float.
+pub(crate) fn chat_body(
+    p: Provider,
+    req: &ChatCompletionRequest,
+    stream: bool,
+    default_max_tokens: u32,
+) -> Result<Value, Error> {
+    match p {
+        Provider::Anthropic => anthropic::request::chat_body(req, stream, default_max_tokens),
+        Provider::OpenAI | Provider::OpenRouter => openai::request::chat_body(p, req, stream),
+    }
+}
+
+/// Parses a 2xx body. A body that is an error (OpenRouter does this) is `Error::Api`, classified
+/// like an HTTP error; its message is redacted with `api_key`.
+pub(crate) fn parse_chat_response(
+    p: Provider,
+    body: &[u8],
+    request_id: Option<String>,
+    api_key: &str,
+) -> Result<ChatCompletionResponse, Error> {
+    match p {
+        Provider::Anthropic => anthropic::response::parse_response(body, request_id, api_key),
+        Provider::OpenAI | Provider::OpenRouter => {
+            openai::response::parse_response(p, body, request_id, api_key)
+        }
+    }
+}
+
+/// Builds the error for a non-2xx answer: type, code, redacted message, request id, retry hint
+/// and whether to retry (providers.md §5). Any body is accepted, including non-JSON.
+pub(crate) fn parse_error(
+    p: Provider,
+    status: u16,
+    headers: &HeaderMap,
+    body: &[u8],
+    api_key: &str,
+) -> ApiError {
+    parse_error_at(p, status, headers, body, api_key, SystemTime::now())
+}
+
+/// [`parse_error`] with an explicit clock, for HTTP-date and epoch retry hints.
+pub(crate) fn parse_error_at(
+    p: Provider,
+    status: u16,
+    headers: &HeaderMap,
+    body: &[u8],
+    api_key: &str,
+    now: SystemTime,
+) -> ApiError {
+    match p {
+        Provider::OpenAI => openai::error::parse_error(status, headers, body, api_key, now),
+        Provider::Anthropic => anthropic::error::parse_error(status, headers, body, api_key, now),
+        Provider::OpenRouter => openrouter::error::parse_error(status, headers, body, api_key, now),
+    }
+}
+
+/// What the response headers say about limits; `now` is when the response arrived.
+pub(crate) fn parse_rate_limits(
+    p: Provider,
+    headers: &HeaderMap,
+    now: SystemTime,
+) -> RateLimitInfo {
+    match p {
+        Provider::OpenAI => openai::headers::parse_rate_limits(headers, now),
+        Provider::Anthropic => anthropic::headers::parse_rate_limits(headers, now),
+        Provider::OpenRouter => openrouter::headers::parse_rate_limits(headers, now),
+    }
+}
+
+/// The request id header: `x-request-id` (OpenAI), `request-id` (Anthropic), `x-generation-id`
+/// (OpenRouter); `x-request-id` as a fallback for proxies in front of any of them.
+pub(crate) fn request_id(p: Provider, headers: &HeaderMap) -> Option<String> {
+    let primary = match p {
+        Provider::OpenAI => "x-request-id",
+        Provider::Anthropic => "request-id",
+        Provider::OpenRouter => "x-generation-id",
+    };
+    header_str(headers, primary).or_else(|| header_str(headers, "x-request-id")).map(str::to_string)
+}
+
+/// What one SSE event means for the caller.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum StreamEvent {
+    /// A piece of the answer (text, role, finish reason and/or usage).
+    Chunk(ChatCompletionChunk),
+    /// The stream is complete (`[DONE]`, `message_stop`).
+    Done,
+    /// Nothing for the caller (ping, content block bookkeeping, unknown events).
+    Ignore,
+}
+
+/// Turns one stream's SSE events into [`StreamEvent`]s. Holds the state Anthropic needs (id,
+/// model and input usage from `message_start`), so use one decoder per response.
+pub(crate) struct StreamDecoder {
+    provider: Provider,
+    api_key: String,
+    anthropic: anthropic::stream::AnthropicStream,
+}
+
+// Written by hand so that the key can never end up in a log line.
+impl std::fmt::Debug for StreamDecoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamDecoder").field("provider", &self.provider).finish_non_exhaustive()
+    }
+}
+
+impl StreamDecoder {
+    /// A decoder for one response from `p`; `api_key` is only used to redact error messages.
+    pub(crate) fn new(p: Provider, api_key: String) -> Self {
+        StreamDecoder { provider: p, api_key, anthropic: Default::default() }
+    }
+
+    /// Decodes one event. Errors: `Error::Api` for an error the provider reported in the stream
+    /// (Anthropic `error` event, OpenAI/OpenRouter `error` chunk), `Error::Stream` for malformed
+    /// JSON or a choice that ended with `finish_reason: "error"` without details.
+    pub(crate) fn decode(&mut self, ev: &SseEvent) -> Result<StreamEvent, Error> {
+        match self.provider {
+            Provider::Anthropic => {
+                self.anthropic.decode(ev.event.as_deref(), &ev.data, &self.api_key)
+            }
+            Provider::OpenAI | Provider::OpenRouter => {
+                openai::stream::decode(self.provider, &ev.data, &self.api_key)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "wire_tests.rs"]
+mod tests;
