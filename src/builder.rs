@@ -216,12 +216,15 @@ impl ChatLimiterBuilder {
         }
         let config = self.resolve_config(provider)?;
         let timeout = check_duration("timeout", self.timeout, Duration::from_secs(600))?;
-        let connect = check_duration("connect_timeout", self.connect_timeout, Duration::from_secs(10))?;
+        let connect =
+            check_duration("connect_timeout", self.connect_timeout, Duration::from_secs(10))?;
         let max_in_flight = check_range("max_in_flight", self.max_in_flight, 512, 1, 100_000)?;
         let default_max_tokens =
             check_range("default_max_tokens", self.default_max_tokens, 1024, 1, 10_000_000)?;
         for (name, _) in &self.headers {
-            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+            if name.is_empty()
+                || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
                 return Err(Error::Config(format!("invalid header name {name:?}")));
             }
         }
@@ -264,7 +267,9 @@ impl ChatLimiterBuilder {
             ))),
             (Some(p), _) | (None, Some(p)) => Ok(p),
             (None, None) => match &self.model {
-                Some(m) => Provider::detect(m).ok_or_else(|| Error::UnknownModel { model: m.clone() }),
+                Some(m) => {
+                    Provider::detect(m).ok_or_else(|| Error::UnknownModel { model: m.clone() })
+                }
                 None => Err(Error::Config("set a model or a provider".into())),
             },
         }
@@ -350,7 +355,12 @@ mod tests {
 
     #[test]
     fn loopback_detection() {
-        for u in ["http://127.0.0.1:8080/v1", "http://localhost/v1", "http://[::1]:9/x", "http://u@127.0.0.2"] {
+        for u in [
+            "http://127.0.0.1:8080/v1",
+            "http://localhost/v1",
+            "http://[::1]:9/x",
+            "http://u@127.0.0.2",
+        ] {
             assert!(is_loopback(u), "{u}");
         }
         for u in ["http://example.com/v1", "https://10.0.0.1/v1", "http://127.0.0.1.evil.com/"] {

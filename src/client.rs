@@ -123,10 +123,18 @@ impl ChatLimiter {
     /// Sends a chat request, waiting for the limits, retrying what is worth retrying.
     ///
     /// An empty `request.model` uses the limiter's default model.
-    pub fn chat_completion(&self, request: &ChatCompletionRequest) -> Result<ChatCompletionResponse> {
+    pub fn chat_completion(
+        &self,
+        request: &ChatCompletionRequest,
+    ) -> Result<ChatCompletionResponse> {
         let req = self.with_model(request)?;
         let reserved = self.estimate(&req);
-        let body = crate::provider::wire::chat_body(self.inner.provider, &req, false, self.inner.default_max_tokens)?;
+        let body = crate::provider::wire::chat_body(
+            self.inner.provider,
+            &req,
+            false,
+            self.inner.default_max_tokens,
+        )?;
         let body = serde_json::to_vec(&body).map_err(|e| Error::InvalidRequest(e.to_string()))?;
         let path = crate::provider::wire::chat_path(self.inner.provider);
         self.execute(&req.model, reserved, |permit| {
@@ -142,7 +150,8 @@ impl ChatLimiter {
     /// # Ok::<_, chat_limiter::Error>(())
     /// ```
     pub fn simple_chat(&self, model: &str, prompt: &str, max_tokens: u32) -> Result<String> {
-        let req = ChatCompletionRequest::new(model, vec![Message::user(prompt)]).max_tokens(max_tokens);
+        let req =
+            ChatCompletionRequest::new(model, vec![Message::user(prompt)]).max_tokens(max_tokens);
         Ok(self.chat_completion(&req)?.text().to_string())
     }
 
@@ -159,7 +168,8 @@ impl ChatLimiter {
         if !path.starts_with('/') || path.contains("://") {
             return Err(Error::InvalidRequest(format!("path must start with '/', got {path:?}")));
         }
-        let chat: Option<ChatCompletionRequest> = body.and_then(|b| serde_json::from_value(b.clone()).ok());
+        let chat: Option<ChatCompletionRequest> =
+            body.and_then(|b| serde_json::from_value(b.clone()).ok());
         let model = chat
             .as_ref()
             .map(|c| c.model.clone())
@@ -168,7 +178,9 @@ impl ChatLimiter {
             .unwrap_or_default();
         let reserved = chat.as_ref().map(|c| self.estimate(c)).unwrap_or_default();
         let bytes = body.map(|b| serde_json::to_vec(b).unwrap_or_default());
-        self.execute(&model, reserved, |permit| self.attempt_raw(&method, path, bytes.as_deref(), &model, permit))
+        self.execute(&model, reserved, |permit| {
+            self.attempt_raw(&method, path, bytes.as_deref(), &model, permit)
+        })
     }
 
     /// A snapshot of every model's limits, usage, pause and queue.
@@ -183,11 +195,16 @@ impl ChatLimiter {
     }
 
     /// The request with the default model filled in, checked for obvious mistakes.
-    pub(crate) fn with_model(&self, request: &ChatCompletionRequest) -> Result<ChatCompletionRequest> {
+    pub(crate) fn with_model(
+        &self,
+        request: &ChatCompletionRequest,
+    ) -> Result<ChatCompletionRequest> {
         let mut req = request.clone();
         if req.model.trim().is_empty() {
             req.model = self.inner.model.clone().ok_or_else(|| {
-                Error::InvalidRequest("the request has no model and the limiter no default model".into())
+                Error::InvalidRequest(
+                    "the request has no model and the limiter no default model".into(),
+                )
             })?;
         }
         if req.messages.is_empty() {

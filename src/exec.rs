@@ -27,7 +27,7 @@ pub(crate) enum Attempt<T> {
     /// A failure that retrying cannot fix.
     Fail(Error),
     /// A failure worth retrying; `info` is what its headers said.
-    Retry(Error, RateLimitInfo),
+    Retry(Error, Box<RateLimitInfo>),
 }
 
 /// One HTTP exchange, as read off the wire.
@@ -91,23 +91,23 @@ impl ChatLimiter {
         let p = self.inner.provider;
         let reply = match self.send("POST", path, Some(body), None) {
             Ok(r) => r,
-            Err(e) => return Attempt::Retry(e, RateLimitInfo::default()),
+            Err(e) => return Attempt::Retry(e, Box::default()),
         };
         let info = self.observe(&reply, model, &mut permit);
         if !(200..300).contains(&reply.status) {
             return self.api_failure(&reply, info);
         }
         let request_id = wire::request_id(p, &reply.headers);
-        match wire::parse_chat_response(p, &reply.body, request_id) {
+        match wire::parse_chat_response(p, &reply.body, request_id, self.inner.key.expose()) {
             Ok(resp) => {
                 if let Some(usage) = &resp.usage {
                     permit.settle(cost::settled(p, model, permit.cost(), usage));
                 }
                 Attempt::Done(resp)
             }
-            Err(e @ Error::Api(_)) if e.is_retryable() => Attempt::Retry(e, info),
+            Err(e @ Error::Api(_)) if e.is_retryable() => Attempt::Retry(e, Box::new(info)),
             // A 2xx we cannot read (a proxy's garbage, a cut body) is worth another try.
-            Err(e @ Error::InvalidResponse { .. }) => Attempt::Retry(e, info),
+            Err(e @ Error::InvalidResponse { .. }) => Attempt::Retry(e, Box::new(info)),
             Err(e) => Attempt::Fail(e),
         }
     }
@@ -123,7 +123,7 @@ impl ChatLimiter {
     ) -> Attempt<RawResponse> {
         let reply = match self.send(method, path, body, None) {
             Ok(r) => r,
-            Err(e) => return Attempt::Retry(e, RateLimitInfo::default()),
+            Err(e) => return Attempt::Retry(e, Box::default()),
         };
         let info = self.observe(&reply, model, &mut permit);
         if !(200..300).contains(&reply.status) {
@@ -132,7 +132,9 @@ impl ChatLimiter {
         let headers = reply
             .headers
             .iter()
-            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())
+            })
             .collect();
         Attempt::Done(RawResponse { status: reply.status, headers, body: reply.body })
     }
@@ -143,9 +145,15 @@ impl ChatLimiter {
     }
 
     /// Records that the server answered and follows its rate-limit headers.
-    pub(crate) fn observe_headers(&self, headers: &HeaderMap, model: &str, permit: &mut Permit) -> RateLimitInfo {
+    pub(crate) fn observe_headers(
+        &self,
+        headers: &HeaderMap,
+        model: &str,
+        permit: &mut Permit,
+    ) -> RateLimitInfo {
         permit.answered();
-        let info = wire::parse_rate_limits(self.inner.provider, headers, std::time::SystemTime::now());
+        let info =
+            wire::parse_rate_limits(self.inner.provider, headers, std::time::SystemTime::now());
         self.inner.limiter.model(model).sync(&info);
         info
     }
@@ -165,7 +173,7 @@ impl ChatLimiter {
         let retryable = api.retryable;
         let err = Error::Api(Box::new(api));
         if retryable {
-            Attempt::Retry(err, info)
+            Attempt::Retry(err, Box::new(info))
         } else {
             Attempt::Fail(err)
         }

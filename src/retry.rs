@@ -98,8 +98,16 @@ mod tests {
         let hint = Duration::from_secs(3);
         assert_eq!(server_wait(&api(Some(hint)), &RateLimitInfo::default()), Some(hint));
         let info = RateLimitInfo {
-            requests: DimensionInfo { limit: Some(10), remaining: Some(4), reset: Some(Duration::from_secs(9)) },
-            tokens: DimensionInfo { limit: Some(10), remaining: Some(0), reset: Some(Duration::from_millis(700)) },
+            requests: DimensionInfo {
+                limit: Some(10),
+                remaining: Some(4),
+                reset: Some(Duration::from_secs(9)),
+            },
+            tokens: DimensionInfo {
+                limit: Some(10),
+                remaining: Some(0),
+                reset: Some(Duration::from_millis(700)),
+            },
             ..RateLimitInfo::default()
         };
         assert_eq!(server_wait(&api(None), &info), Some(Duration::from_millis(700)));

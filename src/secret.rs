@@ -20,16 +20,6 @@ impl ApiKey {
     pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
-
-    /// A stable, non-reversible id of the key (FNV-1a 64), for namespacing shared state.
-    pub(crate) fn fingerprint(&self) -> String {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in self.0.bytes() {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        format!("{h:016x}")
-    }
 }
 
 impl fmt::Debug for ApiKey {
@@ -47,7 +37,5 @@ mod tests {
         let k = ApiKey::new(" sk-secret-123\n");
         assert_eq!(k.expose(), "sk-secret-123");
         assert!(!format!("{k:?}").contains("secret"));
-        assert_eq!(k.fingerprint(), ApiKey::new("sk-secret-123").fingerprint());
-        assert!(!k.fingerprint().contains("secret"));
     }
 }

@@ -11,7 +11,10 @@ use crate::limit::limiter::Permit;
 use crate::provider::sse::SseReader;
 use crate::provider::wire::{self, StreamDecoder, StreamEvent};
 use crate::provider::Provider;
-use crate::types::{ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse, Choice, Message, MessageRole, Usage};
+use crate::types::{
+    ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse, Choice, Message,
+    MessageRole, Usage,
+};
 
 type Body = BufReader<ureq::BodyReader<'static>>;
 
@@ -68,15 +71,17 @@ impl ChatLimiter {
         let body = serde_json::to_vec(&body).map_err(|e| Error::InvalidRequest(e.to_string()))?;
         let path = wire::chat_path(p);
         self.execute(&req.model, reserved, |mut permit| {
-            let mut resp = match self.send_raw("POST", path, Some(&body), Some(self.inner.timeout)) {
+            let mut resp = match self.send_raw("POST", path, Some(&body), Some(self.inner.timeout))
+            {
                 Ok(r) => r,
-                Err(e) => return Attempt::Retry(e, Default::default()),
+                Err(e) => return Attempt::Retry(e, Box::default()),
             };
             let status = resp.status().as_u16();
             let headers = resp.headers().clone();
             let info = self.observe_headers(&headers, &req.model, &mut permit);
             if !(200..300).contains(&status) {
-                let body = resp.body_mut().with_config().limit(1 << 20).read_to_vec().unwrap_or_default();
+                let body =
+                    resp.body_mut().with_config().limit(1 << 20).read_to_vec().unwrap_or_default();
                 let reply = crate::exec::Reply { status, headers, body };
                 return self.api_failure(&reply, info);
             }
@@ -120,7 +125,11 @@ impl ChatStream {
             id,
             model,
             provider: self.provider,
-            choices: vec![Choice { index: 0, message: Message::new(MessageRole::Assistant, text), finish_reason }],
+            choices: vec![Choice {
+                index: 0,
+                message: Message::new(MessageRole::Assistant, text),
+                finish_reason,
+            }],
             usage,
             request_id: self.request_id.clone(),
             raw,
@@ -137,7 +146,9 @@ impl ChatStream {
     fn finish(&mut self) {
         self.finished = true;
         if let Some(mut permit) = self.permit.take() {
-            let usage = self.usage.unwrap_or_else(|| Usage::new(self.prompt_estimate, self.chars_seen.div_ceil(4)));
+            let usage = self
+                .usage
+                .unwrap_or_else(|| Usage::new(self.prompt_estimate, self.chars_seen.div_ceil(4)));
             permit.settle(cost::settled(self.provider, &self.model, permit.cost(), &usage));
         }
     }
@@ -159,9 +170,13 @@ impl Iterator for ChatStream {
             let event = match self.reader.next_event() {
                 Ok(Some(ev)) => ev,
                 Ok(None) => {
-                    return self.fail(Error::Stream("the connection closed before the stream ended".into()))
+                    return self.fail(Error::Stream(
+                        "the connection closed before the stream ended".into(),
+                    ))
                 }
-                Err(e) => return self.fail(Error::Stream(format!("reading the stream failed: {e}"))),
+                Err(e) => {
+                    return self.fail(Error::Stream(format!("reading the stream failed: {e}")))
+                }
             };
             match self.decoder.decode(&event) {
                 Ok(StreamEvent::Chunk(c)) => {

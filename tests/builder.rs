@@ -12,7 +12,10 @@ fn keys_come_from_the_provider_env_var() {
     assert!(matches!(err, Error::MissingApiKey { var: "ANTHROPIC_API_KEY", .. }), "{err:?}");
     assert!(err.to_string().contains("ANTHROPIC_API_KEY"));
     std::env::set_var("ANTHROPIC_API_KEY", "   ");
-    assert!(matches!(ChatLimiter::for_model("claude-3-5-sonnet-20241022"), Err(Error::MissingApiKey { .. })));
+    assert!(matches!(
+        ChatLimiter::for_model("claude-3-5-sonnet-20241022"),
+        Err(Error::MissingApiKey { .. })
+    ));
     std::env::set_var("ANTHROPIC_API_KEY", "sk-ant-from-env");
     let l = ChatLimiter::for_model("claude-3-5-sonnet-20241022").unwrap();
     assert_eq!(l.provider(), Provider::Anthropic);
@@ -26,7 +29,12 @@ fn unknown_model_suggests_the_override() {
     let err = ChatLimiter::builder().model("my-llama").api_key("k").build().unwrap_err();
     assert!(matches!(err, Error::UnknownModel { .. }));
     assert!(err.to_string().contains(".provider("));
-    let l = ChatLimiter::builder().model("my-llama").provider(Provider::OpenRouter).api_key("k").build().unwrap();
+    let l = ChatLimiter::builder()
+        .model("my-llama")
+        .provider(Provider::OpenRouter)
+        .api_key("k")
+        .build()
+        .unwrap();
     assert_eq!(l.provider(), Provider::OpenRouter);
     assert_eq!(l.model(), Some("my-llama"));
 }
@@ -46,7 +54,13 @@ fn bad_values_are_rejected_with_the_field_named() {
         ("max_in_flight", base().max_in_flight(0).build()),
         ("max_retries", base().max_retries(1_000).build()),
         ("base_backoff", base().base_backoff(Duration::ZERO).build()),
-        ("base_backoff", base().base_backoff(Duration::from_secs(10)).max_backoff(Duration::from_secs(1)).build()),
+        (
+            "base_backoff",
+            base()
+                .base_backoff(Duration::from_secs(10))
+                .max_backoff(Duration::from_secs(1))
+                .build(),
+        ),
         ("base_url", base().base_url("api.openai.com").build()),
         ("default_max_tokens", base().default_max_tokens(0).build()),
         ("API key", base().api_key("sk x").build()),
@@ -65,7 +79,12 @@ fn bad_values_are_rejected_with_the_field_named() {
 #[test]
 fn provider_config_and_override_must_agree() {
     let cfg = ProviderConfig::new(Provider::Anthropic);
-    let err = ChatLimiter::builder().config(cfg.clone()).provider(Provider::OpenAI).api_key("k").build().unwrap_err();
+    let err = ChatLimiter::builder()
+        .config(cfg.clone())
+        .provider(Provider::OpenAI)
+        .api_key("k")
+        .build()
+        .unwrap_err();
     assert!(matches!(err, Error::Config(m) if m.contains("contradicts")));
     let mut cfg = cfg;
     cfg.default_request_limit = Some(50);
@@ -77,7 +96,12 @@ fn provider_config_and_override_must_agree() {
 
 #[test]
 fn limiter_is_cheap_to_clone_and_shares_state() {
-    let l = ChatLimiter::builder().provider(Provider::OpenAI).api_key("k").request_limit(10).build().unwrap();
+    let l = ChatLimiter::builder()
+        .provider(Provider::OpenAI)
+        .api_key("k")
+        .request_limit(10)
+        .build()
+        .unwrap();
     let c = l.clone();
     std::thread::spawn(move || drop(c.current_limits())).join().unwrap();
     assert!(l.current_limits().models.is_empty());

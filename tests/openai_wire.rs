@@ -67,7 +67,9 @@ fn request_and_response_are_mapped() {
 fn reasoning_models_get_max_completion_tokens() {
     let server = MockServer::start();
     let m = server.mock(|when, then| {
-        when.method(POST).path("/v1/chat/completions").json_body_includes(r#"{"max_completion_tokens":9}"#);
+        when.method(POST)
+            .path("/v1/chat/completions")
+            .json_body_includes(r#"{"max_completion_tokens":9}"#);
         then.status(200).json_body(ok_body());
     });
     let limiter = builder(Provider::OpenAI, &server.url("/v1")).build().unwrap();
@@ -124,7 +126,8 @@ fn unauthorized_fails_at_once_and_never_shows_the_key() {
     let server = MockServer::start();
     let m = server.mock(|when, then| {
         when.method(POST).path("/v1/chat/completions");
-        then.status(401).json_body(json!({"error": {"message": format!("Incorrect API key provided: {KEY}."),
+        then.status(401)
+            .json_body(json!({"error": {"message": format!("Incorrect API key provided: {KEY}."),
             "type": "invalid_request_error", "param": null, "code": "invalid_api_key"}}));
     });
     let limiter = builder(Provider::OpenAI, &server.url("/v1")).build().unwrap();
@@ -197,5 +200,8 @@ fn malformed_success_body_is_a_typed_error() {
     let limiter = builder(Provider::OpenAI, &server.url("/v1")).max_retries(1).build().unwrap();
     let err = limiter.simple_chat("gpt-4o", "hi", 5).unwrap_err();
     m.assert_calls(2);
-    assert!(matches!(&err, Error::RetriesExhausted { last, .. } if matches!(**last, Error::InvalidResponse { .. })), "{err:?}");
+    assert!(
+        matches!(&err, Error::RetriesExhausted { last, .. } if matches!(**last, Error::InvalidResponse { .. })),
+        "{err:?}"
+    );
 }

@@ -38,7 +38,11 @@ fn chat_sends_attribution_headers_and_reads_cost() {
         .header("X-Title", "tests")
         .build()
         .unwrap();
-    let req = chat_limiter::ChatCompletionRequest::new("openai/gpt-4o-mini", vec![chat_limiter::Message::user("hi")]).top_k(4);
+    let req = chat_limiter::ChatCompletionRequest::new(
+        "openai/gpt-4o-mini",
+        vec![chat_limiter::Message::user("hi")],
+    )
+    .top_k(4);
     let resp = limiter.chat_completion(&req).unwrap();
     assert_eq!(resp.text(), "ok");
     assert_eq!(resp.usage.unwrap().cost, Some(0.00002));
@@ -74,8 +78,10 @@ fn payment_required_stops_further_requests() {
     let server = MockServer::start();
     let _key = server.mock(|when, then| {
         when.method(GET).path("/api/v1/auth/key");
-        then.status(200).json_body(json!({"data": {"label": "x", "usage": 1.0, "limit": null, "is_free_tier": false,
-            "rate_limit": {"requests": 10, "interval": "10s"}}}));
+        then.status(200).json_body(
+            json!({"data": {"label": "x", "usage": 1.0, "limit": null, "is_free_tier": false,
+            "rate_limit": {"requests": 10, "interval": "10s"}}}),
+        );
     });
     let chat = server.mock(|when, then| {
         when.method(POST).path("/api/v1/chat/completions");

@@ -159,7 +159,10 @@ impl BatchConfig {
             ));
         }
         if self.max_retries_per_item > 100 {
-            return bad(format!("max_retries_per_item must be at most 100, got {}", self.max_retries_per_item));
+            return bad(format!(
+                "max_retries_per_item must be at most 100, got {}",
+                self.max_retries_per_item
+            ));
         }
         if self.retry_delay > Duration::from_secs(3600) {
             return bad(format!("retry_delay must be at most 1 hour, got {:?}", self.retry_delay));

@@ -86,7 +86,8 @@ impl Coordinator<'_> {
                         lane.in_flight += 1;
                         self.in_flight += 1;
                         self.pending -= 1;
-                        self.summary.peak_in_flight = self.summary.peak_in_flight.max(self.in_flight);
+                        self.summary.peak_in_flight =
+                            self.summary.peak_in_flight.max(self.in_flight);
                         idle_rounds = 0;
                         continue;
                     }
@@ -109,11 +110,8 @@ impl Coordinator<'_> {
             lane.in_flight -= 1;
             if self.config.adaptive_batch_size {
                 let backlog = !lane.pending.is_empty() || more_input;
-                let queued = self
-                    .limiter
-                    .current_limits()
-                    .model(&lane.model)
-                    .map_or(0, |m| m.queued);
+                let queued =
+                    self.limiter.current_limits().model(&lane.model).map_or(0, |m| m.queued);
                 lane.adapt(backlog, queued);
             }
         }
@@ -132,15 +130,31 @@ impl Coordinator<'_> {
     }
 
     /// Reports every item not yet started as cancelled (never silently dropped).
-    fn cancel_rest<I: Iterator<Item = Item>, F: FnMut(BatchResult)>(&mut self, input: &mut I, on_result: &mut F) {
+    fn cancel_rest<I: Iterator<Item = Item>, F: FnMut(BatchResult)>(
+        &mut self,
+        input: &mut I,
+        on_result: &mut F,
+    ) {
         let mut rest: Vec<Item> = Vec::new();
         for lane in self.lanes.values_mut() {
             rest.extend(lane.pending.drain(..));
         }
         self.pending = 0;
-        for (index, request) in rest.into_iter().chain(input.by_ref().inspect(|_| self.summary.total += 1)) {
+        let pending = rest.len();
+        let mut unread = 0;
+        for (index, request) in rest.into_iter().chain(input.by_ref()) {
+            unread += 1;
+            if unread > pending {
+                self.summary.total += 1;
+            }
             self.summary.cancelled += 1;
-            let r = BatchResult { index, request, result: Err(Error::Cancelled), attempts: 0, duration: Duration::ZERO };
+            let r = BatchResult {
+                index,
+                request,
+                result: Err(Error::Cancelled),
+                attempts: 0,
+                duration: Duration::ZERO,
+            };
             self.report(r, on_result);
         }
     }
@@ -160,7 +174,8 @@ impl Coordinator<'_> {
             // The 429 count needs every model's lock: refresh it at most ten times a second.
             if self.last_429_check.is_none_or(|t| now - t > Duration::from_millis(100)) {
                 self.last_429_check = Some(now);
-                self.rate_limited = self.limiter.current_limits().models.iter().map(|m| m.rate_limited).sum();
+                self.rate_limited =
+                    self.limiter.current_limits().models.iter().map(|m| m.rate_limited).sum();
             }
             let span = self.recent.front().map_or(0.0, |t| (now - *t).as_secs_f64()).max(1.0);
             progress(&BatchProgress {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{unbounded, Receiver, Sender};
 
-use crate::batch::config::{BatchConfig, BatchProgress, BatchResult};
+use crate::batch::config::{BatchConfig, BatchResult};
 use crate::batch::lane::Lane;
 use crate::client::ChatLimiter;
 use crate::error::{Error, Result};
@@ -159,7 +159,9 @@ fn worker(
 /// Whether the batch should try an item again after the limiter gave up on it.
 fn worth_retrying(e: &Error) -> bool {
     match e {
-        Error::RetriesExhausted { last, .. } => last.is_retryable() || matches!(**last, Error::InvalidResponse { .. }),
+        Error::RetriesExhausted { last, .. } => {
+            last.is_retryable() || matches!(**last, Error::InvalidResponse { .. })
+        }
         Error::InvalidResponse { .. } | Error::Stream(_) => true,
         other => other.is_retryable(),
     }

@@ -97,12 +97,6 @@ impl Bucket {
         }
     }
 
-    /// Empties the bucket (a 429 on this dimension: the server has nothing left).
-    pub(crate) fn drain(&mut self, now: Instant) {
-        self.refill(now);
-        self.level = self.level.min(0.0);
-    }
-
     /// Time until the bucket is full again.
     pub(crate) fn time_to_full(&mut self, now: Instant) -> Duration {
         self.refill(now);
@@ -215,7 +209,8 @@ mod tests {
         let info = DimensionInfo { limit: Some(1000), remaining: Some(950), reset: Some(ms(3000)) };
         b.sync(&info, t0);
         assert_eq!(b.level(t0), 900.0, "server's higher remaining does not raise ours");
-        let info = DimensionInfo { limit: Some(1000), remaining: Some(500), reset: Some(ms(30_000)) };
+        let info =
+            DimensionInfo { limit: Some(1000), remaining: Some(500), reset: Some(ms(30_000)) };
         b.sync(&info, t0);
         assert_eq!(b.level(t0), 500.0, "another process used the key: follow the server");
         let bigger = DimensionInfo { limit: Some(2000), remaining: None, reset: None };
@@ -228,8 +223,14 @@ mod tests {
     fn window_is_derived_from_reset_arithmetic() {
         // providers.md §1.6 captures.
         assert_eq!(derive_window(500, Some(499), Some(ms(120))), Some(Duration::from_secs(60)));
-        assert_eq!(derive_window(40_000, Some(39_880), Some(ms(180))), Some(Duration::from_secs(60)));
-        assert_eq!(derive_window(300_000, Some(295_432), Some(ms(913))), Some(Duration::from_secs(60)));
+        assert_eq!(
+            derive_window(40_000, Some(39_880), Some(ms(180))),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            derive_window(300_000, Some(295_432), Some(ms(913))),
+            Some(Duration::from_secs(60))
+        );
         assert_eq!(
             derive_window(200, Some(199), Some(Duration::from_secs(432))),
             Some(Duration::from_secs(86_400))
@@ -243,8 +244,11 @@ mod tests {
     fn daily_window_slows_refill() {
         let t0 = Instant::now();
         let mut b = Bucket::new(200, Duration::from_secs(60), 1.0, t0);
-        let info =
-            DimensionInfo { limit: Some(200), remaining: Some(199), reset: Some(Duration::from_secs(432)) };
+        let info = DimensionInfo {
+            limit: Some(200),
+            remaining: Some(199),
+            reset: Some(Duration::from_secs(432)),
+        };
         b.sync(&info, t0);
         b.take(199, t0);
         assert_eq!(b.wait_for(1, t0), Some(t0 + Duration::from_secs(432)));

@@ -50,8 +50,14 @@ mod tests {
 
     #[test]
     fn reservations_per_provider() {
-        assert_eq!(reserve(Provider::OpenAI, 100, 50, 2), Cost { tokens: 200, input: 0, output: 0 });
-        assert_eq!(reserve(Provider::Anthropic, 100, 50, 1), Cost { tokens: 0, input: 100, output: 50 });
+        assert_eq!(
+            reserve(Provider::OpenAI, 100, 50, 2),
+            Cost { tokens: 200, input: 0, output: 0 }
+        );
+        assert_eq!(
+            reserve(Provider::Anthropic, 100, 50, 1),
+            Cost { tokens: 0, input: 100, output: 50 }
+        );
     }
 
     #[test]

@@ -4,7 +4,6 @@
 //! the headers with fractional forms (`2.34s`, `1m26.4s`); Azure sends bare integer seconds.
 //! The parser accepts all of these (providers.md §1.6) and answers `None` for anything else, so
 //! a strange header means "unknown", never an error or a panic.
-#![allow(dead_code)] // used by the client (being written in parallel)
 
 use std::time::Duration;
 

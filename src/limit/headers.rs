@@ -3,7 +3,6 @@
 //! Headers come from servers and proxies we do not control, so every reader here answers
 //! `None` for a value that is absent, empty, negative, overflowing, non-ASCII or otherwise odd:
 //! a strange header means "unknown" and never stops a response from being used.
-#![allow(dead_code)] // used by the client (being written in parallel)
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -56,7 +56,8 @@ impl Limiter {
     pub(crate) fn snapshot(&self) -> Vec<ModelLimits> {
         let models: Vec<_> = self.models.lock().values().cloned().collect();
         let now = self.clock.now();
-        let mut out: Vec<_> = models.iter().map(|m| m.state.lock().snapshot(&m.model, now)).collect();
+        let mut out: Vec<_> =
+            models.iter().map(|m| m.state.lock().snapshot(&m.model, now)).collect();
         out.sort_by(|a, b| a.model.cmp(&b.model));
         out
     }
@@ -103,7 +104,7 @@ impl ModelLimiter {
                     self.wake_head(&st);
                     return Ok(Permit {
                         model: Arc::clone(self),
-                        cost,
+                        cost: st.charged(&cost),
                         probe,
                         answered: false,
                     });
@@ -145,11 +146,6 @@ impl ModelLimiter {
         let mut st = self.state.lock();
         let until = self.clock.now() + d;
         st.pause(until);
-    }
-
-    /// The model name.
-    pub(crate) fn name(&self) -> &str {
-        &self.model
     }
 }
 

@@ -162,7 +162,8 @@ fn header_sync_lowers_balance_for_usage_we_did_not_see() {
 /// starve one 800-token request on a 1000 tokens/s bucket.
 #[test]
 fn large_request_is_not_starved_by_small_ones() {
-    let limiter = Arc::new(Limiter::new(LimitConfig { tokens: Some(1_000), ..cfg() }, Arc::new(SystemClock)));
+    let limiter =
+        Arc::new(Limiter::new(LimitConfig { tokens: Some(1_000), ..cfg() }, Arc::new(SystemClock)));
     let m = limiter.model("m");
     // Learn a 1-second window and start empty: 1000 tokens per second.
     m.sync(&RateLimitInfo { tokens: dim(1_000, 0, 1_000), ..RateLimitInfo::default() });

@@ -2,7 +2,9 @@
 //! in-flight count. Pure decisions on an explicit `now`; the blocking is in `limiter.rs`.
 
 use std::collections::VecDeque;
-use std::time::{Duration, Instant};
+#[cfg(test)]
+use std::time::Duration;
+use std::time::Instant;
 
 use crate::limit::bucket::{Bucket, DEFAULT_WINDOW};
 use crate::limit::info::{DimensionInfo, RateLimitInfo};
@@ -45,6 +47,9 @@ pub(crate) enum Poll {
     /// The request exceeds a whole bucket.
     NeverFits { dimension: &'static str, needed: u64, capacity: u64 },
 }
+
+/// A dimension's name, its bucket, and what a request costs in it.
+type Dim<'a> = (&'static str, &'a mut Option<Bucket>, fn(&Cost) -> u64);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Learning {
@@ -117,7 +122,7 @@ impl ModelState {
         self.queue.retain(|&t| t != ticket);
     }
 
-    fn dims(&mut self) -> [(&'static str, &mut Option<Bucket>, fn(&Cost) -> u64); 4] {
+    fn dims(&mut self) -> [Dim<'_>; 4] {
         [
             ("requests", &mut self.requests, |_| 1),
             ("tokens", &mut self.tokens, |c| c.tokens),
@@ -131,7 +136,11 @@ impl ModelState {
         for (name, bucket, need) in self.dims() {
             if let Some(b) = bucket {
                 if b.never_fits(need(cost)) {
-                    return Poll::NeverFits { dimension: name, needed: need(cost), capacity: b.limit() };
+                    return Poll::NeverFits {
+                        dimension: name,
+                        needed: need(cost),
+                        capacity: b.limit(),
+                    };
                 }
             }
         }
@@ -172,6 +181,16 @@ impl ModelState {
         Poll::Admit { probe }
     }
 
+    /// The part of `cost` that known buckets charge (a dimension with no bucket yet charges
+    /// nothing, so it must not be refunded at settlement either).
+    pub(crate) fn charged(&self, cost: &Cost) -> Cost {
+        Cost {
+            tokens: if self.tokens.is_some() { cost.tokens } else { 0 },
+            input: if self.input.is_some() { cost.input } else { 0 },
+            output: if self.output.is_some() { cost.output } else { 0 },
+        }
+    }
+
     /// A request finished (in any way). `learned` tells whether a probe got an answer.
     pub(crate) fn release(&mut self, probe: bool, answered: bool) {
         self.in_flight = self.in_flight.saturating_sub(1);
@@ -189,8 +208,9 @@ impl ModelState {
             (&mut self.output, reserved.output, actual.output),
         ];
         for (bucket, r, a) in pairs {
-            if let Some(b) = bucket {
-                let delta = i64::try_from(r).unwrap_or(i64::MAX) - i64::try_from(a).unwrap_or(i64::MAX);
+            if let (Some(b), true) = (bucket, r > 0) {
+                let delta =
+                    i64::try_from(r).unwrap_or(i64::MAX) - i64::try_from(a).unwrap_or(i64::MAX);
                 if delta != 0 {
                     b.adjust(delta, now);
                 }
@@ -245,7 +265,10 @@ impl ModelState {
             tokens: snap(&mut self.tokens),
             input_tokens: snap(&mut self.input),
             output_tokens: snap(&mut self.output),
-            paused_for: self.paused_until.and_then(|p| p.checked_duration_since(now)).filter(|d| !d.is_zero()),
+            paused_for: self
+                .paused_until
+                .and_then(|p| p.checked_duration_since(now))
+                .filter(|d| !d.is_zero()),
             rate_limited: self.rate_limited,
             in_flight: self.in_flight,
             queued: self.queue.len(),

@@ -4,7 +4,6 @@
 //! fractions and numeric offsets, so the parser accepts any RFC 3339 date-time (providers.md
 //! §2.5). Written by hand (a days-from-civil conversion) to avoid a date-time dependency for one
 //! format; anything malformed is `None`.
-#![allow(dead_code)] // used by the client (being written in parallel)
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -4,8 +4,6 @@
 //! The decision order is fixed by the spec: the server's `x-should-retry` header wins, then
 //! body codes that mean "this will never work until the account changes", then the status.
 
-#![allow(dead_code)] // used by the client (being written in parallel)
-
 use std::time::Duration;
 
 use serde_json::Value;

@@ -4,8 +4,6 @@
 //! float token count. These helpers read what they can and answer `None` otherwise, so the
 //! parsers never index blindly into untrusted JSON.
 
-#![allow(dead_code)] // used by the client (being written in parallel)
-
 use serde_json::{Map, Value};
 
 use crate::error::Error;

@@ -7,8 +7,6 @@
 //! proxies do cut the final blank line), and one event may not exceed a size cap, so a broken or
 //! hostile stream costs bounded memory.
 
-#![allow(dead_code)] // used by the client (being written in parallel)
-
 use std::io::{self, BufRead};
 
 /// Default cap on one event (its data plus the line being read): 8 MiB.

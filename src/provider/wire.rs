@@ -4,8 +4,6 @@
 //! Everything here is pure (bytes and headers in, typed values out), so the client owns all I/O
 //! and every format can be tested without a network.
 
-#![allow(dead_code)] // used by the client (being written in parallel)
-
 use std::time::SystemTime;
 
 use serde_json::Value;

@@ -2,8 +2,6 @@
 //! chunks. OpenRouter speaks the same dialect, so its module reuses the body, response and
 //! stream code here and differs only in errors, headers and `top_k`.
 
-#![allow(dead_code)] // used by the client (being written in parallel)
-
 pub(crate) mod error;
 pub(crate) mod headers;
 pub(crate) mod request;

@@ -1,8 +1,6 @@
 //! OpenRouter: errors, its 429-only rate-limit headers and the key-information endpoint. Request
 //! bodies, responses and stream chunks are OpenAI's dialect and live in the `openai` module.
 
-#![allow(dead_code)] // used by the client (being written in parallel)
-
 pub(crate) mod error;
 pub(crate) mod headers;
 mod key;
