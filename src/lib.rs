@@ -2,6 +2,9 @@
 //! OpenRouter chat APIs.
 #![warn(missing_docs)]
 
+/// A local fake of the OpenAI, Anthropic and OpenRouter APIs that enforces their limits.
+#[cfg(feature = "emulator")]
+pub mod emulator;
 mod error;
 mod limit;
 mod provider;
