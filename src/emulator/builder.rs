@@ -59,8 +59,6 @@ impl EmulatorBuilder {
         api_key: impl Into<String> => |c, v| c.api_key = Some(v.into()));
     setter!(/// Requests per minute (per `request_window`).
         rpm: u64 => |c, v| c.rpm = Some(v));
-    setter!(/// `n` requests per `window` (OpenRouter-style interval limits).
-        requests_per: (u64, Duration) => |c, v| { c.rpm = Some(v.0); c.request_window = v.1 });
     setter!(/// Requests per day.
         rpd: u64 => |c, v| c.rpd = Some(v));
     setter!(/// OpenAI tokens per minute.
@@ -71,8 +69,6 @@ impl EmulatorBuilder {
         input_tpm: u64 => |c, v| c.input_tpm = Some(v));
     setter!(/// Anthropic output tokens per minute.
         output_tpm: u64 => |c, v| c.output_tpm = Some(v));
-    setter!(/// Removes every request and token limit (benchmarks).
-        unlimited: () => |c, _v| { c.rpm = None; c.rpd = None; c.tpm = None; c.tpd = None; c.input_tpm = None; c.output_tpm = None });
     setter!(/// Anthropic OTPM accounting (default [`OtpmMode::ReserveMaxTokens`]).
         otpm_mode: OtpmMode => |c, v| c.otpm_mode = v);
     setter!(/// OpenAI: correct the TPM charge to actual usage at the end (default off).
@@ -81,20 +77,14 @@ impl EmulatorBuilder {
         default_max_tokens: u64 => |c, v| c.default_max_tokens = v);
     setter!(/// OpenRouter credit balance in USD (default unlimited).
         credits: f64 => |c, v| c.credits = Some(v));
-    setter!(/// OpenRouter prices per prompt and per completion token, USD.
-        prices: (f64, f64) => |c, v| { c.prompt_price = v.0; c.completion_price = v.1 });
     setter!(/// Accept only these model names (default: any well-formed name).
         models: Vec<String> => |c, v| c.models = Some(v));
     setter!(/// Output length rule (default [`OutputLen::Hash`]).
         output_len: OutputLen => |c, v| c.output_len = v);
-    setter!(/// Latency: `base` before the first byte plus `per_token` per output token.
-        latency: (Duration, Duration) => |c, v| { c.base_latency = v.0; c.per_token_latency = v.1 });
     setter!(/// Seeded uniform extra latency in `[0, jitter)`.
         jitter: Duration => |c, v| c.jitter = v);
     setter!(/// Seed of every random choice (default 0).
         seed: u64 => |c, v| c.seed = v);
-    setter!(/// Injects `kind` with probability `p` (replaces an earlier setting of that kind).
-        fault: (FaultKind, f64) => |c, v| { c.faults.retain(|(k, _)| *k != v.0); c.faults.push(v) });
     setter!(/// Spreads `rate` evenly over the 5xx kinds (500, 502, 503, and 529 on Anthropic).
     fault_rate: f64 => |c, v| {
         let kinds: &[FaultKind] = if c.provider == EmulatedProvider::Anthropic {
@@ -113,6 +103,43 @@ impl EmulatorBuilder {
         omit_headers_on_429: bool => |c, v| c.omit_headers_on_429 = v);
     setter!(/// Send `x-should-retry` on every error response.
         should_retry_header: bool => |c, v| c.should_retry_header = v);
+
+    /// Removes every request and token limit (benchmarks).
+    pub fn unlimited(mut self) -> Self {
+        let c = &mut self.config;
+        (c.rpm, c.rpd, c.tpm, c.tpd, c.input_tpm, c.output_tpm) =
+            (None, None, None, None, None, None);
+        self
+    }
+
+    /// `n` requests per `window` (OpenRouter-style interval limits).
+    pub fn requests_per(mut self, n: u64, window: Duration) -> Self {
+        self.config.rpm = Some(n);
+        self.config.request_window = window;
+        self
+    }
+
+    /// OpenRouter prices per prompt and per completion token, USD.
+    pub fn prices(mut self, prompt: f64, completion: f64) -> Self {
+        self.config.prompt_price = prompt;
+        self.config.completion_price = completion;
+        self
+    }
+
+    /// Latency: `base` before the first byte plus `per_token` per output token (between
+    /// stream events).
+    pub fn latency(mut self, base: Duration, per_token: Duration) -> Self {
+        self.config.base_latency = base;
+        self.config.per_token_latency = per_token;
+        self
+    }
+
+    /// Injects `kind` with probability `p` (replaces an earlier setting of that kind).
+    pub fn fault(mut self, kind: FaultKind, p: f64) -> Self {
+        self.config.faults.retain(|(k, _)| *k != kind);
+        self.config.faults.push((kind, p));
+        self
+    }
 
     /// Validates the configuration, binds `127.0.0.1:port` and starts serving in
     /// background threads (one accept thread, one thread per connection).

@@ -68,6 +68,7 @@ mod anthropic;
 mod bucket;
 mod builder;
 mod chat;
+mod completion;
 mod config;
 mod faults;
 mod format;

@@ -9,9 +9,10 @@ use serde_json::{json, Value};
 
 use super::bucket::{Dim, Rejection};
 use super::chat::{self, After, Outcome, Reply};
+use super::completion::Gen;
 use super::format::{fnv1a, unix_now};
 use super::http::HttpResponse;
-use super::openai::{self, Gen};
+use super::openai;
 use super::server::Ctx;
 
 /// The account's credit state (USD).
