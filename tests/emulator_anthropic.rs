@@ -13,7 +13,9 @@ fn url(emu: &Emulator) -> String {
 }
 
 fn body(max: u64) -> String {
-    format!(r#"{{"model":"claude-sonnet-4-5","max_tokens":{max},"system":"abcd","messages":[{{"role":"user","content":"efgh"}}]}}"#)
+    format!(
+        r#"{{"model":"claude-sonnet-4-5","max_tokens":{max},"system":"abcd","messages":[{{"role":"user","content":"efgh"}}]}}"#
+    )
 }
 
 fn is_rfc3339_whole_seconds(s: &str) -> bool {
@@ -27,14 +29,24 @@ fn num(r: &Resp, h: &str) -> u64 {
 
 #[test]
 fn headers_and_otpm_reservation_settled_to_actual() {
-    let emu = Emulator::anthropic().rpm(50).input_tpm(30_000).output_tpm(8000).output_len(OutputLen::Fixed(1000)).start().unwrap();
+    let emu = Emulator::anthropic()
+        .rpm(50)
+        .input_tpm(30_000)
+        .output_tpm(8000)
+        .output_len(OutputLen::Fixed(1000))
+        .start()
+        .unwrap();
     let a = agent();
     let r = post(&a, &url(&emu), &ANTHROPIC_AUTH, &body(4000));
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(num(&r, "anthropic-ratelimit-requests-limit"), 50);
     assert_eq!(num(&r, "anthropic-ratelimit-requests-remaining"), 49);
     assert_eq!(num(&r, "anthropic-ratelimit-input-tokens-limit"), 30_000);
-    assert_eq!(num(&r, "anthropic-ratelimit-input-tokens-remaining"), 30_000, "29,998 rounds to 30,000");
+    assert_eq!(
+        num(&r, "anthropic-ratelimit-input-tokens-remaining"),
+        30_000,
+        "29,998 rounds to 30,000"
+    );
     assert_eq!(num(&r, "anthropic-ratelimit-output-tokens-limit"), 8000);
     assert_eq!(num(&r, "anthropic-ratelimit-output-tokens-remaining"), 4000, "max_tokens reserved");
     assert_eq!(num(&r, "anthropic-ratelimit-tokens-limit"), 38_000);
@@ -58,7 +70,12 @@ fn headers_and_otpm_reservation_settled_to_actual() {
 
 #[test]
 fn otpm_actual_output_mode() {
-    let emu = Emulator::anthropic().output_tpm(8000).otpm_mode(OtpmMode::ActualOutput).output_len(OutputLen::Fixed(1000)).start().unwrap();
+    let emu = Emulator::anthropic()
+        .output_tpm(8000)
+        .otpm_mode(OtpmMode::ActualOutput)
+        .output_len(OutputLen::Fixed(1000))
+        .start()
+        .unwrap();
     let a = agent();
     let r = post(&a, &url(&emu), &ANTHROPIC_AUTH, &body(4000));
     assert_eq!(num(&r, "anthropic-ratelimit-output-tokens-remaining"), 8000);
@@ -77,7 +94,10 @@ fn output_tpm_429() {
     assert_eq!(j["type"], "error");
     assert_eq!(j["error"]["type"], "rate_limit_error");
     let msg = j["error"]["message"].as_str().unwrap();
-    assert!(msg.starts_with("This request would exceed the rate limit for your organization ("), "{msg}");
+    assert!(
+        msg.starts_with("This request would exceed the rate limit for your organization ("),
+        "{msg}"
+    );
     assert!(msg.contains(") of 8,000 output tokens per minute. For details, refer to: https://docs.anthropic.com/en/api/rate-limits."));
     assert!(j["request_id"].as_str().unwrap().starts_with("req_"));
     let retry: u64 = r.h("retry-after").unwrap().parse().unwrap();
@@ -111,15 +131,39 @@ fn auth_and_validation() {
     assert_eq!(r.status, 400);
     assert_eq!(r.json()["error"]["message"], "anthropic-version: header is required");
     let hdrs = [key, version];
-    let r = post(&a, &url(&emu), &hdrs, r#"{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"x"}]}"#);
-    assert_eq!((r.status, r.json()["error"]["message"].as_str()), (400, Some("max_tokens: Field required")));
-    let r = post(&a, &url(&emu), &hdrs, r#"{"model":"claude-sonnet-4-5","max_tokens":5,"messages":[{"role":"system","content":"x"}]}"#);
+    let r = post(
+        &a,
+        &url(&emu),
+        &hdrs,
+        r#"{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"x"}]}"#,
+    );
+    assert_eq!(
+        (r.status, r.json()["error"]["message"].as_str()),
+        (400, Some("max_tokens: Field required"))
+    );
+    let r = post(
+        &a,
+        &url(&emu),
+        &hdrs,
+        r#"{"model":"claude-sonnet-4-5","max_tokens":5,"messages":[{"role":"system","content":"x"}]}"#,
+    );
     assert_eq!(r.status, 400);
-    assert!(r.json()["error"]["message"].as_str().unwrap().starts_with("messages: Unexpected role \"system\""));
-    let r = post(&a, &url(&emu), &hdrs, r#"{"model":"gpt-4o","max_tokens":5,"messages":[{"role":"user","content":"x"}]}"#);
+    assert!(r.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("messages: Unexpected role \"system\""));
+    let r = post(
+        &a,
+        &url(&emu),
+        &hdrs,
+        r#"{"model":"gpt-4o","max_tokens":5,"messages":[{"role":"user","content":"x"}]}"#,
+    );
     assert_eq!((r.status, r.json()["error"]["type"].as_str()), (404, Some("not_found_error")));
     let r = post(&a, &url(&emu), &hdrs, "[1,2");
-    assert_eq!((r.status, r.json()["error"]["type"].as_str()), (400, Some("invalid_request_error")));
+    assert_eq!(
+        (r.status, r.json()["error"]["type"].as_str()),
+        (400, Some("invalid_request_error"))
+    );
 }
 
 #[test]
@@ -134,7 +178,11 @@ fn spend_cap_mode() {
 
 #[test]
 fn stream_event_order_and_incremental_arrival() {
-    let emu = Emulator::anthropic().output_len(OutputLen::Fixed(15)).latency(Duration::ZERO, Duration::from_millis(30)).start().unwrap();
+    let emu = Emulator::anthropic()
+        .output_len(OutputLen::Fixed(15))
+        .latency(Duration::ZERO, Duration::from_millis(30))
+        .start()
+        .unwrap();
     let b = r#"{"model":"claude-haiku-4-5","max_tokens":100,"stream":true,"messages":[{"role":"user","content":"hello"}]}"#;
     let (status, headers, lines) = stream_lines(&agent(), &url(&emu), &ANTHROPIC_AUTH, b);
     assert_eq!(status, 200);

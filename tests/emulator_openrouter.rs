@@ -15,13 +15,20 @@ fn url(emu: &Emulator) -> String {
 }
 
 fn body(model: &str, max: u64) -> String {
-    format!(r#"{{"model":"{model}","messages":[{{"role":"user","content":"abcdefgh"}}],"max_tokens":{max}}}"#)
+    format!(
+        r#"{{"model":"{model}","messages":[{{"role":"user","content":"abcdefgh"}}],"max_tokens":{max}}}"#
+    )
 }
 
 #[test]
 fn body_extras_credits_and_key_endpoint() {
     // 2 prompt tokens at $1/token, 10 completion tokens at $2/token.
-    let emu = Emulator::openrouter().credits(100.0).prices(1.0, 2.0).output_len(OutputLen::Max).start().unwrap();
+    let emu = Emulator::openrouter()
+        .credits(100.0)
+        .prices(1.0, 2.0)
+        .output_len(OutputLen::Max)
+        .start()
+        .unwrap();
     assert!(emu.base_url().ends_with("/api/v1"));
     let a = agent();
     let r = post(&a, &url(&emu), &AUTH, &body("openai/gpt-4o-mini", 10));
@@ -72,13 +79,21 @@ fn auth_and_model_errors() {
     let a = agent();
     let r = get(&a, &format!("{}/key", emu.base_url()), &[]);
     assert_eq!(r.status, 401);
-    assert_eq!(r.json(), serde_json::json!({"error": {"code": 401, "message": "Missing Authentication header"}}));
+    assert_eq!(
+        r.json(),
+        serde_json::json!({"error": {"code": 401, "message": "Missing Authentication header"}})
+    );
     let r = post(&a, &url(&emu), &[("authorization", "Bearer nope")], &body("openai/gpt-4o", 5));
     assert_eq!(r.status, 401);
     let r = post(&a, &url(&emu), &AUTH, &body("gpt-4o", 5));
     assert_eq!(r.status, 404);
     assert_eq!(r.json()["error"]["message"], "No endpoints found for gpt-4o.");
-    let r = post(&a, &url(&emu), &[("HTTP-Referer", "http://localhost"), ("X-Title", "t"), AUTH[0]], &body("openai/gpt-4o", 5));
+    let r = post(
+        &a,
+        &url(&emu),
+        &[("HTTP-Referer", "http://localhost"), ("X-Title", "t"), AUTH[0]],
+        &body("openai/gpt-4o", 5),
+    );
     assert_eq!(r.status, 200);
 }
 
@@ -101,7 +116,8 @@ fn free_model_429_has_headers_and_metadata() {
     assert_eq!(r.h("x-ratelimit-limit"), Some("2"));
     assert_eq!(r.h("x-ratelimit-remaining"), Some("0"));
     let reset: u128 = r.h("x-ratelimit-reset").unwrap().parse().unwrap();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
     assert!(reset > now && reset <= now + 31_000, "epoch ms about 30 s ahead");
     assert_eq!(meta["X-RateLimit-Reset"], r.h("x-ratelimit-reset").unwrap());
     assert!(r.h("retry-after").is_some());
@@ -117,9 +133,12 @@ fn stream_has_processing_comments_and_one_usage_chunk() {
     assert!(lines.iter().position(|(_, l)| l.starts_with("data: ")).unwrap() >= 1);
     assert_eq!(lines.last().unwrap().1, "data: [DONE]");
     let chunks = data_json(&lines);
-    let with_usage: Vec<_> = chunks.iter().filter(|c| c.get("usage").is_some_and(|u| !u.is_null())).collect();
+    let with_usage: Vec<_> =
+        chunks.iter().filter(|c| c.get("usage").is_some_and(|u| !u.is_null())).collect();
     assert_eq!(with_usage.len(), 1);
     assert_eq!(chunks.last().unwrap()["usage"]["completion_tokens"], 6);
     assert!(chunks.last().unwrap()["usage"]["cost"].is_number());
-    assert!(chunks.iter().all(|c| c["provider"] == "Emulator" && c["id"].as_str().unwrap().starts_with("gen-")));
+    assert!(chunks
+        .iter()
+        .all(|c| c["provider"] == "Emulator" && c["id"].as_str().unwrap().starts_with("gen-")));
 }

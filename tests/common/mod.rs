@@ -32,15 +32,15 @@ impl Resp {
     }
 }
 
-fn collect(mut r: ureq::http::Response<ureq::Body>) -> Resp {
+fn collect(mut r: ureq::http::Response<ureq::Body>) -> Result<Resp, ureq::Error> {
     let headers = r
         .headers()
         .iter()
         .map(|(n, v)| (n.as_str().to_ascii_lowercase(), v.to_str().unwrap_or("").to_string()))
         .collect();
     let status = r.status().as_u16();
-    let body = r.body_mut().read_to_string().unwrap_or_default();
-    Resp { status, headers, body }
+    let body = r.body_mut().read_to_string()?;
+    Ok(Resp { status, headers, body })
 }
 
 pub fn try_post(
@@ -53,7 +53,7 @@ pub fn try_post(
     for (n, v) in headers {
         req = req.header(*n, *v);
     }
-    req.send(body).map(collect)
+    req.send(body).and_then(collect)
 }
 
 pub fn post(agent: &ureq::Agent, url: &str, headers: &[(&str, &str)], body: &str) -> Resp {
@@ -65,7 +65,7 @@ pub fn get(agent: &ureq::Agent, url: &str, headers: &[(&str, &str)]) -> Resp {
     for (n, v) in headers {
         req = req.header(*n, *v);
     }
-    req.call().map(collect).expect("request")
+    req.call().and_then(collect).expect("request")
 }
 
 pub const OPENAI_AUTH: [(&str, &str); 1] = [("authorization", "Bearer sk-test")];
