@@ -35,6 +35,10 @@ fn error(
         .with("request-id", id)
 }
 
+fn bad(ctx: &mut Ctx, message: &str) -> HttpResponse {
+    error(ctx, 400, "invalid_request_error", message, None)
+}
+
 fn invalid(ctx: &mut Ctx, message: &str) -> Outcome {
     Outcome::now(error(ctx, 400, "invalid_request_error", message, None))
 }
@@ -99,29 +103,26 @@ struct Parsed {
     stream: bool,
 }
 
-fn parse(ctx: &mut Ctx) -> Result<Parsed, Outcome> {
+fn parse(ctx: &mut Ctx) -> Result<Parsed, HttpResponse> {
     let Ok(body) = serde_json::from_slice::<Value>(&ctx.req.body) else {
-        return Err(invalid(
-            ctx,
-            "There was an error parsing the body of your request: invalid JSON",
-        ));
+        return Err(bad(ctx, "There was an error parsing the body of your request: invalid JSON"));
     };
     let Some(model) = body.get("model").and_then(Value::as_str).map(str::to_string) else {
-        return Err(invalid(ctx, "model: Field required"));
+        return Err(bad(ctx, "model: Field required"));
     };
     let max_tokens = match chat::opt_u64(&body, "max_tokens") {
         Ok(Some(m)) => m,
-        Ok(None) => return Err(invalid(ctx, "max_tokens: Field required")),
-        Err(()) => return Err(invalid(ctx, "max_tokens: Input should be a valid integer")),
+        Ok(None) => return Err(bad(ctx, "max_tokens: Field required")),
+        Err(()) => return Err(bad(ctx, "max_tokens: Input should be a valid integer")),
     };
     let Some(messages) = body.get("messages").and_then(Value::as_array) else {
-        return Err(invalid(ctx, "messages: Field required"));
+        return Err(bad(ctx, "messages: Field required"));
     };
     for (i, m) in messages.iter().enumerate() {
         match m.get("role").and_then(Value::as_str) {
             Some("user" | "assistant") => {}
-            Some("system") => return Err(invalid(ctx, "messages: Unexpected role \"system\". The Messages API accepts a top-level `system` parameter, not \"system\" as an input message role.")),
-            _ => return Err(invalid(ctx, &format!("messages.{i}.role: Input should be 'user' or 'assistant'"))),
+            Some("system") => return Err(bad(ctx, "messages: Unexpected role \"system\". The Messages API accepts a top-level `system` parameter, not \"system\" as an input message role.")),
+            _ => return Err(bad(ctx, &format!("messages.{i}.role: Input should be 'user' or 'assistant'"))),
         }
     }
     // Consecutive same-role turns are merged by the real API; merging changes no count here.
@@ -157,10 +158,10 @@ pub(crate) fn handle(ctx: &mut Ctx) -> Outcome {
     }
     let p = match parse(ctx) {
         Ok(p) => p,
-        Err(o) => return o,
+        Err(resp) => return Outcome::now(resp),
     };
     let known = match &ctx.cfg.models {
-        Some(list) => list.iter().any(|m| *m == p.model),
+        Some(list) => list.contains(&p.model),
         None => p.model.starts_with("claude-"),
     };
     if !known {

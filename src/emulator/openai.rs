@@ -188,7 +188,7 @@ pub(crate) fn handle(ctx: &mut Ctx) -> Outcome {
         Err(resp) => return Outcome::now(resp),
     };
     let known = match &ctx.cfg.models {
-        Some(list) => list.iter().any(|m| *m == p.model),
+        Some(list) => list.contains(&p.model),
         None => well_formed(&p.model),
     };
     if !known {

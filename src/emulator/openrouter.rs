@@ -97,7 +97,7 @@ pub(crate) fn handle(ctx: &mut Ctx) -> Outcome {
         }
     };
     let known = match &ctx.cfg.models {
-        Some(list) => list.iter().any(|m| *m == p.model),
+        Some(list) => list.contains(&p.model),
         None => p.model.split_once('/').is_some_and(|(v, m)| !v.is_empty() && !m.is_empty()),
     };
     if !known {
