@@ -190,3 +190,23 @@ fn stats_counts_duplicates_timeline_and_http_endpoint() {
     let r = get(&agent(), &format!("{root}/v1/nothing"), &[]);
     assert_eq!(r.status, 404);
 }
+
+#[test]
+fn huge_or_hostile_requests_get_400_not_a_crash() {
+    let emu = Emulator::openai().unlimited().start().unwrap();
+    let url = format!("{}/chat/completions", emu.base_url());
+    let a = agent();
+    let huge = r#"{"model":"gpt-4o","messages":[{"role":"user","content":"x"}],"max_completion_tokens":1000000000000}"#;
+    assert_eq!(post(&a, &url, &OPENAI_AUTH, huge).status, 400);
+    let many = r#"{"model":"gpt-4o","messages":[{"role":"user","content":"x"}],"max_completion_tokens":100000,"n":100}"#;
+    assert_eq!(post(&a, &url, &OPENAI_AUTH, many).status, 400);
+    for bad in
+        ["", "null", "[]", r#"{"model":5}"#, r#"{"model":"gpt-4o","messages":"x"}"#, "\u{0}\u{1}"]
+    {
+        assert_eq!(post(&a, &url, &OPENAI_AUTH, bad).status, 400, "{bad:?}");
+    }
+    let emu = Emulator::anthropic().start().unwrap();
+    let b = r#"{"model":"claude-haiku-4-5","max_tokens":99999999999,"messages":[{"role":"user","content":"x"}]}"#;
+    assert_eq!(post(&a, &format!("{}/messages", emu.base_url()), &ANTHROPIC_AUTH, b).status, 400);
+    assert_eq!(emu.stats().by_status.get(&400), Some(&1));
+}

@@ -115,6 +115,10 @@ fn parse(ctx: &mut Ctx) -> Result<Parsed, HttpResponse> {
         Ok(None) => return Err(bad(ctx, "max_tokens: Field required")),
         Err(()) => return Err(bad(ctx, "max_tokens: Input should be a valid integer")),
     };
+    if max_tokens > chat::MAX_OUTPUT_TOKENS {
+        let msg = format!("max_tokens: {max_tokens} > {}, which is the maximum allowed number of output tokens for {model}", chat::MAX_OUTPUT_TOKENS);
+        return Err(bad(ctx, &msg));
+    }
     let Some(messages) = body.get("messages").and_then(Value::as_array) else {
         return Err(bad(ctx, "messages: Field required"));
     };

@@ -10,6 +10,11 @@ use super::config::{EmulatorConfig, OutputLen};
 use super::format::Rng;
 use super::http::HttpResponse;
 
+/// Largest accepted output cap per choice (and `n × cap` total): bounds the memory and
+/// time a single request can make the emulator spend. Larger values get a 400, as the real
+/// APIs reject caps above a model's maximum.
+pub(crate) const MAX_OUTPUT_TOKENS: u64 = 128_000;
+
 /// A provider's answer, before latency and faults are applied by the server.
 #[derive(Debug)]
 pub(crate) enum Reply {

@@ -225,8 +225,9 @@ impl EmulatorConfig {
         if self.request_window.is_zero() {
             return Err("request_window must be positive".into());
         }
-        if self.default_max_tokens == 0 {
-            return Err("default_max_tokens must be at least 1".into());
+        if self.default_max_tokens == 0 || self.default_max_tokens > super::chat::MAX_OUTPUT_TOKENS
+        {
+            return Err("default_max_tokens must be in 1..=128000".into());
         }
         let unit = |p: f64| (0.0..=1.0).contains(&p);
         if let Some((k, p)) = self.faults.iter().find(|(_, p)| !unit(*p)) {

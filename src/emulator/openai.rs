@@ -123,6 +123,10 @@ pub(crate) fn parse(ctx: &Ctx) -> Result<Parsed, HttpResponse> {
             ))
         }
     };
+    if p_too_large(cap, n) {
+        let msg = format!("max_tokens is too large: {cap}. This model supports at most {} completion tokens, whereas you provided {cap}.", chat::MAX_OUTPUT_TOKENS);
+        return Err(invalid(&msg, Some("max_tokens"), Some("invalid_value")));
+    }
     let stream = body.get("stream").and_then(Value::as_bool).unwrap_or(false);
     if !stream && body.get("stream_options").is_some_and(|v| !v.is_null()) {
         return Err(invalid(
@@ -134,6 +138,10 @@ pub(crate) fn parse(ctx: &Ctx) -> Result<Parsed, HttpResponse> {
     let include_usage =
         body.pointer("/stream_options/include_usage").and_then(Value::as_bool).unwrap_or(false);
     Ok(Parsed { body, model, prompt, cap, n, stream, include_usage })
+}
+
+fn p_too_large(cap: u64, n: u64) -> bool {
+    cap > chat::MAX_OUTPUT_TOKENS || cap.saturating_mul(n) > chat::MAX_OUTPUT_TOKENS
 }
 
 /// The chosen bucket of a family: the one with the fewest units left (a daily bucket shows
