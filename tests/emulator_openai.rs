@@ -220,3 +220,16 @@ fn stream_without_usage_has_no_usage_field() {
     assert!(chunks.iter().all(|c| c.get("usage").is_none()));
     assert!(chunks.iter().all(|c| !c["choices"].as_array().unwrap().is_empty()));
 }
+
+#[test]
+fn daily_bucket_shows_when_it_binds() {
+    // providers.md §1.6: free tier 200 RPD → `limit-requests: 200`, one request = 7m12s.
+    let emu = Emulator::openai().rpm(500).rpd(200).tpm(40_000).start().unwrap();
+    let r = post(&agent(), &url(&emu), &OPENAI_AUTH, &body(119));
+    assert_eq!(r.h("x-ratelimit-limit-requests"), Some("200"));
+    assert_eq!(r.h("x-ratelimit-remaining-requests"), Some("199"));
+    assert_eq!(r.h("x-ratelimit-reset-requests"), Some("7m12s"));
+    // 1 + 119 = 120 tokens at 40,000 TPM: 180 ms (the §1.6 capture).
+    assert_eq!(r.h("x-ratelimit-remaining-tokens"), Some("39880"));
+    assert_eq!(r.h("x-ratelimit-reset-tokens"), Some("180ms"));
+}
