@@ -2,7 +2,7 @@
 //! route → fault draw → provider handler → latency → response → settlement and stats.
 
 use std::collections::HashMap;
-use std::io::{BufReader, Write};
+use std::io::BufReader;
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -123,9 +123,9 @@ fn handle(shared: &Shared, req: &HttpRequest, w: &mut TcpStream) -> bool {
         return http::write_response(w, &HttpResponse::json(200, &body), false).is_ok();
     }
     shared.stats.begin();
-    let keep = dispatch(shared, req, w);
-    shared.stats.end();
-    keep
+    // `dispatch` ends the in-flight count itself, before the last byte goes out, so a
+    // client that reads the stats right after its response sees its request counted.
+    dispatch(shared, req, w)
 }
 
 fn dispatch(shared: &Shared, req: &HttpRequest, w: &mut TcpStream) -> bool {
@@ -157,11 +157,13 @@ fn dispatch(shared: &Shared, req: &HttpRequest, w: &mut TcpStream) -> bool {
             }
             match pick {
                 Pick::Fault(FaultKind::ConnectionDrop) => {
+                    shared.stats.end();
                     let _ = http::write_truncated(w);
                     return false;
                 }
                 Pick::Fault(FaultKind::Stall) => {
                     thread::sleep(cfg.stall);
+                    shared.stats.end();
                     return false;
                 }
                 Pick::Fault(FaultKind::MalformedBody) => {
@@ -238,8 +240,22 @@ fn send(
     quota: bool,
 ) -> bool {
     let cfg = &shared.cfg;
-    let status;
-    let mut ok = true;
+    let after = outcome.after;
+    // Settlement and statistics happen just before the final write, so they are visible to
+    // the client as soon as it has the complete response.
+    let finish = |status: u16| {
+        shared.stats.status(status);
+        if let Some(after) = after {
+            shared.limiter.adjust(&after.key, &after.model, &after.deltas, Instant::now());
+            if after.cost > 0.0 {
+                shared.credits.lock().deduct(after.cost);
+            }
+            if after.completed {
+                shared.stats.completed(after.body_hash, after.input, after.output, after.cost);
+            }
+        }
+        shared.stats.end();
+    };
     match outcome.reply {
         Reply::Full { mut resp, delay } => {
             if cfg.should_retry_header
@@ -250,33 +266,29 @@ fn send(
                     .push(("x-should-retry".into(), should_retry(&resp, quota).to_string()));
             }
             thread::sleep(delay);
-            status = resp.status;
-            ok = http::write_response(w, &resp, req.close).is_ok();
+            finish(resp.status);
+            http::write_response(w, &resp, req.close).is_ok()
         }
-        Reply::Stream { headers, events } => {
-            status = 200;
-            ok &= http::write_stream_head(w, 200, &headers).is_ok();
+        Reply::Stream { headers, mut events } => {
+            let last = events.pop();
+            let mut ok = http::write_stream_head(w, 200, &headers).is_ok();
             for (delay, event) in events {
                 if !ok {
                     break;
                 }
                 thread::sleep(delay);
-                ok &= http::write_chunk(w, event.as_bytes()).is_ok();
+                ok = http::write_chunk(w, event.as_bytes()).is_ok();
             }
-            ok = ok && http::finish_chunks(w).is_ok();
+            if let Some((delay, event)) = last.filter(|_| ok) {
+                thread::sleep(delay);
+                finish(200);
+                ok = http::write_chunk(w, event.as_bytes()).is_ok()
+                    && http::finish_chunks(w).is_ok();
+            } else {
+                // The client went away mid-stream: real providers still bill what was generated.
+                finish(200);
+            }
+            ok
         }
     }
-    shared.stats.status(status);
-    if let Some(after) = outcome.after {
-        let now = Instant::now();
-        shared.limiter.adjust(&after.key, &after.model, &after.deltas, now);
-        if after.cost > 0.0 {
-            shared.credits.lock().deduct(after.cost);
-        }
-        if after.completed {
-            shared.stats.completed(after.body_hash, after.input, after.output, after.cost);
-        }
-    }
-    let _ = w.flush();
-    ok
 }
