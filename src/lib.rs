@@ -6,6 +6,9 @@ mod batch;
 mod builder;
 mod client;
 mod credits;
+/// A local fake of the OpenAI, Anthropic and OpenRouter APIs that enforces their limits.
+#[cfg(feature = "emulator")]
+pub mod emulator;
 mod error;
 mod exec;
 mod limit;

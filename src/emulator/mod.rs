@@ -1,0 +1,83 @@
+//! A local, faithful fake of the OpenAI, Anthropic and OpenRouter chat APIs that enforces
+//! their rate limits, for tests, demos and benchmarks (feature `emulator`).
+//!
+//! It is written from `providers.md` alone and shares no code with the client, so a bug on
+//! one side is caught by the other. One instance emulates one provider:
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use chat_limiter::emulator::Emulator;
+//!
+//! let emu = Emulator::openai()
+//!     .rpm(600)
+//!     .tpm(60_000)
+//!     .latency(Duration::from_millis(20), Duration::ZERO)
+//!     .start()?;
+//! let url = format!("{}/chat/completions", emu.base_url());
+//! # let _ = url;
+//! println!("{:?}", emu.stats());
+//! # Ok::<(), chat_limiter::emulator::EmulatorError>(())
+//! ```
+//!
+//! # Routes
+//! OpenAI `POST /v1/chat/completions`; Anthropic `POST /v1/messages`; OpenRouter
+//! `POST /api/v1/chat/completions`, `GET /api/v1/key` and `GET /api/v1/auth/key`. On every
+//! instance `GET /_stats` returns [`EmulatorStats`](crate::emulator::EmulatorStats) as JSON and `GET /_stats/reset` clears it.
+//!
+//! # Token accounting
+//! * **Prompt tokens** = `max(1, ceil(C / 4))` where `C` is the number of Unicode scalar
+//!   values (Rust `chars()`) in all message contents — string contents, or the `text` of
+//!   each text part — plus Anthropic's top-level `system` text. `usage.prompt_tokens` and
+//!   Anthropic's `usage.input_tokens` report exactly this number.
+//! * **Output tokens**: the cap is `max_completion_tokens ?? max_tokens ?? default_max_tokens`
+//!   (Anthropic: the required `max_tokens`). The length follows [`OutputLen`](crate::emulator::OutputLen); the default
+//!   is `max/2 + h % (max - max/2 + 1)` with `h` the FNV-1a hash of the raw body (choice
+//!   `i` of `n` uses `h + i`). Each output token is one lorem word, so the text is
+//!   deterministic. Finish reason is `length`/`max_tokens` exactly when the cap is reached.
+//! * **OpenAI** charges RPM 1 and TPM `prompt + n × cap` at admission; with
+//!   `refund_to_actual` the TPM charge is corrected to `prompt + completion` at the end.
+//! * **Anthropic** charges RPM 1 and ITPM `prompt`; OTPM per [`OtpmMode`](crate::emulator::OtpmMode) (default: reserve
+//!   `max_tokens`, settle to the actual output when the response has been sent).
+//! * **OpenRouter** charges its request buckets and deducts
+//!   `prompt × prompt_price + completion × completion_price` (zero for `:free` models) from
+//!   the credits after the response; a request whose worst case (`n × cap` completion
+//!   tokens) does not fit the balance gets 402.
+//! * `rpd`/`tpd` add buckets with a 86400 s window. A request is admitted only if every
+//!   bucket has room, and a rejected request consumes nothing. Buckets are per (API key,
+//!   model), start full and refill continuously at `limit / window`.
+//!
+//! # Headers
+//! * OpenAI: `x-ratelimit-{limit,remaining,reset}-{requests,tokens}` on every response of
+//!   the chat route (also 429s unless `omit_headers_on_429`); reset = time to full, as a Go
+//!   duration truncated to ms. With a daily bucket configured, each family shows the bucket
+//!   with fewer units left.
+//! * Anthropic: `anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-
+//!   {limit,remaining,reset}`; token remainders rounded to the nearest 1000; resets are
+//!   `now + time to full` rounded up to a whole second, RFC 3339 UTC. `tokens-*` is read
+//!   as the combined input+output bucket: limit and remaining are the sums, reset is the
+//!   combined deficit over the combined rate.
+//! * OpenRouter: `X-Generation-Id`; `X-RateLimit-{Limit,Remaining,Reset}` (epoch ms) only on
+//!   its 429s.
+//!
+//! # Faults
+//! See [`FaultKind`](crate::emulator::FaultKind). Each kind has a probability; one seeded draw per request picks at
+//! most one. Faults that replace the answer consume no limit; `GarbageHeaders` is a charged
+//! success; `MidStreamError` is admitted and then refunded in full.
+
+mod anthropic;
+mod bucket;
+mod builder;
+mod chat;
+mod completion;
+mod config;
+mod faults;
+mod format;
+mod http;
+mod openai;
+mod openrouter;
+mod server;
+mod stats;
+
+pub use builder::{Emulator, EmulatorBuilder, EmulatorError};
+pub use config::{EmulatedProvider, EmulatorConfig, FaultKind, OtpmMode, OutputLen};
+pub use stats::{EmulatorStats, SecondStats};
