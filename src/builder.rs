@@ -254,6 +254,7 @@ impl ChatLimiterBuilder {
             default_max_tokens,
             check_credits: self.check_credits.unwrap_or(true) && provider == Provider::OpenRouter,
             credits: Default::default(),
+            credit_refresh: Default::default(),
             headers: self.headers,
             config,
         }))

@@ -50,6 +50,7 @@ pub(crate) struct Inner {
     pub(crate) default_max_tokens: u32,
     pub(crate) check_credits: bool,
     pub(crate) credits: Mutex<crate::credits::CreditCache>,
+    pub(crate) credit_refresh: crate::credits::RefreshLock,
     pub(crate) headers: Vec<(String, String)>,
 }
 

@@ -19,6 +19,10 @@ pub(crate) struct CreditCache {
     exhausted: bool,
 }
 
+/// Serialises refreshes, so a pool of workers starting together asks `GET /key` once.
+#[derive(Debug, Default)]
+pub(crate) struct RefreshLock(parking_lot::Mutex<()>);
+
 impl ChatLimiter {
     /// Fetches the key's limits and credit from OpenRouter (`GET /key`, falling back to the
     /// older `GET /auth/key`).
@@ -57,19 +61,21 @@ impl ChatLimiter {
         if !self.inner.check_credits {
             return Ok(());
         }
-        let stale = {
-            let c = self.inner.credits.lock();
-            c.fetched.as_ref().is_none_or(|(at, _)| at.elapsed() > FRESH_FOR)
-        };
-        if stale {
-            // Unreadable key info (an old proxy, a network blip) must not stop the job: the
-            // requests themselves will say 402 if credit really is gone.
-            let info = self.openrouter_key_info().ok();
-            let mut c = self.inner.credits.lock();
-            if info.is_some() {
-                c.exhausted = false;
+        let stale =
+            |c: &CreditCache| c.fetched.as_ref().is_none_or(|(at, _)| at.elapsed() > FRESH_FOR);
+        if stale(&self.inner.credits.lock()) {
+            let _one_at_a_time = self.inner.credit_refresh.0.lock();
+            // Another thread may have refreshed it while we waited for the lock.
+            if stale(&self.inner.credits.lock()) {
+                // Unreadable key info (an old proxy, a network blip) must not stop the job:
+                // the requests themselves will say 402 if credit really is gone.
+                let info = self.openrouter_key_info().ok();
+                let mut c = self.inner.credits.lock();
+                if info.is_some() {
+                    c.exhausted = false;
+                }
+                c.fetched = Some((Instant::now(), info));
             }
-            c.fetched = Some((Instant::now(), info));
         }
         let c = self.inner.credits.lock();
         let info = c.fetched.as_ref().and_then(|(_, i)| i.as_ref());

@@ -26,6 +26,8 @@ pub(crate) struct Bucket {
     updated: Instant,
     /// Units charged since the last usage reset (monitoring only).
     pub(crate) used: u64,
+    /// While set, time passes without refill (see [`hold_refill`](Self::hold_refill)).
+    held: bool,
 }
 
 impl Bucket {
@@ -33,7 +35,15 @@ impl Bucket {
     pub(crate) fn new(limit: u64, window: Duration, ratio: f64, now: Instant) -> Self {
         let limit = limit.max(1) as f64;
         let window = window.max(Duration::from_millis(1)).as_secs_f64();
-        Bucket { limit, ratio, level: limit * ratio, rate: limit / window, updated: now, used: 0 }
+        Bucket {
+            limit,
+            ratio,
+            level: limit * ratio,
+            rate: limit / window,
+            updated: now,
+            used: 0,
+            held: false,
+        }
     }
 
     /// The usable capacity (limit times the buffer ratio).
@@ -52,7 +62,19 @@ impl Bucket {
         self.level
     }
 
+    /// Stops (or restarts) refill. A configured bucket starts full, but the provider's own
+    /// bucket may only start when our first request reaches it; until the first answer we
+    /// cannot know, so no refill credit accrues before then.
+    pub(crate) fn hold_refill(&mut self, held: bool, now: Instant) {
+        self.refill(now);
+        self.held = held;
+    }
+
     fn refill(&mut self, now: Instant) {
+        if self.held {
+            self.updated = self.updated.max(now);
+            return;
+        }
         if now > self.updated {
             let dt = (now - self.updated).as_secs_f64();
             self.level = (self.level + dt * self.rate).min(self.capacity());
@@ -252,6 +274,17 @@ mod tests {
         b.sync(&info, t0);
         b.take(199, t0);
         assert_eq!(b.wait_for(1, t0), Some(t0 + Duration::from_secs(432)));
+    }
+
+    #[test]
+    fn held_bucket_accrues_nothing_until_released() {
+        let t0 = Instant::now();
+        let mut b = Bucket::new(60, Duration::from_secs(60), 1.0, t0);
+        b.hold_refill(true, t0);
+        b.take(60, t0);
+        assert_eq!(b.level(t0 + Duration::from_secs(10)), 0.0);
+        b.hold_refill(false, t0 + Duration::from_secs(10));
+        assert_eq!(b.level(t0 + Duration::from_secs(13)), 3.0);
     }
 
     #[test]

@@ -185,7 +185,7 @@ impl Permit {
 impl Drop for Permit {
     fn drop(&mut self) {
         let mut st = self.model.state.lock();
-        st.release(self.probe, self.answered);
+        st.release(self.probe, self.answered, self.model.clock.now());
         self.model.head_cv.notify_all();
     }
 }

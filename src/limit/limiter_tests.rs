@@ -39,6 +39,8 @@ fn fifo_head_reserves_and_small_requests_wait_behind_a_large_one() {
     let a = st.enqueue(false);
     assert_eq!(st.head(), Some(a));
     assert_eq!(st.poll_head(&tokens(59_500), t0), Poll::Admit { probe: false });
+    // Refill starts with the first answer (the server's bucket exists from then on).
+    st.release(false, true, t0);
     let big = st.enqueue(false);
     let small = st.enqueue(false);
     assert_eq!(st.head(), Some(big));
@@ -51,6 +53,20 @@ fn fifo_head_reserves_and_small_requests_wait_behind_a_large_one() {
     assert_eq!(st.head(), Some(small));
     let Poll::WaitUntil(at) = st.poll_head(&tokens(10), clock.now()) else { panic!() };
     assert_eq!(at - clock.now(), Duration::from_millis(10));
+}
+
+#[test]
+fn configured_buckets_refill_only_after_the_first_answer() {
+    let clock = ManualClock::new();
+    let t0 = clock.now();
+    let mut st = ModelState::new(LimitConfig { requests: Some(60), ..cfg() }, t0);
+    st.enqueue(false);
+    assert_eq!(st.poll_head(&tokens(0), t0), Poll::Admit { probe: false });
+    clock.advance(Duration::from_secs(5));
+    assert_eq!(st.snapshot("m", clock.now()).requests.unwrap().remaining, 59, "no credit yet");
+    st.release(false, true, clock.now());
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(st.snapshot("m", clock.now()).requests.unwrap().remaining, 60);
 }
 
 #[test]
@@ -99,7 +115,7 @@ fn cold_start_lets_one_probe_through_then_enforces_learned_limits() {
         ..RateLimitInfo::default()
     };
     st.sync(&info, now);
-    st.release(true, true);
+    st.release(true, true, now);
     assert_eq!(st.poll_head(&tokens(100), now), Poll::Admit { probe: false });
     st.enqueue(false);
     // Requests: 2 per 60 s, both used: wait 30 s for the next.
@@ -112,7 +128,7 @@ fn failed_probe_hands_the_probe_to_the_next_request() {
     let mut st = ModelState::new(LimitConfig { learn_from_headers: true, ..cfg() }, now);
     st.enqueue(false);
     assert_eq!(st.poll_head(&tokens(1), now), Poll::Admit { probe: true });
-    st.release(true, false);
+    st.release(true, false, now);
     st.enqueue(false);
     assert_eq!(st.poll_head(&tokens(1), now), Poll::Admit { probe: true });
 }
@@ -143,7 +159,7 @@ fn in_flight_cap_is_separate_from_the_rate() {
     }
     st.enqueue(false);
     assert_eq!(st.poll_head(&tokens(1), now), Poll::WaitSignal);
-    st.release(false, true);
+    st.release(false, true, now);
     assert_eq!(st.poll_head(&tokens(1), now), Poll::Admit { probe: false });
 }
 

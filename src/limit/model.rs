@@ -77,7 +77,11 @@ pub(crate) struct ModelState {
 impl ModelState {
     pub(crate) fn new(cfg: LimitConfig, now: Instant) -> Self {
         let mk = |limit: Option<u32>, ratio| {
-            limit.map(|l| Bucket::new(u64::from(l), DEFAULT_WINDOW, ratio, now))
+            limit.map(|l| {
+                let mut b = Bucket::new(u64::from(l), DEFAULT_WINDOW, ratio, now);
+                b.hold_refill(true, now);
+                b
+            })
         };
         let any_known =
             [cfg.requests, cfg.tokens, cfg.input, cfg.output].iter().any(Option::is_some);
@@ -192,8 +196,11 @@ impl ModelState {
     }
 
     /// A request finished (in any way). `learned` tells whether a probe got an answer.
-    pub(crate) fn release(&mut self, probe: bool, answered: bool) {
+    pub(crate) fn release(&mut self, probe: bool, answered: bool, now: Instant) {
         self.in_flight = self.in_flight.saturating_sub(1);
+        if answered {
+            self.release_holds(now);
+        }
         self.completed += 1;
         if probe {
             self.learning = if answered { Learning::Done } else { Learning::NeedProbe };
@@ -218,8 +225,19 @@ impl ModelState {
         }
     }
 
+    /// The server has answered: its buckets exist, so ours may refill.
+    fn release_holds(&mut self, now: Instant) {
+        for b in [&mut self.requests, &mut self.tokens, &mut self.input, &mut self.output]
+            .into_iter()
+            .flatten()
+        {
+            b.hold_refill(false, now);
+        }
+    }
+
     /// Follows the server's headers: creates buckets it reveals, corrects those we have.
     pub(crate) fn sync(&mut self, info: &RateLimitInfo, now: Instant) {
+        self.release_holds(now);
         let (rr, tr) = (self.cfg.request_ratio, self.cfg.token_ratio);
         let pairs: [(&mut Option<Bucket>, &DimensionInfo, f64); 4] = [
             (&mut self.requests, &info.requests, rr),

@@ -17,10 +17,13 @@ use crate::limit::info::{DimensionInfo, RateLimitInfo};
 pub(crate) fn parse_rate_limits(headers: &HeaderMap, now: SystemTime) -> RateLimitInfo {
     let reset = reset_in(headers, now);
     RateLimitInfo {
+        // The reset marks the end of a fixed window (a minute, a UTC day), not the time to
+        // refill a continuous bucket, so it must not be used to derive a refill rate: it only
+        // tells how long to wait, through `retry_after`.
         requests: DimensionInfo {
             limit: header_u64(headers, "x-ratelimit-limit"),
             remaining: header_u64(headers, "x-ratelimit-remaining"),
-            reset,
+            reset: None,
         },
         retry_after: standard_retry_after(headers, now).or(reset.filter(|d| !d.is_zero())),
         ..RateLimitInfo::default()
@@ -50,7 +53,7 @@ mod tests {
         let info = parse_rate_limits(&h, now);
         assert_eq!(info.requests.limit, Some(20));
         assert_eq!(info.requests.remaining, Some(0));
-        assert_eq!(info.requests.reset, Some(Duration::from_secs(30)));
+        assert_eq!(info.requests.reset, None, "a window end, not a refill time");
         assert_eq!(info.retry_after, Some(Duration::from_secs(30)));
     }
 
@@ -61,16 +64,17 @@ mod tests {
             ("date", "Sat, 13 Dec 2025 21:35:00 GMT"), // 1765661700
             ("retry-after", "5"),
         ]);
+        assert_eq!(reset_in(&h, UNIX_EPOCH), Some(Duration::from_secs(60)));
         let info = parse_rate_limits(&h, UNIX_EPOCH);
-        assert_eq!(info.requests.reset, Some(Duration::from_secs(60)));
         assert_eq!(info.retry_after, Some(Duration::from_secs(5)));
     }
 
     #[test]
     fn past_or_garbage_resets() {
         let h = test_headers(&[("x-ratelimit-reset", "1000000000000")]);
-        let info = parse_rate_limits(&h, UNIX_EPOCH + Duration::from_secs(2_000_000_000));
-        assert_eq!(info.requests.reset, Some(Duration::ZERO));
+        let late = UNIX_EPOCH + Duration::from_secs(2_000_000_000);
+        assert_eq!(reset_in(&h, late), Some(Duration::ZERO));
+        let info = parse_rate_limits(&h, late);
         assert_eq!(info.retry_after, None);
         let h = test_headers(&[("x-ratelimit-reset", "soon"), ("x-ratelimit-limit", "-1")]);
         assert!(parse_rate_limits(&h, UNIX_EPOCH).is_empty());
