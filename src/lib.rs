@@ -1,5 +1,165 @@
-//! chat-limiter: a blocking, runtime-free client and rate limiter for the OpenAI, Anthropic and
-//! OpenRouter chat APIs.
+//! # chat-limiter
+//!
+//! A blocking, runtime-free client for the OpenAI, Anthropic and OpenRouter chat APIs that
+//! manages their rate limits for you: no tokio, no async, no hand-written retry loops. Push
+//! thousands of prompts through a provider as fast as its limits allow, without 429 storms or
+//! lost work.
+//!
+//! * **Limits that work.** One token-bucket limiter per model (requests, tokens, Anthropic's
+//!   input and output tokens) behind a `parking_lot` Mutex and Condvar. Requests reserve their
+//!   cost first come, first served, so a large request is never starved by small ones; the
+//!   reservation is settled against the usage the provider reports, the way the provider
+//!   itself counts.
+//! * **Follows the server.** Every response's rate-limit headers (OpenAI's Go durations,
+//!   Anthropic's RFC 3339 resets, `retry-after`, `retry-after-ms`) correct the buckets; with no
+//!   limits configured, the first answer teaches them. One 429 pauses the model's whole queue.
+//! * **Retries that mean it.** Exponential backoff with jitter, server hints first; quota,
+//!   billing and 4xx errors are never retried.
+//! * **Batches at the limit**, streaming, OpenRouter credit checks, monitoring, a local
+//!   [`emulator`] of all three providers (feature `emulator`), and a command line (feature `cli`).
+//!
+//! # Quick start
+//!
+//! The provider is detected from the model name and the key read from `OPENAI_API_KEY`,
+//! `ANTHROPIC_API_KEY` or `OPENROUTER_API_KEY`:
+//!
+//! ```no_run
+//! use chat_limiter::{ChatCompletionRequest, ChatLimiter, Message};
+//!
+//! let limiter = ChatLimiter::for_model("gpt-4o")?;
+//! let request = ChatCompletionRequest::new("gpt-4o", vec![Message::user("Hello!")]).max_tokens(50);
+//! let response = limiter.chat_completion(&request)?;
+//! println!("{}", response.choices[0].message.content);
+//!
+//! // Or the one-liner:
+//! let answer = limiter.simple_chat("gpt-4o", "What is the capital of France?", 50)?;
+//! # Ok::<_, chat_limiter::Error>(())
+//! ```
+//!
+//! The same, runnable offline against the built-in emulator (feature `emulator`):
+//!
+//! ```
+//! # #[cfg(feature = "emulator")] {
+//! use chat_limiter::emulator::Emulator;
+//! use chat_limiter::{ChatLimiter, Provider};
+//!
+//! let emu = Emulator::anthropic().rpm(50).input_tpm(30_000).output_tpm(8_000).start().unwrap();
+//! let limiter = ChatLimiter::builder()
+//!     .model("claude-3-5-sonnet-20241022")
+//!     .api_key("sk-ant-test")
+//!     .base_url(emu.base_url())
+//!     .build()?;
+//! let text = limiter.simple_chat("claude-3-5-sonnet-20241022", "What is Rust?", 100)?;
+//! assert!(!text.is_empty());
+//! // The limits were learned from the response headers.
+//! let limits = limiter.current_limits();
+//! assert_eq!(limits.model("claude-3-5-sonnet-20241022").unwrap().requests.unwrap().limit, 50);
+//! # }
+//! # Ok::<_, chat_limiter::Error>(())
+//! ```
+//!
+//! # Provider override, keys and configuration
+//!
+//! ```
+//! use chat_limiter::{ChatLimiter, Provider, ProviderConfig};
+//! use std::time::Duration;
+//!
+//! // A model name that says nothing about its provider: name the provider.
+//! let limiter = ChatLimiter::builder()
+//!     .model("custom-model-name")
+//!     .provider(Provider::OpenAI)
+//!     .api_key("sk-key")               // instead of OPENAI_API_KEY
+//!     .build()?;
+//!
+//! // The seed library's ProviderConfig, field for field.
+//! let mut config = ProviderConfig::new(Provider::OpenAI);
+//! config.default_request_limit = Some(100);
+//! config.default_token_limit = Some(50_000);
+//! config.max_retries = 5;
+//! config.base_backoff = Duration::from_secs(2);
+//! config.request_buffer_ratio = 0.8; // use 80% of the request limit
+//! let limiter = ChatLimiter::builder().config(config).api_key("sk-key").build()?;
+//! # Ok::<_, chat_limiter::Error>(())
+//! ```
+//!
+//! # Error handling
+//!
+//! Every failure is an [`Error`]; provider answers carry an [`ApiError`] with status, error
+//! type and code, request id and retry hint. No error ever contains the API key.
+//!
+//! ```no_run
+//! # let limiter = chat_limiter::ChatLimiter::for_model("gpt-4o")?;
+//! use chat_limiter::Error;
+//! match limiter.simple_chat("gpt-4o", "Hello!", 50) {
+//!     Ok(text) => println!("{text}"),
+//!     Err(Error::RetriesExhausted { attempts, last }) => eprintln!("gave up after {attempts}: {last}"),
+//!     Err(Error::Api(e)) if e.status == 429 => eprintln!("quota or billing: {}", e.message),
+//!     Err(Error::Api(e)) => eprintln!("HTTP {}: {}", e.status, e.message),
+//!     Err(e) => eprintln!("request error: {e}"),
+//! }
+//! # Ok::<_, chat_limiter::Error>(())
+//! ```
+//!
+//! # Monitoring
+//!
+//! ```no_run
+//! # let limiter = chat_limiter::ChatLimiter::for_model("gpt-4o")?;
+//! for m in limiter.current_limits().models {
+//!     if let Some(r) = m.requests {
+//!         println!("{}: requests used {} of {}, {} left", m.model, r.used, r.limit, r.remaining);
+//!     }
+//!     if let Some(t) = m.tokens {
+//!         println!("{}: tokens used {} of {}", m.model, t.used, t.limit);
+//!     }
+//!     println!("429s: {}, paused for {:?}", m.rate_limited, m.paused_for);
+//! }
+//! limiter.reset_usage_tracking();
+//! # Ok::<_, chat_limiter::Error>(())
+//! ```
+//!
+//! # Batches
+//!
+//! [`process_chat_completion_batch`] runs requests over a worker pool sized by
+//! [`BatchConfig::max_workers`] and returns results in input order;
+//! [`process_chat_completion_stream`] takes any iterator and hands results to a callback as
+//! they complete, with bounded memory.
+//!
+//! ```
+//! # #[cfg(feature = "emulator")] {
+//! # let emu = chat_limiter::emulator::Emulator::openai().start().unwrap();
+//! use chat_limiter::{create_chat_completion_requests, process_chat_completion_batch, BatchConfig, ChatLimiter, Provider};
+//!
+//! # let limiter = ChatLimiter::builder().provider(Provider::OpenAI).api_key("sk").base_url(emu.base_url()).build()?;
+//! let requests = create_chat_completion_requests("gpt-4o", ["Hello!", "How are you?", "What is Rust?"], Some(50), Some(0.7));
+//! let config = BatchConfig::default().max_concurrent_requests(5).max_retries_per_item(3).group_by_model(true);
+//! for result in process_chat_completion_batch(&limiter, requests, &config)? {
+//!     match &result.result {
+//!         Ok(response) => println!("{}", response.text()),
+//!         Err(e) => println!("error: {e}"),
+//!     }
+//! }
+//! # }
+//! # Ok::<_, chat_limiter::Error>(())
+//! ```
+//!
+//! # Low-level requests
+//!
+//! ```no_run
+//! # let limiter = chat_limiter::ChatLimiter::for_model("gpt-4o")?;
+//! let body = serde_json::json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "Hello!"}]});
+//! let response = limiter.request("POST", "/chat/completions", Some(&body))?;
+//! println!("{}", response.json()?["choices"][0]["message"]["content"]);
+//! # Ok::<_, chat_limiter::Error>(())
+//! ```
+//!
+//! # Features
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `emulator` | [`emulator`]: fake OpenAI, Anthropic and OpenRouter servers that enforce limits |
+//! | `tiktoken` | exact OpenAI token counts |
+//! | `redis` | limits shared across processes and hosts through Redis |
+//! | `cli` | the `chat-limiter` command line (implies `emulator`) |
 #![warn(missing_docs)]
 
 mod batch;

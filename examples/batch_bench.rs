@@ -1,0 +1,229 @@
+//! Batch benchmark: how close to the provider's limits does a batch run?
+//!
+//! Runs batches against the emulator and prints, side by side: wall time, the ideal time for
+//! that workload under those limits, efficiency = ideal / wall, 429s, retries and the peak of
+//! requests in flight seen by the server.
+//!
+//! The ideal is a simulation of the *server's* buckets (the same accounting as the emulator:
+//! RPM, TPM charged `ceil(chars/4) + max_tokens` at admission, Anthropic OTPM reserving
+//! `max_tokens` and refunding the unused part when the answer is complete) admitting the
+//! requests in input order as early as the buckets allow, plus the last answer's latency.
+//! It assumes unlimited concurrency, so it is a lower bound on any client's wall time.
+//!
+//! Run: `cargo run --release --example batch_bench --features emulator`
+//! (about five minutes: per-minute buckets start full, so a run must last more than a
+//! minute's worth of limit before the rate binds).
+
+use std::time::{Duration, Instant};
+
+use chat_limiter::emulator::{Emulator, EmulatorBuilder, OutputLen};
+use chat_limiter::{
+    process_chat_completion_batch, BatchConfig, ChatCompletionRequest, ChatLimiter, Message, Provider,
+};
+
+#[path = "bench_support/ideal.rs"]
+mod ideal;
+use ideal::{simulate, Bucket, Item};
+
+struct Case {
+    name: &'static str,
+    emulator: EmulatorBuilder,
+    provider: Provider,
+    model: &'static str,
+    items: Vec<(String, u32)>,
+    /// Server buckets for the simulation: (capacity, window seconds).
+    buckets: Vec<(f64, f64)>,
+    /// Actual output per request as a fraction of max_tokens (the emulator's OutputLen).
+    output_fraction: f64,
+    latency: (Duration, Duration),
+    configure: fn(chat_limiter::ChatLimiterBuilder) -> chat_limiter::ChatLimiterBuilder,
+    naive_rpm: Option<u64>,
+}
+
+fn prompt(chars: usize, i: usize) -> String {
+    let head = format!("item {i}: ");
+    let body: String = "lorem ipsum dolor sit amet ".chars().cycle().take(chars.saturating_sub(head.len())).collect();
+    head + &body
+}
+
+/// Alternating blocks: 100 small requests (RPM binds), 25 large ones (TPM binds).
+fn mixed(pairs: usize) -> Vec<(String, u32)> {
+    let mut v = Vec::new();
+    for p in 0..pairs {
+        for i in 0..100 {
+            v.push((prompt(40, p * 1000 + i), 10));
+        }
+        for i in 0..25 {
+            v.push((prompt(400, p * 1000 + 500 + i), 100));
+        }
+    }
+    v
+}
+
+fn cases() -> Vec<Case> {
+    let fast = (Duration::from_millis(20), Duration::ZERO);
+    let openai = |c| c;
+    vec![
+        Case {
+            name: "OpenAI mixed, limits configured",
+            emulator: Emulator::openai().rpm(300).tpm(18_000).output_len(OutputLen::Max),
+            provider: Provider::OpenAI,
+            model: "gpt-4o-mini",
+            items: mixed(4),
+            buckets: vec![(300.0, 60.0), (18_000.0, 60.0)],
+            output_fraction: 1.0,
+            latency: fast,
+            configure: |b| b.request_limit(300).token_limit(18_000),
+            naive_rpm: None,
+        },
+        Case {
+            name: "OpenAI mixed, cold start",
+            emulator: Emulator::openai().rpm(300).tpm(18_000).output_len(OutputLen::Max),
+            provider: Provider::OpenAI,
+            model: "gpt-4o-mini",
+            items: mixed(4),
+            buckets: vec![(300.0, 60.0), (18_000.0, 60.0)],
+            output_fraction: 1.0,
+            latency: fast,
+            configure: openai,
+            naive_rpm: None,
+        },
+        Case {
+            name: "Anthropic ITPM/OTPM, cold start",
+            emulator: Emulator::anthropic().rpm(1_000).input_tpm(20_000).output_tpm(6_000).output_len(OutputLen::Fraction(0.5)),
+            provider: Provider::Anthropic,
+            model: "claude-haiku-4-5",
+            items: (0..200).map(|i| (prompt(200, i), 100)).collect(),
+            buckets: vec![(1_000.0, 60.0), (20_000.0, 60.0), (6_000.0, 60.0)],
+            output_fraction: 0.5,
+            latency: (Duration::from_millis(50), Duration::from_millis(2)),
+            configure: openai,
+            naive_rpm: None,
+        },
+        Case {
+            name: "Latency 2 s, 100 req/s (200 in flight)",
+            emulator: Emulator::openai().requests_per(200, Duration::from_secs(2)).tpm(10_000_000).output_len(OutputLen::Fraction(0.5)),
+            provider: Provider::OpenAI,
+            model: "gpt-4o-mini",
+            items: (0..3_000).map(|i| (prompt(40, i), 100)).collect(),
+            buckets: vec![(200.0, 2.0), (10_000_000.0, 60.0)],
+            output_fraction: 0.5,
+            latency: (Duration::from_secs(1), Duration::from_millis(20)),
+            configure: openai,
+            naive_rpm: None,
+        },
+        Case {
+            name: "Baseline: RPM-only try-and-sleep (ratelimit crate)",
+            emulator: Emulator::openai().rpm(300).tpm(18_000).output_len(OutputLen::Max),
+            provider: Provider::OpenAI,
+            model: "gpt-4o-mini",
+            items: mixed(4),
+            buckets: vec![(300.0, 60.0), (18_000.0, 60.0)],
+            output_fraction: 1.0,
+            latency: fast,
+            configure: |b| b.request_limit(1_000_000).token_limit(1_000_000_000).learn_limits(false),
+            naive_rpm: Some(300),
+        },
+    ]
+}
+
+fn tokens(chars: usize) -> f64 {
+    (chars as f64 / 4.0).ceil().max(1.0)
+}
+
+fn main() {
+    println!("| case | requests | ideal s | wall s | efficiency | 429s | retries | peak in flight |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for case in cases() {
+        run(case);
+    }
+}
+
+fn run(case: Case) {
+    let (base, per_token) = case.latency;
+    let emu = case.emulator.latency(base, per_token).start().expect("emulator");
+    let limiter = (case.configure)(
+        ChatLimiter::builder().provider(case.provider).api_key("sk-bench").base_url(emu.base_url()),
+    )
+    .build()
+    .expect("limiter");
+    let anthropic = case.provider == Provider::Anthropic;
+    let items: Vec<Item> = case
+        .items
+        .iter()
+        .map(|(p, max)| {
+            let prompt = tokens(p.chars().count());
+            let out = (f64::from(*max) * case.output_fraction).ceil();
+            let latency = base.as_secs_f64() + per_token.as_secs_f64() * out;
+            let charge = if anthropic {
+                vec![1.0, prompt, f64::from(*max)]
+            } else {
+                vec![1.0, prompt + f64::from(*max)]
+            };
+            let refund = if anthropic { vec![0.0, 0.0, f64::from(*max) - out] } else { vec![0.0; 2] };
+            Item { charge, refund, latency }
+        })
+        .collect();
+    let buckets: Vec<Bucket> = case.buckets.iter().map(|&(cap, w)| Bucket { cap, rate: cap / w }).collect();
+    let ideal = simulate(&buckets, &items);
+    let requests: Vec<ChatCompletionRequest> = case
+        .items
+        .iter()
+        .map(|(p, max)| ChatCompletionRequest::new(case.model, vec![Message::user(p.clone())]).max_tokens(*max))
+        .collect();
+    let n = requests.len();
+    let started = Instant::now();
+    let ok = match case.naive_rpm {
+        None => {
+            let results = process_chat_completion_batch(&limiter, requests, &BatchConfig::default()).expect("batch");
+            results.iter().filter(|r| r.success()).count()
+        }
+        Some(rpm) => naive(&limiter, requests, rpm),
+    };
+    let wall = started.elapsed().as_secs_f64();
+    let stats = emu.stats();
+    assert_eq!(ok, n, "{}: every item should succeed", case.name);
+    println!(
+        "| {} | {} | {:.1} | {:.1} | {:.3} | {} | {} | {} |",
+        case.name,
+        n,
+        ideal,
+        wall,
+        ideal / wall,
+        stats.rate_limited,
+        stats.requests.saturating_sub(n as u64),
+        stats.peak_in_flight
+    );
+}
+
+/// What many users hand-roll: a request-rate limiter (try, else sleep) in front of a client
+/// that only retries 429s. It knows nothing of tokens.
+fn naive(limiter: &ChatLimiter, requests: Vec<ChatCompletionRequest>, rpm: u64) -> usize {
+    let rl = ratelimit::Ratelimiter::builder(rpm)
+        .period(Duration::from_secs(60))
+        .max_tokens(rpm)
+        .initial_available(rpm)
+        .build()
+        .expect("ratelimit");
+    let queue = crossbeam_channel::unbounded();
+    for r in requests {
+        queue.0.send(r).expect("queue");
+    }
+    drop(queue.0);
+    let ok = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..64 {
+            s.spawn(|| {
+                while let Ok(req) = queue.1.recv() {
+                    while let Err(ratelimit::TryWaitError::Insufficient(wait)) = rl.try_wait() {
+                        std::thread::sleep(wait);
+                    }
+                    if limiter.chat_completion(&req).is_ok() {
+                        ok.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    ok.into_inner()
+}
