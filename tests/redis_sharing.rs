@@ -90,12 +90,12 @@ fn a_large_request_is_not_starved_by_small_ones_from_another_process() {
 fn a_settlement_is_visible_to_the_other_limiter() {
     let Some(redis) = RedisServer::start() else { return };
     let server = StubServer::start(|_| Reply::anthropic(5, 10));
-    let make = || {
-        builder(Provider::Anthropic, &server.url).output_token_limit(1000).redis(redis.url())
-    };
+    let make =
+        || builder(Provider::Anthropic, &server.url).output_token_limit(1000).redis(redis.url());
     let (a, b) = (make().build().unwrap(), make().build().unwrap());
-    let ask = |n| ChatCompletionRequest::new("claude-sonnet-4-5", vec![Message::user("hi")])
-        .max_tokens(n);
+    let ask = |n| {
+        ChatCompletionRequest::new("claude-sonnet-4-5", vec![Message::user("hi")]).max_tokens(n)
+    };
     // A reserves 800 output tokens and is charged 10: 990 of 1000 are free again.
     a.chat_completion(&ask(800)).unwrap();
     let started = Instant::now();
