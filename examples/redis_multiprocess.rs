@@ -13,6 +13,8 @@
 //! ```text
 //! cargo run --release --example redis_multiprocess --features redis -- [N] [W] [RPM] [ITEMS]
 //! ```
+//!
+//! `BENCH_RATIO=0.995` makes the clients use 99.5 % of the limit (the request buffer ratio).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -93,6 +95,7 @@ fn child(args: &[String]) {
         .base_url(url.as_str())
         .request_limit(rpm)
         .max_retries(20)
+        .request_buffer_ratio(ratio())
         .redis_pool_size(workers as u32);
     if redis != "-" {
         b = b.redis(redis.as_str());
@@ -116,6 +119,11 @@ fn child(args: &[String]) {
     for t in threads {
         t.join().unwrap();
     }
+}
+
+/// `BENCH_RATIO`: the share of the limit the clients use (default 1, the whole limit).
+fn ratio() -> f64 {
+    std::env::var("BENCH_RATIO").ok().and_then(|s| s.parse().ok()).unwrap_or(1.0)
 }
 
 /// Added latency and Redis commands per request, on a limit that never makes anyone wait.
