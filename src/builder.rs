@@ -13,6 +13,9 @@ use crate::retry::Backoff;
 use crate::secret::ApiKey;
 use crate::tokens::{CharEstimator, TokenCounter};
 
+#[cfg(feature = "redis")]
+mod redis;
+
 /// Longest timeout or backoff accepted: anything above is surely a unit mistake.
 const MAX_DURATION: Duration = Duration::from_secs(3600);
 
@@ -58,6 +61,8 @@ pub struct ChatLimiterBuilder {
     clock: Option<Arc<dyn Clock>>,
     token_counter: Option<Arc<dyn TokenCounter>>,
     headers: Vec<(String, String)>,
+    #[cfg(feature = "redis")]
+    redis: redis::RedisOptions,
 }
 
 impl std::fmt::Debug for ChatLimiterBuilder {
@@ -241,10 +246,18 @@ impl ChatLimiterBuilder {
             learn_from_headers: learn,
         };
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let limiter = Limiter::new(limits, clock);
+        #[cfg(feature = "redis")]
+        let limiter = self.redis.apply(
+            limiter,
+            provider,
+            &key,
+            (config.request_buffer_ratio, config.token_buffer_ratio),
+        )?;
         let agent = self.agent.unwrap_or_else(|| default_agent(&config.base_url, connect));
         Ok(ChatLimiter::from_inner(Inner {
             backoff: Backoff::new(config.base_backoff, config.max_backoff),
-            limiter: Limiter::new(limits, clock),
+            limiter,
             provider,
             model: self.model,
             key,

@@ -188,6 +188,8 @@ pub use client::{ChatLimiter, RawResponse};
 pub use error::{ApiError, Error, Result};
 pub use limit::clock::{Clock, ManualClock, SystemClock};
 pub use limit::info::{DimensionInfo, RateLimitInfo};
+#[cfg(feature = "redis")]
+pub use limit::redis_store::RedisFailurePolicy;
 pub use limit::snapshot::{DimensionSnapshot, LimitsSnapshot, ModelLimits};
 pub use provider::openrouter::OpenRouterKeyInfo;
 pub use provider::{Provider, ProviderConfig};

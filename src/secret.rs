@@ -20,6 +20,19 @@ impl ApiKey {
     pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// A short, non-reversible fingerprint of the key (16 hex digits of SHA-1 over a
+    /// domain-separated input), for namespacing shared state without storing the key.
+    ///
+    /// 64 bits cannot be turned back into a key with far more entropy than that; they are
+    /// only enough to tell keys apart, which is all the namespace needs.
+    #[cfg(feature = "redis")]
+    pub(crate) fn fingerprint(&self) -> String {
+        let mut h = sha1_smol::Sha1::new();
+        h.update(b"chat-limiter/key-fingerprint/v1\0");
+        h.update(self.0.as_bytes());
+        h.digest().to_string()[..16].to_string()
+    }
 }
 
 impl fmt::Debug for ApiKey {
@@ -37,5 +50,16 @@ mod tests {
         let k = ApiKey::new(" sk-secret-123\n");
         assert_eq!(k.expose(), "sk-secret-123");
         assert!(!format!("{k:?}").contains("secret"));
+    }
+
+    #[cfg(feature = "redis")]
+    #[test]
+    fn fingerprint_is_stable_short_and_not_the_key() {
+        let a = ApiKey::new("sk-secret-123");
+        assert_eq!(a.fingerprint(), ApiKey::new(" sk-secret-123 ").fingerprint());
+        assert_eq!(a.fingerprint().len(), 16);
+        assert!(a.fingerprint().bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_ne!(a.fingerprint(), ApiKey::new("sk-secret-124").fingerprint());
+        assert!(!a.fingerprint().contains("secret"));
     }
 }

@@ -56,6 +56,22 @@ impl Bucket {
         self.limit as u64
     }
 
+    /// Refill per second.
+    pub(crate) fn rate(&self) -> f64 {
+        self.rate
+    }
+
+    /// Takes over a shared store's view of this dimension (limit, refill rate, level as of
+    /// `now`), keeping the local usage counter: the store is the truth, this is its mirror.
+    pub(crate) fn mirror(&mut self, limit: f64, rate: f64, level: f64, now: Instant) {
+        if limit >= 1.0 && rate > 0.0 && level.is_finite() {
+            self.limit = limit;
+            self.rate = rate;
+            self.level = level.min(self.capacity());
+            self.updated = now;
+        }
+    }
+
     /// Units available at `now`.
     pub(crate) fn level(&mut self, now: Instant) -> f64 {
         self.refill(now);

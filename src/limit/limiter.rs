@@ -11,13 +11,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::{Condvar, Mutex};
+use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use crate::error::Error;
 use crate::limit::clock::Clock;
 use crate::limit::info::RateLimitInfo;
 use crate::limit::model::{Cost, LimitConfig, ModelState, Poll};
 use crate::limit::snapshot::ModelLimits;
+use crate::limit::store::{Reserved, Route, SharedStore, DIMENSIONS};
 
 const SLOTS: usize = 64;
 /// Upper bound on any single condvar wait, so a missed signal costs latency, never a hang.
@@ -29,11 +30,20 @@ pub(crate) struct Limiter {
     cfg: LimitConfig,
     clock: Arc<dyn Clock>,
     models: Mutex<HashMap<String, Arc<ModelLimiter>>>,
+    /// The shared store and the key prefix of this provider and key, when there is one.
+    shared: Option<(Arc<dyn SharedStore>, String)>,
 }
 
 impl Limiter {
     pub(crate) fn new(cfg: LimitConfig, clock: Arc<dyn Clock>) -> Self {
-        Limiter { cfg, clock, models: Mutex::new(HashMap::new()) }
+        Limiter { cfg, clock, models: Mutex::new(HashMap::new()), shared: None }
+    }
+
+    /// Keeps the buckets in `store`, each model under `prefix` + model name.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn with_store(mut self, store: Arc<dyn SharedStore>, prefix: String) -> Self {
+        self.shared = Some((store, prefix));
+        self
     }
 
     /// The limiter of `model`, created on first use.
@@ -48,6 +58,7 @@ impl Limiter {
             head_cv: Condvar::new(),
             slots: std::array::from_fn(|_| Condvar::new()),
             clock: Arc::clone(&self.clock),
+            shared: self.shared.as_ref().map(|(s, p)| (Arc::clone(s), format!("{p}{model}"))),
         });
         models.insert(model.to_string(), Arc::clone(&m));
         m
@@ -79,6 +90,8 @@ pub(crate) struct ModelLimiter {
     /// Everyone else waits here, on `slots[ticket % SLOTS]`, for their turn at the head.
     slots: [Condvar; SLOTS],
     clock: Arc<dyn Clock>,
+    /// The shared store and this model's key in it.
+    shared: Option<(Arc<dyn SharedStore>, String)>,
 }
 
 impl ModelLimiter {
@@ -99,7 +112,22 @@ impl ModelLimiter {
                 continue;
             }
             let now = self.clock.now();
-            match st.poll_head(&cost, now) {
+            let poll = match st.gate(&cost, now) {
+                Some(poll) => poll,
+                None => match self.shared.as_ref().map(|(store, _)| store.route()) {
+                    Some(Route::Shared) => match self.reserve_shared(&mut st, ticket, &cost)? {
+                        Some(permit) => return Ok(permit),
+                        None => continue, // the store failed: fall back from the next turn
+                    },
+                    Some(Route::Fail(msg)) => {
+                        st.remove(ticket);
+                        self.wake_head(&st);
+                        return Err(Error::Store(msg));
+                    }
+                    Some(Route::Local) | None => st.poll_head(&cost, now),
+                },
+            };
+            match poll {
                 Poll::Admit { probe } => {
                     self.wake_head(&st);
                     return Ok(Permit {
@@ -125,6 +153,72 @@ impl ModelLimiter {
         }
     }
 
+    /// Reserves in the shared store for the head `ticket`, then waits out the reservation.
+    ///
+    /// The lock is released during the round trip (the `reserving` flag keeps the rest of the
+    /// queue behind) and during the wait, which belongs to this request alone: the next head
+    /// reserves behind it at once. `Ok(None)`: the store failed and the policy falls back.
+    fn reserve_shared(
+        self: &Arc<Self>,
+        st: &mut MutexGuard<'_, ModelState>,
+        ticket: u64,
+        cost: &Cost,
+    ) -> Result<Option<Permit>, Error> {
+        let Some((store, key)) = self.shared.as_ref() else { return Ok(None) };
+        let args = st.reserve_args(cost);
+        st.set_reserving(true);
+        let result = MutexGuard::unlocked(st, || store.reserve(key, &args));
+        st.set_reserving(false);
+        self.head_cv.notify_all();
+        match result {
+            Ok(Reserved::Granted { wait, state }) => {
+                let probe = st.admit_shared(ticket, cost, &state, self.clock.now());
+                self.wake_head(st);
+                let permit = Permit {
+                    model: Arc::clone(self),
+                    cost: st.charged(cost),
+                    probe,
+                    answered: false,
+                };
+                MutexGuard::unlocked(st, || self.wait_out(wait));
+                Ok(Some(permit))
+            }
+            Ok(Reserved::NeverFits { dim, needed, limit }) => {
+                st.remove(ticket);
+                self.wake_head(st);
+                Err(Error::NeverFits { dimension: DIMENSIONS[dim], needed, capacity: limit })
+            }
+            Err(msg) if store.fails_hard() => {
+                st.remove(ticket);
+                self.wake_head(st);
+                Err(Error::Store(msg))
+            }
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// Sleeps until a shared reservation is due, and past a pause learned meanwhile (a 429
+    /// here or, through the store, in another process).
+    fn wait_out(&self, wait: Duration) {
+        std::thread::sleep(wait);
+        let paused = self.state.lock().paused_for(self.clock.now());
+        std::thread::sleep(paused);
+    }
+
+    /// The store and key, when the store is the one to follow right now.
+    fn shared_up(&self) -> Option<(&dyn SharedStore, &str)> {
+        let (store, key) = self.shared.as_ref()?;
+        (store.route() == Route::Shared).then_some((store.as_ref(), key.as_str()))
+    }
+
+    /// Takes over what the store answered to a settle, sync or pause.
+    fn mirror(&self, state: Result<crate::limit::store::SharedState, String>) {
+        if let Ok(state) = state {
+            self.state.lock().mirror(&state, self.clock.now());
+            self.head_cv.notify_all();
+        }
+    }
+
     fn wake_head(&self, st: &ModelState) {
         if let Some(h) = st.head() {
             self.slots[slot(h)].notify_all();
@@ -139,6 +233,10 @@ impl ModelLimiter {
         let mut st = self.state.lock();
         st.sync(info, self.clock.now());
         self.head_cv.notify_all();
+        drop(st);
+        if let Some((store, key)) = self.shared_up() {
+            self.mirror(store.sync(key, info));
+        }
     }
 
     /// Pauses the whole queue for `d` (a 429 for this model).
@@ -146,6 +244,10 @@ impl ModelLimiter {
         let mut st = self.state.lock();
         let until = self.clock.now() + d;
         st.pause(until);
+        drop(st);
+        if let Some((store, key)) = self.shared_up() {
+            self.mirror(store.pause(key, d));
+        }
     }
 }
 
@@ -177,8 +279,23 @@ impl Permit {
     pub(crate) fn settle(&mut self, actual: Cost) {
         let mut st = self.model.state.lock();
         st.settle(&self.cost, &actual, self.model.clock.now());
-        self.cost = actual;
         self.model.head_cv.notify_all();
+        drop(st);
+        let (r, a) = (self.cost, actual);
+        let delta = |r: u64, a: u64| {
+            if r == 0 {
+                0 // a dimension not charged at admission is not corrected either
+            } else {
+                i64::try_from(r).unwrap_or(i64::MAX) - i64::try_from(a).unwrap_or(i64::MAX)
+            }
+        };
+        let delta = [delta(r.tokens, a.tokens), delta(r.input, a.input), delta(r.output, a.output)];
+        if delta != [0; 3] {
+            if let Some((store, key)) = self.model.shared_up() {
+                self.model.mirror(store.settle(key, delta));
+            }
+        }
+        self.cost = actual;
     }
 }
 

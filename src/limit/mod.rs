@@ -8,5 +8,10 @@ pub(crate) mod headers;
 pub(crate) mod info;
 pub(crate) mod limiter;
 pub(crate) mod model;
+#[cfg(feature = "redis")]
+pub(crate) mod redis_scripts;
+#[cfg(feature = "redis")]
+pub(crate) mod redis_store;
 pub(crate) mod snapshot;
+pub(crate) mod store;
 pub(crate) mod timestamp;

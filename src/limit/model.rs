@@ -2,13 +2,13 @@
 //! in-flight count. Pure decisions on an explicit `now`; the blocking is in `limiter.rs`.
 
 use std::collections::VecDeque;
-#[cfg(test)]
-use std::time::Duration;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::limit::bucket::{Bucket, DEFAULT_WINDOW};
 use crate::limit::info::{DimensionInfo, RateLimitInfo};
 use crate::limit::snapshot::{DimensionSnapshot, ModelLimits};
+
+mod shared;
 
 /// What one request reserves besides one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -70,6 +70,8 @@ pub(crate) struct ModelState {
     in_flight: u32,
     paused_until: Option<Instant>,
     learning: Learning,
+    /// The head is asking the shared store (outside the lock): nobody else may reserve.
+    reserving: bool,
     rate_limited: u64,
     completed: u64,
 }
@@ -100,6 +102,7 @@ impl ModelState {
             } else {
                 Learning::Done
             },
+            reserving: false,
             rate_limited: 0,
             completed: 0,
         }
@@ -137,30 +140,8 @@ impl ModelState {
 
     /// Decides for the head of the queue. On `Admit` the cost is taken and the head leaves.
     pub(crate) fn poll_head(&mut self, cost: &Cost, now: Instant) -> Poll {
-        for (name, bucket, need) in self.dims() {
-            if let Some(b) = bucket {
-                if b.never_fits(need(cost)) {
-                    return Poll::NeverFits {
-                        dimension: name,
-                        needed: need(cost),
-                        capacity: b.limit(),
-                    };
-                }
-            }
-        }
-        if let Some(until) = self.paused_until {
-            if until > now {
-                return Poll::WaitUntil(until);
-            }
-            self.paused_until = None;
-        }
-        if self.in_flight >= self.cfg.max_in_flight {
-            return Poll::WaitSignal;
-        }
-        match self.learning {
-            Learning::Probing => return Poll::WaitSignal,
-            Learning::NeedProbe if self.in_flight > 0 => return Poll::WaitSignal,
-            _ => {}
+        if let Some(poll) = self.gate(cost, now) {
+            return poll;
         }
         let mut ready_at: Option<Instant> = None;
         for (_, bucket, need) in self.dims() {
@@ -171,18 +152,59 @@ impl ModelState {
         if let Some(at) = ready_at {
             return Poll::WaitUntil(at);
         }
+        self.take(cost, now);
+        self.queue.pop_front();
+        Poll::Admit { probe: self.admitted() }
+    }
+
+    /// Everything but the buckets' balance: a cost over a whole bucket, the pause, the
+    /// in-flight cap, the cold-start probe. `None` means the buckets decide.
+    pub(crate) fn gate(&mut self, cost: &Cost, now: Instant) -> Option<Poll> {
+        for (name, bucket, need) in self.dims() {
+            if let Some(b) = bucket {
+                if b.never_fits(need(cost)) {
+                    return Some(Poll::NeverFits {
+                        dimension: name,
+                        needed: need(cost),
+                        capacity: b.limit(),
+                    });
+                }
+            }
+        }
+        if let Some(until) = self.paused_until {
+            if until > now {
+                return Some(Poll::WaitUntil(until));
+            }
+            self.paused_until = None;
+        }
+        if self.reserving || self.in_flight >= self.cfg.max_in_flight {
+            return Some(Poll::WaitSignal);
+        }
+        match self.learning {
+            Learning::Probing => Some(Poll::WaitSignal),
+            Learning::NeedProbe if self.in_flight > 0 => Some(Poll::WaitSignal),
+            _ => None,
+        }
+    }
+
+    /// Charges `cost` to every known bucket.
+    fn take(&mut self, cost: &Cost, now: Instant) {
         for (_, bucket, need) in self.dims() {
             if let Some(b) = bucket {
                 b.take(need(cost), now);
             }
         }
-        self.queue.pop_front();
+    }
+
+    /// Counts a request that left the queue as admitted; returns whether it is the
+    /// cold-start probe.
+    fn admitted(&mut self) -> bool {
         self.in_flight += 1;
         let probe = self.learning == Learning::NeedProbe;
         if probe {
             self.learning = Learning::Probing;
         }
-        Poll::Admit { probe }
+        probe
     }
 
     /// The part of `cost` that known buckets charge (a dimension with no bucket yet charges
@@ -305,8 +327,7 @@ impl ModelState {
         self.completed = 0;
     }
 
-    /// Time until the pause ends, for tests and monitoring.
-    #[cfg(test)]
+    /// Time until the pause ends.
     pub(crate) fn paused_for(&self, now: Instant) -> Duration {
         self.paused_until.and_then(|p| p.checked_duration_since(now)).unwrap_or_default()
     }
