@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 
 use chat_limiter::emulator::{Emulator, EmulatorBuilder, OutputLen};
 use chat_limiter::{
-    process_chat_completion_batch, BatchConfig, ChatCompletionRequest, ChatLimiter, Message, Provider,
+    process_chat_completion_batch, BatchConfig, ChatCompletionRequest, ChatLimiter, Message,
+    Provider,
 };
 
 #[path = "bench_support/ideal.rs"]
@@ -42,7 +43,11 @@ struct Case {
 
 fn prompt(chars: usize, i: usize) -> String {
     let head = format!("item {i}: ");
-    let body: String = "lorem ipsum dolor sit amet ".chars().cycle().take(chars.saturating_sub(head.len())).collect();
+    let body: String = "lorem ipsum dolor sit amet "
+        .chars()
+        .cycle()
+        .take(chars.saturating_sub(head.len()))
+        .collect();
     head + &body
 }
 
@@ -90,7 +95,11 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "Anthropic ITPM/OTPM, cold start",
-            emulator: Emulator::anthropic().rpm(1_000).input_tpm(20_000).output_tpm(6_000).output_len(OutputLen::Fraction(0.5)),
+            emulator: Emulator::anthropic()
+                .rpm(1_000)
+                .input_tpm(20_000)
+                .output_tpm(6_000)
+                .output_len(OutputLen::Fraction(0.5)),
             provider: Provider::Anthropic,
             model: "claude-haiku-4-5",
             items: (0..200).map(|i| (prompt(200, i), 100)).collect(),
@@ -102,7 +111,10 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "Latency 2 s, 100 req/s (200 in flight)",
-            emulator: Emulator::openai().requests_per(200, Duration::from_secs(2)).tpm(10_000_000).output_len(OutputLen::Fraction(0.5)),
+            emulator: Emulator::openai()
+                .requests_per(200, Duration::from_secs(2))
+                .tpm(10_000_000)
+                .output_len(OutputLen::Fraction(0.5)),
             provider: Provider::OpenAI,
             model: "gpt-4o-mini",
             items: (0..3_000).map(|i| (prompt(40, i), 100)).collect(),
@@ -121,7 +133,9 @@ fn cases() -> Vec<Case> {
             buckets: vec![(300.0, 60.0), (18_000.0, 60.0)],
             output_fraction: 1.0,
             latency: fast,
-            configure: |b| b.request_limit(1_000_000).token_limit(1_000_000_000).learn_limits(false),
+            configure: |b| {
+                b.request_limit(1_000_000).token_limit(1_000_000_000).learn_limits(false)
+            },
             naive_rpm: Some(300),
         },
     ]
@@ -132,7 +146,9 @@ fn tokens(chars: usize) -> f64 {
 }
 
 fn main() {
-    println!("| case | requests | ideal s | wall s | efficiency | 429s | retries | peak in flight |");
+    println!(
+        "| case | requests | ideal s | wall s | efficiency | 429s | retries | peak in flight |"
+    );
     println!("|---|---|---|---|---|---|---|---|");
     for case in cases() {
         run(case);
@@ -160,22 +176,28 @@ fn run(case: Case) {
             } else {
                 vec![1.0, prompt + f64::from(*max)]
             };
-            let refund = if anthropic { vec![0.0, 0.0, f64::from(*max) - out] } else { vec![0.0; 2] };
+            let refund =
+                if anthropic { vec![0.0, 0.0, f64::from(*max) - out] } else { vec![0.0; 2] };
             Item { charge, refund, latency }
         })
         .collect();
-    let buckets: Vec<Bucket> = case.buckets.iter().map(|&(cap, w)| Bucket { cap, rate: cap / w }).collect();
+    let buckets: Vec<Bucket> =
+        case.buckets.iter().map(|&(cap, w)| Bucket { cap, rate: cap / w }).collect();
     let ideal = simulate(&buckets, &items);
     let requests: Vec<ChatCompletionRequest> = case
         .items
         .iter()
-        .map(|(p, max)| ChatCompletionRequest::new(case.model, vec![Message::user(p.clone())]).max_tokens(*max))
+        .map(|(p, max)| {
+            ChatCompletionRequest::new(case.model, vec![Message::user(p.clone())]).max_tokens(*max)
+        })
         .collect();
     let n = requests.len();
     let started = Instant::now();
     let ok = match case.naive_rpm {
         None => {
-            let results = process_chat_completion_batch(&limiter, requests, &BatchConfig::default()).expect("batch");
+            let results =
+                process_chat_completion_batch(&limiter, requests, &BatchConfig::default())
+                    .expect("batch");
             results.iter().filter(|r| r.success()).count()
         }
         Some(rpm) => naive(&limiter, requests, rpm),

@@ -180,7 +180,7 @@ impl ChatLimiter {
         let reserved = chat.as_ref().map(|c| self.estimate(c)).unwrap_or_default();
         let bytes = body.map(|b| serde_json::to_vec(b).unwrap_or_default());
         self.execute(&model, reserved, |permit| {
-            self.attempt_raw(&method, path, bytes.as_deref(), &model, permit)
+            self.attempt_raw(&method, path, bytes.as_deref(), permit)
         })
     }
 

@@ -93,7 +93,7 @@ impl ChatLimiter {
             Ok(r) => r,
             Err(e) => return Attempt::Retry(e, Box::default()),
         };
-        let info = self.observe(&reply, model, &mut permit);
+        let info = self.observe(&reply, &mut permit);
         if !(200..300).contains(&reply.status) {
             return self.api_failure(&reply, info);
         }
@@ -118,14 +118,13 @@ impl ChatLimiter {
         method: &str,
         path: &str,
         body: Option<&[u8]>,
-        model: &str,
         mut permit: Permit,
     ) -> Attempt<RawResponse> {
         let reply = match self.send(method, path, body, None) {
             Ok(r) => r,
             Err(e) => return Attempt::Retry(e, Box::default()),
         };
-        let info = self.observe(&reply, model, &mut permit);
+        let info = self.observe(&reply, &mut permit);
         if !(200..300).contains(&reply.status) {
             return self.api_failure(&reply, info);
         }
@@ -140,21 +139,20 @@ impl ChatLimiter {
     }
 
     /// Records that the server answered and follows its rate-limit headers.
-    pub(crate) fn observe(&self, reply: &Reply, model: &str, permit: &mut Permit) -> RateLimitInfo {
-        self.observe_headers(&reply.headers, model, permit)
+    pub(crate) fn observe(&self, reply: &Reply, permit: &mut Permit) -> RateLimitInfo {
+        self.observe_headers(&reply.headers, permit)
     }
 
     /// Records that the server answered and follows its rate-limit headers.
     pub(crate) fn observe_headers(
         &self,
         headers: &HeaderMap,
-        model: &str,
         permit: &mut Permit,
     ) -> RateLimitInfo {
         permit.answered();
         let info =
             wire::parse_rate_limits(self.inner.provider, headers, std::time::SystemTime::now());
-        self.inner.limiter.model(model).sync(&info);
+        permit.sync(&info);
         info
     }
 

@@ -78,7 +78,7 @@ impl ChatLimiter {
             };
             let status = resp.status().as_u16();
             let headers = resp.headers().clone();
-            let info = self.observe_headers(&headers, &req.model, &mut permit);
+            let info = self.observe_headers(&headers, &mut permit);
             if !(200..300).contains(&status) {
                 let body =
                     resp.body_mut().with_config().limit(1 << 20).read_to_vec().unwrap_or_default();

@@ -38,14 +38,14 @@ pub type ProgressFn = Arc<dyn Fn(&BatchProgress) + Send + Sync>;
 ///     .max_retries_per_item(3)
 ///     .retry_delay(Duration::from_secs(1))
 ///     .group_by_model(true);
-/// assert_eq!(config.max_workers, 256);
+/// assert_eq!(config.max_workers, 512);
 /// ```
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct BatchConfig {
-    /// Most requests in flight at once (default 256).
+    /// Most requests in flight at once (default 512).
     pub max_concurrent_requests: usize,
-    /// Worker threads in the pool (default 256). Threads mostly wait on the network or the
+    /// Worker threads in the pool (default 512). Threads mostly wait on the network or the
     /// limiter, so the pool is sized for `rate × latency`, not for the CPU count.
     pub max_workers: usize,
     /// Extra attempts for an item whose request failed with a retryable error after the
@@ -84,8 +84,8 @@ impl std::fmt::Debug for BatchConfig {
 impl Default for BatchConfig {
     fn default() -> Self {
         BatchConfig {
-            max_concurrent_requests: 256,
-            max_workers: 256,
+            max_concurrent_requests: 512,
+            max_workers: 512,
             max_retries_per_item: 2,
             retry_delay: Duration::from_secs(1),
             stop_on_first_error: false,

@@ -28,6 +28,8 @@ pub(crate) struct Bucket {
     pub(crate) used: u64,
     /// While set, time passes without refill (see [`hold_refill`](Self::hold_refill)).
     held: bool,
+    /// Units given back by settlements since the bucket was made (see [`sync`](Self::sync)).
+    pub(crate) refunded: f64,
 }
 
 impl Bucket {
@@ -43,6 +45,7 @@ impl Bucket {
             updated: now,
             used: 0,
             held: false,
+            refunded: 0.0,
         }
     }
 
@@ -132,6 +135,7 @@ impl Bucket {
             self.used = self.used.saturating_add(delta.unsigned_abs());
         } else {
             self.used = self.used.saturating_sub(delta as u64);
+            self.refunded += delta as f64;
         }
     }
 
@@ -146,7 +150,12 @@ impl Bucket {
     /// A reported limit sets the size (and the refill rate, from the window the reset implies);
     /// a reported remaining can only lower our balance, never raise it, because the server's
     /// figure is as of that request's admission and does not know of requests still on the way.
-    pub(crate) fn sync(&mut self, info: &DimensionInfo, now: Instant) {
+    ///
+    /// `credit` is what the server has certainly regained since it computed `remaining`
+    /// (refill and refunds since the request was admitted): the header is as of admission,
+    /// so applying it raw at response time would throw away a latency's worth of capacity
+    /// on every response.
+    pub(crate) fn sync(&mut self, info: &DimensionInfo, now: Instant, credit: f64) {
         self.refill(now);
         if let Some(limit) = info.limit.filter(|&l| l > 0) {
             let window = derive_window(limit, info.remaining, info.reset)
@@ -162,7 +171,7 @@ impl Bucket {
             self.rate = limit / window.as_secs_f64().max(0.001);
         }
         if let Some(remaining) = info.remaining {
-            let usable = remaining as f64 - self.limit * (1.0 - self.ratio);
+            let usable = remaining as f64 + credit.max(0.0) - self.limit * (1.0 - self.ratio);
             self.level = self.level.min(usable);
         }
     }
@@ -245,14 +254,14 @@ mod tests {
         let mut b = Bucket::new(1000, Duration::from_secs(60), 1.0, t0);
         b.take(100, t0);
         let info = DimensionInfo { limit: Some(1000), remaining: Some(950), reset: Some(ms(3000)) };
-        b.sync(&info, t0);
+        b.sync(&info, t0, 0.0);
         assert_eq!(b.level(t0), 900.0, "server's higher remaining does not raise ours");
         let info =
             DimensionInfo { limit: Some(1000), remaining: Some(500), reset: Some(ms(30_000)) };
-        b.sync(&info, t0);
+        b.sync(&info, t0, 0.0);
         assert_eq!(b.level(t0), 500.0, "another process used the key: follow the server");
         let bigger = DimensionInfo { limit: Some(2000), remaining: None, reset: None };
-        b.sync(&bigger, t0);
+        b.sync(&bigger, t0, 0.0);
         assert_eq!(b.limit(), 2000);
         assert_eq!(b.level(t0), 1500.0, "same deficit in a larger bucket");
     }
@@ -287,7 +296,7 @@ mod tests {
             remaining: Some(199),
             reset: Some(Duration::from_secs(432)),
         };
-        b.sync(&info, t0);
+        b.sync(&info, t0, 0.0);
         b.take(199, t0);
         assert_eq!(b.wait_for(1, t0), Some(t0 + Duration::from_secs(432)));
     }

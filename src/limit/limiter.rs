@@ -16,7 +16,7 @@ use parking_lot::{Condvar, Mutex, MutexGuard};
 use crate::error::Error;
 use crate::limit::clock::Clock;
 use crate::limit::info::RateLimitInfo;
-use crate::limit::model::{Cost, LimitConfig, ModelState, Poll};
+use crate::limit::model::{Cost, LimitConfig, ModelState, Poll, Since};
 use crate::limit::snapshot::ModelLimits;
 use crate::limit::store::{Reserved, Route, SharedStore, DIMENSIONS};
 
@@ -130,9 +130,12 @@ impl ModelLimiter {
             match poll {
                 Poll::Admit { probe } => {
                     self.wake_head(&st);
+                    let since = Since { admitted: now, marks: st.refund_marks() };
                     return Ok(Permit {
                         model: Arc::clone(self),
                         cost: st.charged(&cost),
+                        requested: cost,
+                        since,
                         probe,
                         answered: false,
                     });
@@ -174,9 +177,12 @@ impl ModelLimiter {
             Ok(Reserved::Granted { wait, state }) => {
                 let probe = st.admit_shared(ticket, cost, &state, self.clock.now());
                 self.wake_head(st);
+                let since = Since { admitted: self.clock.now() + wait, marks: st.refund_marks() };
                 let permit = Permit {
                     model: Arc::clone(self),
                     cost: st.charged(cost),
+                    requested: *cost,
+                    since,
                     probe,
                     answered: false,
                 };
@@ -211,6 +217,11 @@ impl ModelLimiter {
         (store.route() == Route::Shared).then_some((store.as_ref(), key.as_str()))
     }
 
+    /// Whether the buckets live in a shared store right now (then the store does the charging).
+    fn is_shared(&self) -> bool {
+        self.shared_up().is_some()
+    }
+
     /// Takes over what the store answered to a settle, sync or pause.
     fn mirror(&self, state: Result<crate::limit::store::SharedState, String>) {
         if let Ok(state) = state {
@@ -226,12 +237,12 @@ impl ModelLimiter {
     }
 
     /// Follows what a response's headers said.
-    pub(crate) fn sync(&self, info: &RateLimitInfo) {
+    pub(crate) fn sync(&self, info: &RateLimitInfo, since: Option<&Since>) {
         if info.is_empty() {
             return;
         }
         let mut st = self.state.lock();
-        st.sync(info, self.clock.now());
+        st.sync(info, self.clock.now(), since);
         self.head_cv.notify_all();
         drop(st);
         if let Some((store, key)) = self.shared_up() {
@@ -259,7 +270,11 @@ fn slot(ticket: u64) -> usize {
 #[derive(Debug)]
 pub(crate) struct Permit {
     model: Arc<ModelLimiter>,
+    /// What the buckets were charged (dimensions without a bucket at admission charge 0).
     cost: Cost,
+    /// What the request asked to reserve.
+    requested: Cost,
+    since: Since,
     probe: bool,
     answered: bool,
 }
@@ -273,6 +288,24 @@ impl Permit {
     /// Records that the server answered (so a cold-start probe has done its job).
     pub(crate) fn answered(&mut self) {
         self.answered = true;
+    }
+
+    /// Follows what this request's response headers said. A cold-start probe, admitted
+    /// before its buckets existed, is then charged to the buckets the headers created, so
+    /// that settling it later corrects a real charge.
+    pub(crate) fn sync(&mut self, info: &RateLimitInfo) {
+        self.model.sync(info, Some(&self.since));
+        if self.probe && !self.model.is_shared() {
+            let mut st = self.model.state.lock();
+            let now_charged = st.charged(&self.requested);
+            let extra = Cost {
+                tokens: now_charged.tokens - self.cost.tokens.min(now_charged.tokens),
+                input: now_charged.input - self.cost.input.min(now_charged.input),
+                output: now_charged.output - self.cost.output.min(now_charged.output),
+            };
+            st.charge_late(&extra, self.model.clock.now());
+            self.cost = now_charged;
+        }
     }
 
     /// Corrects the reservation to what the request really cost (in the provider's accounting).

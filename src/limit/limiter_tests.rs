@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::limit::clock::{ManualClock, SystemClock};
 use crate::limit::info::DimensionInfo;
+use crate::limit::model::Since;
 
 fn cfg() -> LimitConfig {
     LimitConfig {
@@ -114,7 +115,7 @@ fn cold_start_lets_one_probe_through_then_enforces_learned_limits() {
         tokens: dim(1000, 900, 6_000),
         ..RateLimitInfo::default()
     };
-    st.sync(&info, now);
+    st.sync(&info, now, None);
     st.release(true, true, now);
     assert_eq!(st.poll_head(&tokens(100), now), Poll::Admit { probe: false });
     st.enqueue(false);
@@ -168,7 +169,7 @@ fn header_sync_lowers_balance_for_usage_we_did_not_see() {
     let now = Instant::now();
     let mut st = ModelState::new(LimitConfig { tokens: Some(10_000), ..cfg() }, now);
     let info = RateLimitInfo { tokens: dim(10_000, 2_000, 48_000), ..RateLimitInfo::default() };
-    st.sync(&info, now);
+    st.sync(&info, now, None);
     st.enqueue(false);
     let Poll::WaitUntil(at) = st.poll_head(&tokens(3_000), now) else { panic!() };
     assert_eq!(at - now, Duration::from_secs(6), "1000 tokens short at 10000/60s");
@@ -182,7 +183,7 @@ fn large_request_is_not_starved_by_small_ones() {
         Arc::new(Limiter::new(LimitConfig { tokens: Some(1_000), ..cfg() }, Arc::new(SystemClock)));
     let m = limiter.model("m");
     // Learn a 1-second window and start empty: 1000 tokens per second.
-    m.sync(&RateLimitInfo { tokens: dim(1_000, 0, 1_000), ..RateLimitInfo::default() });
+    m.sync(&RateLimitInfo { tokens: dim(1_000, 0, 1_000), ..RateLimitInfo::default() }, None);
     let stop = Arc::new(AtomicBool::new(false));
     let small: Vec<_> = (0..8)
         .map(|_| {
@@ -221,4 +222,28 @@ fn snapshot_lists_models_sorted_and_reset_clears_usage() {
     assert_eq!(snap[0].completed, 1);
     limiter.reset_usage();
     assert_eq!(limiter.snapshot()[0].requests.unwrap().used, 0);
+}
+
+#[test]
+fn header_sync_credits_what_the_server_regained_since_admission() {
+    let clock = ManualClock::new();
+    let t0 = clock.now();
+    let cfg = LimitConfig { tokens: Some(6_000), ..cfg() }; // 100 per second
+    let run = |since: Option<Since>| {
+        let mut st = ModelState::new(cfg, t0);
+        st.release(false, true, t0); // refill on
+        st.enqueue(false);
+        assert_eq!(st.poll_head(&tokens(3_000), t0), Poll::Admit { probe: false });
+        let later = t0 + Duration::from_secs(1);
+        // The server reports 3000 left: its figure as of admission, a second ago.
+        let info = RateLimitInfo { tokens: dim(6_000, 3_000, 30_000), ..RateLimitInfo::default() };
+        st.sync(&info, later, since.as_ref());
+        st.snapshot("m", later).tokens.unwrap().remaining
+    };
+    assert_eq!(
+        run(Some(Since { admitted: t0, marks: [0.0; 4] })),
+        3_100,
+        "a second of refill kept"
+    );
+    assert_eq!(run(None), 3_000, "without the admission time, the raw figure is the bound");
 }

@@ -21,6 +21,14 @@ pub(crate) struct Cost {
     pub output: u64,
 }
 
+/// When a request was admitted and how far its buckets' refund counters stood then, so a
+/// later header sync can credit what the server regained in between.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Since {
+    pub admitted: Instant,
+    pub marks: [f64; 4],
+}
+
 /// Limits known before any response, and how much of them to use.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct LimitConfig {
@@ -247,6 +255,26 @@ impl ModelState {
         }
     }
 
+    /// Where each bucket's refund counter stands (recorded at admission, see [`Since`]).
+    pub(crate) fn refund_marks(&self) -> [f64; 4] {
+        let mark = |b: &Option<Bucket>| b.as_ref().map_or(0.0, |b| b.refunded);
+        [mark(&self.requests), mark(&self.tokens), mark(&self.input), mark(&self.output)]
+    }
+
+    /// Charges part of a reservation after the fact: the cold-start probe was admitted before
+    /// its buckets existed, and its cost belongs in them once they do.
+    pub(crate) fn charge_late(&mut self, extra: &Cost, now: Instant) {
+        for (b, n) in [
+            (&mut self.tokens, extra.tokens),
+            (&mut self.input, extra.input),
+            (&mut self.output, extra.output),
+        ] {
+            if let (Some(b), true) = (b, n > 0) {
+                b.take(n, now);
+            }
+        }
+    }
+
     /// The server has answered: its buckets exist, so ours may refill.
     fn release_holds(&mut self, now: Instant) {
         for b in [&mut self.requests, &mut self.tokens, &mut self.input, &mut self.output]
@@ -258,7 +286,10 @@ impl ModelState {
     }
 
     /// Follows the server's headers: creates buckets it reveals, corrects those we have.
-    pub(crate) fn sync(&mut self, info: &RateLimitInfo, now: Instant) {
+    ///
+    /// `since` is the admission of the request whose response carried the headers, when
+    /// known: the server's figures are as of then (see [`Bucket::sync`]).
+    pub(crate) fn sync(&mut self, info: &RateLimitInfo, now: Instant, since: Option<&Since>) {
         self.release_holds(now);
         let (rr, tr) = (self.cfg.request_ratio, self.cfg.token_ratio);
         let pairs: [(&mut Option<Bucket>, &DimensionInfo, f64); 4] = [
@@ -267,13 +298,19 @@ impl ModelState {
             (&mut self.input, &info.input_tokens, tr),
             (&mut self.output, &info.output_tokens, tr),
         ];
-        for (bucket, dim, ratio) in pairs {
+        for (d, (bucket, dim, ratio)) in pairs.into_iter().enumerate() {
             match bucket {
-                Some(b) => b.sync(dim, now),
+                Some(b) => {
+                    let credit = since.map_or(0.0, |s| {
+                        let age = now.saturating_duration_since(s.admitted).as_secs_f64();
+                        b.rate() * age + (b.refunded - s.marks[d])
+                    });
+                    b.sync(dim, now, credit);
+                }
                 None => {
                     if let Some(limit) = dim.limit.filter(|&l| l > 0) {
                         let mut b = Bucket::new(limit, DEFAULT_WINDOW, ratio, now);
-                        b.sync(dim, now);
+                        b.sync(dim, now, 0.0);
                         *bucket = Some(b);
                     }
                 }
