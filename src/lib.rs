@@ -195,6 +195,8 @@ pub use provider::openrouter::OpenRouterKeyInfo;
 pub use provider::{Provider, ProviderConfig};
 pub use stream::ChatStream;
 pub use tokens::{CharEstimator, TokenCounter};
+#[cfg(feature = "tiktoken")]
+pub use tokens::{TiktokenCounter, TiktokenEncoding};
 pub use types::{
     ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse, Choice, Message,
     MessageRole, Usage,

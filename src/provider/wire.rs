@@ -154,6 +154,29 @@ impl StreamDecoder {
         StreamDecoder { provider: p, api_key, anthropic: Default::default() }
     }
 
+    /// The key to keep out of error messages.
+    pub(crate) fn api_key(&self) -> &str {
+        &self.api_key
+    }
+
+    /// The usage the provider has reported so far, even if the stream has not finished:
+    /// Anthropic's `message_start` gives the input tokens before any text.
+    pub(crate) fn usage_so_far(&self) -> Option<crate::types::Usage> {
+        match self.provider {
+            Provider::Anthropic => self.anthropic.usage_so_far(),
+            Provider::OpenAI | Provider::OpenRouter => None,
+        }
+    }
+
+    /// The finish reason in the provider's own words, when it differs from the normalised one
+    /// the chunks carry (Anthropic's `end_turn`, `stop_sequence`, ...).
+    pub(crate) fn native_finish_reason(&self) -> Option<&str> {
+        match self.provider {
+            Provider::Anthropic => self.anthropic.native_stop_reason(),
+            Provider::OpenAI | Provider::OpenRouter => None,
+        }
+    }
+
     /// Decodes one event. Errors: `Error::Api` for an error the provider reported in the stream
     /// (Anthropic `error` event, OpenAI/OpenRouter `error` chunk), `Error::Stream` for malformed
     /// JSON or a choice that ended with `finish_reason: "error"` without details.

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use crate::error::Error;
 use crate::provider::json::{obj_of, str_of};
 use crate::provider::wire::StreamEvent;
-use crate::types::{ChatCompletionChunk, MessageRole};
+use crate::types::{ChatCompletionChunk, MessageRole, Usage};
 
 use super::error::in_band_error;
 use super::response::{map_stop_reason, usage};
@@ -33,6 +33,8 @@ pub(crate) struct AnthropicStream {
     /// `message_start`'s usage, updated by every `message_delta` usage (whose numbers are
     /// cumulative, so later values replace earlier ones; they are never added).
     usage: Map<String, Value>,
+    /// The last `stop_reason` as Anthropic spelled it (`end_turn`, `stop_sequence`, ...).
+    stop_reason: Option<String>,
 }
 
 impl AnthropicStream {
@@ -82,8 +84,11 @@ impl AnthropicStream {
                 if let Some(u) = obj_of(root.get("usage")) {
                     self.usage.extend(u.clone());
                 }
-                let reason = str_of(root.get("delta").and_then(|d| d.get("stop_reason")))
-                    .map(map_stop_reason);
+                let native = str_of(root.get("delta").and_then(|d| d.get("stop_reason")));
+                if let Some(r) = native {
+                    self.stop_reason = Some(r.to_string());
+                }
+                let reason = native.map(map_stop_reason);
                 let usage = usage(&Value::Object(self.usage.clone()));
                 Ok(self.chunk(|c| {
                     c.finish_reason = reason;
@@ -93,10 +98,26 @@ impl AnthropicStream {
             "message_stop" => Ok(StreamEvent::Done),
             "error" => {
                 let err = root.get("error").unwrap_or(&Value::Null);
-                Err(Error::Api(Box::new(in_band_error(err, api_key))))
+                let mut api = in_band_error(err, api_key);
+                // The error body names its request (§2.7); the caller falls back to the header.
+                api.request_id = str_of(root.get("request_id")).map(str::to_string);
+                Err(Error::Api(Box::new(api)))
             }
             _ => Ok(StreamEvent::Ignore),
         }
+    }
+
+    /// The usage reported so far (`message_start`'s input, the latest output), if any.
+    pub(crate) fn usage_so_far(&self) -> Option<Usage> {
+        if self.usage.is_empty() {
+            return None;
+        }
+        usage(&Value::Object(self.usage.clone()))
+    }
+
+    /// The last stop reason in Anthropic's own words.
+    pub(crate) fn native_stop_reason(&self) -> Option<&str> {
+        self.stop_reason.as_deref()
     }
 
     fn chunk(&self, fill: impl FnOnce(&mut ChatCompletionChunk)) -> StreamEvent {

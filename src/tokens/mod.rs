@@ -3,9 +3,15 @@
 //! The limiter reserves `prompt estimate + max output` before a request goes out, so the
 //! estimate decides how close to the limit a job can run. [`TokenCounter`] is the seam; the
 //! default [`CharEstimator`] uses the rule the providers' own admission check is reported to
-//! use (`ceil(characters / 4)`, providers.md §1.7).
+//! use (`ceil(characters / 4)`, providers.md §1.7). With the `tiktoken` feature,
+//! [`TiktokenCounter`] counts OpenAI prompts exactly.
 
 use crate::types::{ChatCompletionRequest, Message};
+
+#[cfg(feature = "tiktoken")]
+mod tiktoken;
+#[cfg(feature = "tiktoken")]
+pub use tiktoken::{TiktokenCounter, TiktokenEncoding};
 
 /// Counts the prompt tokens of a request. Implement it to plug in your own tokenizer.
 ///

@@ -1,0 +1,279 @@
+//! Streaming responses: [`ChatStream`], an iterator of chunks that holds its place in the
+//! limiter while it runs and settles the buckets with the real usage when it ends.
+//!
+//! The limiter slot is a [`Permit`] owned by the stream, so every way a stream can end (the
+//! terminator, an error, `break`, `drop`) goes through [`ChatStream::finish`], which settles
+//! the buckets and frees the slot exactly once.
+
+mod collect;
+
+use std::io::{self, BufReader};
+use std::time::Duration;
+
+use crate::client::ChatLimiter;
+use crate::error::{redact, Error, Result};
+use crate::exec::Attempt;
+use crate::limit::cost;
+use crate::limit::limiter::Permit;
+use crate::provider::sse::SseReader;
+use crate::provider::wire::{self, StreamDecoder, StreamEvent};
+use crate::provider::Provider;
+use crate::types::{ChatCompletionChunk, ChatCompletionRequest, Usage};
+
+type Body = BufReader<ureq::BodyReader<'static>>;
+
+/// A streamed chat response: an iterator of [`ChatCompletionChunk`]s.
+///
+/// The read timeout ([`ChatLimiterBuilder::timeout`](crate::ChatLimiterBuilder::timeout))
+/// applies between chunks, not to the whole stream, so a long answer that keeps arriving is
+/// never cut, while a stall longer than the timeout ends the stream with
+/// [`Error::Transport`] (`timeout: true`).
+///
+/// The iterator yields an error and then ends when the stream breaks: [`Error::Api`] for an
+/// error the provider sent inside the stream (its `request_id` is filled in from the response
+/// headers when the event has none), [`Error::Transport`] for a cut connection or a stall,
+/// [`Error::Stream`] for a malformed event or a stream that ended without its terminator
+/// (`data: [DONE]`, `message_stop`). Nothing is retried once the first byte has arrived.
+///
+/// The stream holds one in-flight slot of the limiter until it ends. Then the token buckets
+/// are settled with the usage the provider reported, or, when the stream broke or was
+/// dropped before that, with the best estimate: the reported input (Anthropic's
+/// `message_start`) or the request's estimate, plus `ceil(characters received / 4)` output
+/// tokens. Dropping the stream early closes the connection.
+pub struct ChatStream {
+    reader: SseReader<Body>,
+    decoder: StreamDecoder,
+    permit: Option<Permit>,
+    provider: Provider,
+    model: String,
+    request_id: Option<String>,
+    read_timeout: Duration,
+    prompt_estimate: u64,
+    /// The usage carried by the latest chunk that had one (complete or cumulative).
+    usage: Option<Usage>,
+    chars_seen: u64,
+    /// The terminator arrived.
+    completed: bool,
+    finished: bool,
+}
+
+impl std::fmt::Debug for ChatStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChatStream")
+            .field("provider", &self.provider)
+            .field("model", &self.model)
+            .field("request_id", &self.request_id)
+            .field("finished", &self.finished)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ChatLimiter {
+    /// Sends a chat request with streaming on and returns the chunks as they arrive.
+    ///
+    /// Waiting for the limits and retrying happen before the first byte, as for
+    /// [`chat_completion`](Self::chat_completion); once the stream has started, an error ends
+    /// it (the text already delivered cannot be taken back). OpenAI is asked for
+    /// `stream_options.include_usage`, so its last chunk carries the usage.
+    ///
+    /// ```no_run
+    /// # let limiter = chat_limiter::ChatLimiter::for_model("gpt-4o")?;
+    /// use chat_limiter::{ChatCompletionRequest, Message};
+    /// let req = ChatCompletionRequest::new("gpt-4o", vec![Message::user("Count to 5")]).max_tokens(50);
+    /// for chunk in limiter.chat_completion_stream(&req)? {
+    ///     print!("{}", chunk?.delta);
+    /// }
+    /// # Ok::<_, chat_limiter::Error>(())
+    /// ```
+    pub fn chat_completion_stream(&self, request: &ChatCompletionRequest) -> Result<ChatStream> {
+        let req = self.with_model(request)?;
+        let reserved = self.estimate(&req);
+        let prompt_estimate = self.inner.counter.count_prompt(&req);
+        let p = self.inner.provider;
+        let body = wire::chat_body(p, &req, true, self.inner.default_max_tokens)?;
+        let body = serde_json::to_vec(&body).map_err(|e| Error::InvalidRequest(e.to_string()))?;
+        let path = wire::chat_path(p);
+        let read_timeout = self.inner.timeout;
+        self.execute(&req.model, reserved, |mut permit| {
+            let mut resp = match self.send_raw("POST", path, Some(&body), Some(read_timeout)) {
+                Ok(r) => r,
+                Err(e) => return Attempt::Retry(e, Box::default()),
+            };
+            let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
+            let info = self.observe_headers(&headers, &mut permit);
+            if !(200..300).contains(&status) {
+                let body =
+                    resp.body_mut().with_config().limit(1 << 20).read_to_vec().unwrap_or_default();
+                let reply = crate::exec::Reply { status, headers, body };
+                return self.api_failure(&reply, info);
+            }
+            Attempt::Done(ChatStream {
+                reader: SseReader::new(BufReader::new(resp.into_body().into_reader())),
+                decoder: StreamDecoder::new(p, self.inner.key.expose().to_string()),
+                permit: Some(permit),
+                provider: p,
+                model: req.model.clone(),
+                request_id: wire::request_id(p, &headers),
+                read_timeout,
+                prompt_estimate,
+                usage: None,
+                chars_seen: 0,
+                completed: false,
+                finished: false,
+            })
+        })
+    }
+}
+
+impl ChatStream {
+    /// The usage reported so far (complete once the stream has ended normally).
+    pub fn usage(&self) -> Option<Usage> {
+        self.usage
+    }
+
+    /// The request id from the response headers (`x-request-id`, `request-id`,
+    /// `X-Generation-Id`), when the server sent one.
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+
+    /// Whether the stream has ended (normally or not) and released its limiter slot.
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// Whether the stream ended normally: the terminator (`data: [DONE]`, `message_stop`)
+    /// arrived.
+    pub fn is_complete(&self) -> bool {
+        self.completed
+    }
+
+    /// Ends the stream: settles the limiter with the real usage, or the best estimate when
+    /// the stream broke before reporting it, and frees the slot. Runs at most once.
+    fn finish(&mut self) {
+        self.finished = true;
+        if let Some(mut permit) = self.permit.take() {
+            let usage = self.settled_usage();
+            permit.settle(cost::settled(self.provider, &self.model, permit.cost(), &usage));
+            // Dropping the permit here frees the in-flight slot.
+        }
+    }
+
+    /// What to charge: the usage a chunk reported (final or cumulative), else what the
+    /// provider said before breaking (Anthropic's input tokens) or the request's estimate for
+    /// the input, and at least `ceil(chars / 4)` for the output already received.
+    fn settled_usage(&self) -> Usage {
+        if let Some(u) = self.usage {
+            return u;
+        }
+        let seen = self.chars_seen.div_ceil(4);
+        match self.decoder.usage_so_far() {
+            Some(mut u) => {
+                u.completion_tokens = u.completion_tokens.max(seen);
+                u.total_tokens = u.prompt_tokens.saturating_add(u.completion_tokens);
+                u
+            }
+            None => Usage::new(self.prompt_estimate, seen),
+        }
+    }
+
+    fn fail(&mut self, e: Error) -> Option<Result<ChatCompletionChunk>> {
+        self.finish();
+        Some(Err(self.with_request_id(e)))
+    }
+
+    /// An error event rarely names its request; the response headers always do.
+    fn with_request_id(&self, e: Error) -> Error {
+        match e {
+            Error::Api(mut api) => {
+                if api.request_id.is_none() {
+                    api.request_id = self.request_id.clone();
+                }
+                Error::Api(api)
+            }
+            other => other,
+        }
+    }
+
+    /// Classifies a failed read: a stall or a cut connection is a transport error, bytes we
+    /// cannot frame (bad UTF-8, an oversized event) are a stream error.
+    fn read_failure(&self, e: io::Error) -> Error {
+        let from_ureq = e.get_ref().is_some_and(|inner| inner.is::<ureq::Error>());
+        if !from_ureq && e.kind() == io::ErrorKind::InvalidData {
+            return Error::Stream(format!("unreadable {} stream: {e}", self.provider));
+        }
+        let plain_timeout = matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock);
+        let e = ureq::Error::from(e);
+        let timeout = plain_timeout || matches!(e, ureq::Error::Timeout(_));
+        let message = if timeout {
+            format!(
+                "no data for {:?} in the middle of the stream (the read timeout applies between \
+                 chunks): {e}",
+                self.read_timeout
+            )
+        } else {
+            format!("the connection broke in the middle of the stream: {e}")
+        };
+        let message = redact(&message, self.decoder.api_key());
+        Error::Transport { provider: self.provider, message, timeout }
+    }
+}
+
+impl Iterator for ChatStream {
+    type Item = Result<ChatCompletionChunk>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.finished {
+            return None;
+        }
+        loop {
+            let event = match self.reader.next_event() {
+                Ok(Some(ev)) => ev,
+                Ok(None) => {
+                    let what = match self.provider {
+                        Provider::Anthropic => "message_stop",
+                        Provider::OpenAI | Provider::OpenRouter => "data: [DONE]",
+                    };
+                    return self.fail(Error::Stream(format!(
+                        "the connection closed before the stream ended (no {what})"
+                    )));
+                }
+                Err(e) => {
+                    let err = self.read_failure(e);
+                    return self.fail(err);
+                }
+            };
+            match self.decoder.decode(&event) {
+                Ok(StreamEvent::Chunk(c)) => {
+                    self.chars_seen += c.delta.chars().count() as u64;
+                    if let Some(u) = c.usage {
+                        self.usage = Some(u);
+                    }
+                    return Some(Ok(c));
+                }
+                Ok(StreamEvent::Done) => {
+                    self.completed = true;
+                    self.finish();
+                    return None;
+                }
+                Ok(StreamEvent::Ignore) => continue,
+                Err(e) => return self.fail(e),
+            }
+        }
+    }
+}
+
+impl std::iter::FusedIterator for ChatStream {}
+
+impl Drop for ChatStream {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+// A stream is read on one thread but may be handed to another (a worker pool).
+const _: () = {
+    const fn assert_send<T: Send>() {}
+    assert_send::<ChatStream>();
+};
