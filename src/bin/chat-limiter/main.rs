@@ -175,7 +175,17 @@ impl Fatal {
 impl From<chat_limiter::Error> for Fatal {
     /// Library errors raised before any request is sent are configuration errors.
     fn from(e: chat_limiter::Error) -> Self {
-        Fatal::usage(e.to_string())
+        use chat_limiter::Error;
+        // The library's messages name builder methods; say it in the CLI's terms.
+        Fatal::usage(match e {
+            Error::MissingApiKey { provider, var } => {
+                format!("no API key for {provider}: set the {var} environment variable")
+            }
+            Error::UnknownModel { model } => format!(
+                "cannot tell the provider of model {model:?}: pass --provider openai|anthropic|openrouter"
+            ),
+            other => other.to_string(),
+        })
     }
 }
 

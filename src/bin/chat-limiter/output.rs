@@ -12,8 +12,10 @@
 //! record, the old one is removed at the end of the run (the file is rewritten to a temporary
 //! file and renamed over, so a kill at any point leaves either the old or the new file).
 
+use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
+use std::hash::{Hash, Hasher};
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -39,8 +41,8 @@ pub enum Prior {
 /// What the output file already holds.
 #[derive(Debug, Default)]
 pub struct Resume {
-    /// The latest state of every custom_id with a record.
-    pub prior: HashMap<String, Prior>,
+    /// The latest state of every custom_id with a record, by [`id_hash`].
+    pub prior: HashMap<u128, Prior>,
     /// Input line numbers already reported as duplicates.
     pub duplicate_lines: HashSet<u64>,
     /// Bytes of a torn last line that were cut off.
@@ -142,6 +144,18 @@ pub fn failure_record(line: u64, custom_id: &str, f: &Failure) -> Value {
     })
 }
 
+/// A 128-bit hash of a custom_id (ids are only ever looked up, so 16 bytes stand in for each): two SipHash passes with different prefixes (a false
+/// duplicate would need a 128-bit collision).
+pub fn id_hash(id: &str) -> u128 {
+    let half = |salt: u8| {
+        let mut h = DefaultHasher::new();
+        salt.hash(&mut h);
+        id.hash(&mut h);
+        h.finish()
+    };
+    (u128::from(half(0)) << 64) | u128::from(half(1))
+}
+
 /// Records are named after their input line, which lets a rerun recognise its duplicates.
 fn record_id(line: u64) -> String {
     format!("line-{line}")
@@ -188,7 +202,7 @@ pub fn open(path: &Path) -> io::Result<(Writer, Resume)> {
             };
             if let Some(line) = rec.duplicate_line {
                 resume.duplicate_lines.insert(line);
-            } else if resume.prior.insert(rec.custom_id, rec.prior).is_some() {
+            } else if resume.prior.insert(id_hash(&rec.custom_id), rec.prior).is_some() {
                 superseded = true;
             }
         })?;
@@ -256,11 +270,11 @@ fn tmp_path(path: &Path) -> PathBuf {
 /// Rewrites the file keeping only the latest record of each custom_id (and every duplicate
 /// report), through a temporary file renamed over the original.
 fn compact(path: &Path) -> io::Result<()> {
-    let mut last: HashMap<String, u64> = HashMap::new();
+    let mut last: HashMap<u128, u64> = HashMap::new();
     let mut index = 0u64;
     scan(path, |rec| {
         if let Some(rec) = rec.filter(|r| r.duplicate_line.is_none()) {
-            last.insert(rec.custom_id, index);
+            last.insert(id_hash(&rec.custom_id), index);
         }
         index += 1;
     })?;
@@ -278,7 +292,9 @@ fn compact(path: &Path) -> io::Result<()> {
             continue;
         }
         let keep = match seen(&buf) {
-            Some(r) if r.duplicate_line.is_none() => last.get(&r.custom_id) == Some(&index),
+            Some(r) if r.duplicate_line.is_none() => {
+                last.get(&id_hash(&r.custom_id)) == Some(&index)
+            }
             Some(_) => true,
             None => false,
         };
@@ -311,7 +327,7 @@ mod tests {
         fs::write(&path, text).expect("write");
         let (w, resume) = open(&path).expect("open");
         drop(w);
-        assert_eq!(resume.prior.get("a"), Some(&Prior::Succeeded));
+        assert_eq!(resume.prior.get(&id_hash("a")), Some(&Prior::Succeeded));
         assert!(resume.duplicate_lines.contains(&3));
         assert!(resume.torn_bytes > 0);
         let after = fs::read_to_string(&path).expect("read");

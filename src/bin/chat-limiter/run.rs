@@ -2,14 +2,12 @@
 //!
 //! The input is read twice: a counting pre-pass (for the progress bar, and the first model
 //! when the provider must be detected) and the streaming pass, which parses one line at a time
-//! as the batch engine asks for work. What grows with the input is only the set of custom_ids
-//! (a 128-bit hash per input line, to catch duplicates, plus the ids found in the output).
+//! as the batch engine asks for work. What grows with the input is only the sets of custom_ids,
+//! kept as 128-bit hashes: one per input line (to catch duplicates) and one per output record.
 
 use std::cell::RefCell;
-use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::hash::{Hash, Hasher};
 use std::io::{self, BufRead, BufReader, IsTerminal};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -18,7 +16,7 @@ use chat_limiter::{process_chat_completion_stream, BatchResult, ChatCompletionRe
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::input::{self, Defaults, Lines, Parsed};
-use crate::output::{self, Failure, Prior, Resume, Writer, DUPLICATE, INVALID_INPUT};
+use crate::output::{self, id_hash, Failure, Prior, Resume, Writer, DUPLICATE, INVALID_INPUT};
 use crate::setup::{batch_config, build_limiter, prepass, resolve_provider};
 use crate::summary::{self, Summary};
 use crate::{Fatal, RunArgs};
@@ -63,7 +61,8 @@ pub fn run(args: &RunArgs, api_key: Option<String>) -> Result<Outcome, Fatal> {
         .map_err(|e| Fatal::usage(format!("cannot read {}: {e}", args.input.display())))?;
     let bar = progress_bar(args.no_progress, total_lines);
     let defaults = Defaults { model: args.model.clone(), provider, check_provider: detected };
-    let state = Rc::new(RefCell::new(State::new(writer, resume, bar.clone(), defaults)));
+    let state =
+        Rc::new(RefCell::new(State::new(writer, resume, bar.clone(), defaults, total_lines)));
     state.borrow_mut().summary.total_lines = total_lines;
     state.borrow_mut().summary.provider = provider.as_str().to_string();
 
@@ -134,11 +133,18 @@ struct State {
 }
 
 impl State {
-    fn new(writer: Writer, resume: Resume, bar: ProgressBar, defaults: Defaults) -> Self {
+    fn new(
+        writer: Writer,
+        resume: Resume,
+        bar: ProgressBar,
+        defaults: Defaults,
+        lines: u64,
+    ) -> Self {
         State {
             writer,
             resume,
-            seen: HashSet::new(),
+            // Sized up front: growing it would briefly hold the old and the new table.
+            seen: HashSet::with_capacity(usize::try_from(lines).unwrap_or(0)),
             in_flight: HashMap::new(),
             next_index: 0,
             summary: Summary::default(),
@@ -164,7 +170,8 @@ impl State {
                 Err(msg) => Parsed { custom_id: None, request: Err(msg) },
             };
             let id = parsed.custom_id.unwrap_or_else(|| number.to_string());
-            if !self.seen.insert(id_hash(&id)) {
+            let hash = id_hash(&id);
+            if !self.seen.insert(hash) {
                 if self.resume.duplicate_lines.contains(&number) {
                     self.skip(false);
                 } else {
@@ -174,7 +181,7 @@ impl State {
                 }
                 continue;
             }
-            match self.resume.prior.get(&id) {
+            match self.resume.prior.get(&hash) {
                 Some(Prior::Succeeded) => {
                     self.skip(false);
                     continue;
@@ -239,16 +246,4 @@ impl State {
         };
         self.write(&rec);
     }
-}
-
-/// A 128-bit hash of a custom_id: two SipHash passes with different prefixes (a false
-/// duplicate would need a 128-bit collision).
-fn id_hash(id: &str) -> u128 {
-    let half = |salt: u8| {
-        let mut h = DefaultHasher::new();
-        salt.hash(&mut h);
-        id.hash(&mut h);
-        h.finish()
-    };
-    (u128::from(half(0)) << 64) | u128::from(half(1))
 }
