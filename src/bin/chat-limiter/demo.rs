@@ -1,0 +1,84 @@
+//! `chat-limiter demo`: an OpenAI-shaped emulator in this process (600 RPM, 60,000 TPM,
+//! 50–200 ms latency) and a few hundred generated prompts sent through `run`'s code path.
+//! Needs no key and no network; takes about fifteen seconds, most of it waiting for tokens.
+
+use std::io::{BufWriter, Write};
+use std::time::Duration;
+
+use chat_limiter::emulator::Emulator;
+use chat_limiter::Provider;
+use serde_json::json;
+
+use crate::emulate::start_error;
+use crate::{run, DemoArgs, Fatal, RunArgs};
+
+/// The emulator's key, handed to the limiter through its builder (no environment variable).
+const DEMO_KEY: &str = "sk-demo-emulator-key";
+const MODEL: &str = "gpt-4o-mini";
+
+/// Runs the demo; the exit code is `run`'s.
+pub fn demo(args: &DemoArgs) -> Result<u8, Fatal> {
+    let emu = Emulator::openai()
+        .api_key(DEMO_KEY)
+        .rpm(600)
+        .tpm(60_000)
+        .latency(Duration::from_millis(50), Duration::ZERO)
+        .jitter(Duration::from_millis(150))
+        .start()
+        .map_err(start_error)?;
+    let dir = std::env::temp_dir().join(format!("chat-limiter-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Fatal::failed(format!("cannot create {}: {e}", dir.display())))?;
+    let input = dir.join("input.jsonl");
+    write_prompts(&input, args.requests)
+        .map_err(|e| Fatal::failed(format!("cannot write {}: {e}", input.display())))?;
+    let output = args.output.clone().unwrap_or_else(|| dir.join("output.jsonl"));
+    eprintln!(
+        "chat-limiter demo: emulator at {} (600 RPM, 60,000 TPM, 50-200 ms latency); \
+         {} prompts of up to 220 output tokens; limits are learned from the first answer's headers",
+        emu.base_url(),
+        args.requests
+    );
+    let run_args = RunArgs {
+        input,
+        output: output.clone(),
+        model: Some(MODEL.into()),
+        provider: Some(Provider::OpenAI),
+        base_url: Some(emu.base_url()),
+        rpm: None,
+        tpm: None,
+        input_tpm: None,
+        output_tpm: None,
+        max_workers: None,
+        max_concurrent: None,
+        max_retries: None,
+        timeout: None,
+        redis: None,
+        stats_json: None,
+        no_progress: args.no_progress,
+    };
+    let outcome = run::run(&run_args, Some(DEMO_KEY.into()))?;
+    let st = emu.stats();
+    eprintln!(
+        "  emulator's view: {} requests, {} accepted, {} answered 429, {} duplicate bodies, \
+         peak {} in flight",
+        st.requests, st.accepted, st.rate_limited, st.duplicate_bodies, st.peak_in_flight
+    );
+    eprintln!("  results: {}", output.display());
+    Ok(outcome.exit_code())
+}
+
+fn write_prompts(path: &std::path::Path, n: usize) -> std::io::Result<()> {
+    let topics = ["token buckets", "Little's law", "HTTP 429", "backoff", "FIFO queues"];
+    let mut w = BufWriter::new(std::fs::File::create(path)?);
+    for i in 0..n {
+        let topic = topics[i % topics.len()];
+        let line = json!({
+            "custom_id": format!("demo-{i}"),
+            "prompt": format!("Question {i}: explain {topic} in one short paragraph."),
+            "max_tokens": 220,
+        });
+        writeln!(w, "{line}")?;
+    }
+    w.flush()
+}

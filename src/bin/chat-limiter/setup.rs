@@ -1,0 +1,126 @@
+//! Setting a run up from its flags: the input pre-pass, the provider, the limiter and the
+//! batch configuration. Every failure here is a usage or configuration error (exit code 2).
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader};
+use std::time::Duration;
+
+use chat_limiter::{BatchConfig, ChatLimiter, Provider};
+
+use crate::input;
+use crate::{Fatal, RunArgs};
+
+/// Counts the non-blank lines, and finds the first model named when asked to.
+pub fn prepass(args: &RunArgs, need_model: bool) -> Result<(u64, Option<String>), Fatal> {
+    let unreadable =
+        |e: io::Error| Fatal::usage(format!("cannot read {}: {e}", args.input.display()));
+    let file = File::open(&args.input).map_err(unreadable)?;
+    let mut reader = BufReader::with_capacity(1 << 16, file);
+    let (mut count, mut model) = (0u64, None);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        if reader.read_until(b'\n', &mut buf).map_err(unreadable)? == 0 {
+            return Ok((count, model));
+        }
+        if buf.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        count += 1;
+        if need_model && model.is_none() {
+            model = std::str::from_utf8(&buf).ok().and_then(input::line_model);
+        }
+    }
+}
+
+/// The provider, and whether it was detected from a model name (not given).
+pub fn resolve_provider(
+    args: &RunArgs,
+    first_model: Option<String>,
+) -> Result<(Provider, bool), Fatal> {
+    if let Some(p) = args.provider {
+        return Ok((p, false));
+    }
+    let Some(model) = args.model.clone().or(first_model) else {
+        return Err(Fatal::usage("no model to tell the provider from: pass --model or --provider"));
+    };
+    match Provider::detect(&model) {
+        Some(p) => Ok((p, true)),
+        None => Err(Fatal::usage(format!(
+            "cannot tell the provider of model {model:?}: pass --provider openai|anthropic|openrouter"
+        ))),
+    }
+}
+
+/// The limiter for the run; the key comes from `key` or the provider's variable.
+pub fn build_limiter(
+    args: &RunArgs,
+    provider: Provider,
+    key: Option<String>,
+) -> Result<ChatLimiter, Fatal> {
+    let mut b = ChatLimiter::builder().provider(provider);
+    if let Some(m) = &args.model {
+        b = b.model(m);
+    }
+    if let Some(k) = key {
+        b = b.api_key(k);
+    }
+    if let Some(u) = &args.base_url {
+        b = b.base_url(u);
+    }
+    if let Some(n) = args.rpm {
+        b = b.request_limit(n);
+    }
+    if let Some(n) = args.tpm {
+        b = b.token_limit(n);
+    }
+    if let Some(n) = args.input_tpm {
+        b = b.input_token_limit(n);
+    }
+    if let Some(n) = args.output_tpm {
+        b = b.output_token_limit(n);
+    }
+    if let Some(n) = args.max_retries {
+        b = b.max_retries(n);
+    }
+    if let Some(secs) = args.timeout {
+        let d = Duration::try_from_secs_f64(secs).map_err(|_| {
+            Fatal::usage(format!("--timeout must be a positive number of seconds, got {secs}"))
+        })?;
+        b = b.timeout(d);
+    }
+    if let Some(n) = args.max_concurrent {
+        b = b.max_in_flight(u32::try_from(n).unwrap_or(u32::MAX));
+    }
+    if let Some(url) = &args.redis {
+        #[cfg(feature = "redis")]
+        {
+            b = b.redis(url.as_str());
+        }
+        #[cfg(not(feature = "redis"))]
+        {
+            let _ = url;
+            return Err(Fatal::usage(
+                "--redis needs a chat-limiter built with the `redis` feature \
+                 (cargo install chat-limiter --features cli,redis)",
+            ));
+        }
+    }
+    Ok(b.build()?)
+}
+
+/// The batch engine's configuration (progress callback added by the caller).
+pub fn batch_config(args: &RunArgs) -> Result<BatchConfig, Fatal> {
+    let mut c = BatchConfig::default();
+    if let Some(n) = args.max_workers {
+        c = c.max_workers(n);
+    }
+    if let Some(n) = args.max_concurrent {
+        c = c.max_concurrent_requests(n);
+    }
+    if args.max_retries == Some(0) {
+        c = c.max_retries_per_item(0); // "no retries" means none at either level
+    }
+    c.validate()?;
+    Ok(c)
+}

@@ -1,0 +1,199 @@
+//! The end-of-run summary: printed for people, written as JSON for scripts (`--stats-json`).
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use chat_limiter::{DimensionSnapshot, LimitsSnapshot};
+use serde::Serialize;
+
+/// One model's limits at the end of the run (configured, or learned from the headers).
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelLimitsSummary {
+    /// The model.
+    pub model: String,
+    /// Requests per minute.
+    pub rpm: Option<u64>,
+    /// Tokens per minute (OpenAI, OpenRouter).
+    pub tpm: Option<u64>,
+    /// Input tokens per minute (Anthropic).
+    pub input_tpm: Option<u64>,
+    /// Output tokens per minute (Anthropic).
+    pub output_tpm: Option<u64>,
+    /// 429s the limiter saw for this model.
+    pub rate_limited: u64,
+}
+
+/// Everything a run did. Field names are the `--stats-json` contract.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    /// The provider the run sent to.
+    pub provider: String,
+    /// Non-blank input lines.
+    pub total_lines: u64,
+    /// Lines skipped because an earlier run already has their final result.
+    pub skipped: u64,
+    /// Of the skipped lines, those whose earlier result is a failure.
+    pub skipped_failed: u64,
+    /// Requests sent in this run (one per line; retries not counted).
+    pub sent: u64,
+    /// Lines that succeeded in this run.
+    pub succeeded: u64,
+    /// Lines whose request failed in this run.
+    pub failed: u64,
+    /// Lines that could not be parsed.
+    pub invalid_input: u64,
+    /// Lines repeating an earlier line's custom_id.
+    pub duplicates: u64,
+    /// Extra attempts the batch made for failing items (the limiter's own retries of 429s
+    /// and 5xx within an attempt are not included).
+    pub retries: u64,
+    /// 429 answers seen by the limiter.
+    pub rate_limited: u64,
+    /// Prompt tokens reported by the provider.
+    pub prompt_tokens: u64,
+    /// Completion tokens reported by the provider.
+    pub completion_tokens: u64,
+    /// Wall time of the run in seconds.
+    pub wall_secs: f64,
+    /// Requests completed per minute of wall time.
+    pub achieved_rpm: f64,
+    /// Prompt + completion tokens per minute of wall time.
+    pub achieved_tpm: f64,
+    /// Prompt tokens per minute of wall time.
+    pub achieved_input_tpm: f64,
+    /// Completion tokens per minute of wall time.
+    pub achieved_output_tpm: f64,
+    /// The limits in force, per model.
+    pub limits: Vec<ModelLimitsSummary>,
+    /// Peak resident memory of the process (VmHWM), in KiB, where the OS tells it.
+    pub peak_rss_kib: Option<u64>,
+}
+
+impl Summary {
+    /// Fills the rates from the counts and the wall time.
+    pub fn set_rates(&mut self, wall_secs: f64) {
+        self.wall_secs = wall_secs;
+        let minutes = (wall_secs / 60.0).max(1e-9);
+        self.achieved_rpm = (self.succeeded + self.failed) as f64 / minutes;
+        self.achieved_input_tpm = self.prompt_tokens as f64 / minutes;
+        self.achieved_output_tpm = self.completion_tokens as f64 / minutes;
+        self.achieved_tpm = self.achieved_input_tpm + self.achieved_output_tpm;
+    }
+
+    /// Takes the limits and the 429 count from the limiter's snapshot.
+    pub fn set_limits(&mut self, snapshot: &LimitsSnapshot) {
+        let lim = |d: &Option<DimensionSnapshot>| d.map(|d| d.limit);
+        self.limits = snapshot
+            .models
+            .iter()
+            .filter(|m| !m.model.is_empty() || m.completed > 0)
+            .map(|m| ModelLimitsSummary {
+                model: m.model.clone(),
+                rpm: lim(&m.requests),
+                tpm: lim(&m.tokens),
+                input_tpm: lim(&m.input_tokens),
+                output_tpm: lim(&m.output_tokens),
+                rate_limited: m.rate_limited,
+            })
+            .collect();
+        self.rate_limited = snapshot.models.iter().map(|m| m.rate_limited).sum();
+    }
+
+    /// Whether every line has a successful result.
+    pub fn all_succeeded(&self) -> bool {
+        self.failed + self.invalid_input + self.duplicates + self.skipped_failed == 0
+    }
+
+    /// The summary as text, for a terminal.
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "chat-limiter: {} lines to {}", self.total_lines, self.provider);
+        let _ = writeln!(
+            s,
+            "  succeeded {}  failed {}  invalid {}  duplicate ids {}  skipped (done before) {}",
+            self.succeeded, self.failed, self.invalid_input, self.duplicates, self.skipped
+        );
+        let _ = writeln!(s, "  retries {}  429s {}", self.retries, self.rate_limited);
+        let _ = writeln!(
+            s,
+            "  wall time {:.1} s  tokens in {} out {}",
+            self.wall_secs, self.prompt_tokens, self.completion_tokens
+        );
+        for m in &self.limits {
+            let _ = writeln!(s, "  {}:", m.model);
+            // Buckets start full, so a run of T seconds may use a whole minute's worth at
+            // once plus the refill: compare with that, not with the bare per-minute figure.
+            let minutes = self.wall_secs / 60.0;
+            let mut line = |name: &str, achieved: f64, limit: Option<u64>| {
+                let of = match limit {
+                    Some(l) if l > 0 => {
+                        let allowed = l as f64 * (1.0 + minutes);
+                        let used = achieved * minutes;
+                        format!(
+                            " (limit {l}/min; used {used:.0} of the {allowed:.0} allowed in this \
+                             run's wall time, {:.0}%)",
+                            100.0 * used / allowed
+                        )
+                    }
+                    _ => " (limit unknown)".to_string(),
+                };
+                let _ = writeln!(s, "    achieved {name} {achieved:.0}{of}");
+            };
+            // With several models the achieved figures are for the whole run.
+            line("RPM", self.achieved_rpm, m.rpm);
+            if m.input_tpm.is_some() || m.output_tpm.is_some() {
+                line("input TPM", self.achieved_input_tpm, m.input_tpm);
+                line("output TPM", self.achieved_output_tpm, m.output_tpm);
+            } else {
+                line("TPM", self.achieved_tpm, m.tpm);
+            }
+        }
+        if self.limits.is_empty() {
+            let _ = writeln!(
+                s,
+                "  achieved RPM {:.0}  TPM {:.0}",
+                self.achieved_rpm, self.achieved_tpm
+            );
+        }
+        if let Some(kib) = self.peak_rss_kib {
+            let _ = writeln!(s, "  peak RSS {:.1} MiB", kib as f64 / 1024.0);
+        }
+        s
+    }
+
+    /// Writes the summary as pretty JSON.
+    pub fn write_json(&self, path: &Path) -> std::io::Result<()> {
+        let mut text = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
+        text.push('\n');
+        std::fs::write(path, text)
+    }
+}
+
+/// Peak resident set size of this process in KiB (`VmHWM` on Linux), `None` elsewhere.
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_and_success() {
+        let mut s = Summary {
+            succeeded: 60,
+            prompt_tokens: 600,
+            completion_tokens: 60,
+            ..Default::default()
+        };
+        s.set_rates(30.0);
+        assert_eq!(s.achieved_rpm, 120.0);
+        assert_eq!(s.achieved_tpm, 1320.0);
+        assert!(s.all_succeeded());
+        s.duplicates = 1;
+        assert!(!s.all_succeeded());
+        assert!(s.render().contains("duplicate ids 1"));
+    }
+}
