@@ -147,7 +147,7 @@ fn tokens(chars: usize) -> f64 {
 
 fn main() {
     println!(
-        "| case | requests | ideal s | wall s | efficiency | 429s | retries | peak in flight |"
+        "| case | succeeded | ideal s | wall s | efficiency | 429s | retries | peak in flight |"
     );
     println!("|---|---|---|---|---|---|---|---|");
     for case in cases() {
