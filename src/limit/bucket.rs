@@ -30,6 +30,8 @@ pub(crate) struct Bucket {
     held: bool,
     /// Units given back by settlements since the bucket was made (see [`sync`](Self::sync)).
     pub(crate) refunded: f64,
+    /// Relative error bound of the refill window behind `rate` (infinite: assumed, not seen).
+    window_err: f64,
 }
 
 impl Bucket {
@@ -46,6 +48,7 @@ impl Bucket {
             used: 0,
             held: false,
             refunded: 0.0,
+            window_err: f64::INFINITY,
         }
     }
 
@@ -155,11 +158,29 @@ impl Bucket {
     /// (refill and refunds since the request was admitted): the header is as of admission,
     /// so applying it raw at response time would throw away a latency's worth of capacity
     /// on every response.
-    pub(crate) fn sync(&mut self, info: &DimensionInfo, now: Instant, credit: f64) {
+    ///
+    /// The refill window comes from the most precise reset seen so far (`resolution` is how
+    /// finely resets are reported), unless a new one clearly disagrees with it: then the
+    /// provider has changed the window the headers describe.
+    pub(crate) fn sync(
+        &mut self,
+        info: &DimensionInfo,
+        resolution: Duration,
+        now: Instant,
+        credit: f64,
+    ) {
         self.refill(now);
         if let Some(limit) = info.limit.filter(|&l| l > 0) {
-            let window = derive_window(limit, info.remaining, info.reset)
-                .unwrap_or_else(|| Duration::from_secs_f64(self.limit / self.rate));
+            let current = self.limit / self.rate;
+            let mut window = Duration::from_secs_f64(current);
+            if let Some((w, err)) = derive_window(limit, info.remaining, info.reset, resolution) {
+                let differs =
+                    (w.as_secs_f64() - current).abs() / current > err + self.window_err + 0.05;
+                if err <= self.window_err || differs {
+                    window = w;
+                    self.window_err = err;
+                }
+            }
             let limit = limit as f64;
             if (limit - self.limit).abs() > f64::EPSILON {
                 // Keep the same deficit when the size changes, so a larger limit is usable
@@ -182,23 +203,30 @@ impl Bucket {
     }
 }
 
-/// The refill window implied by a reported (limit, remaining, reset).
+/// The refill window implied by a reported (limit, remaining, reset), with its relative
+/// error bound.
 ///
 /// Providers refill continuously, so `reset = deficit × window / limit`. Resets are truncated
-/// to whole milliseconds, so tiny deficits say little; the estimate is only used when the
-/// reset is long enough to be precise, and it snaps to a minute or a day when it is close to
-/// one (daily buckets exist: an OpenAI free tier reports 200 requests per day).
+/// (to `resolution`), so the true reset lies in `[reset, reset + resolution)`: the estimate
+/// takes the upper end, a window no shorter than the real one (refilling no faster), and is
+/// refused when that bound is looser than 25%. It snaps to a minute or a day when it is close
+/// to one (daily buckets exist: an OpenAI free tier reports 200 requests per day).
 pub(crate) fn derive_window(
     limit: u64,
     remaining: Option<u64>,
     reset: Option<Duration>,
-) -> Option<Duration> {
+    resolution: Duration,
+) -> Option<(Duration, f64)> {
     let remaining = remaining?;
     let reset = reset?;
-    if remaining >= limit || reset < Duration::from_millis(100) {
+    if remaining >= limit || reset.is_zero() {
         return None;
     }
-    let secs = reset.as_secs_f64() * limit as f64 / (limit - remaining) as f64;
+    let err = resolution.as_secs_f64() / reset.as_secs_f64();
+    if err > 0.25 {
+        return None;
+    }
+    let secs = (reset + resolution).as_secs_f64() * limit as f64 / (limit - remaining) as f64;
     let snapped = if (54.0..=66.0).contains(&secs) {
         60.0
     } else if (77_760.0..=95_040.0).contains(&secs) {
@@ -206,7 +234,7 @@ pub(crate) fn derive_window(
     } else {
         secs
     };
-    Some(Duration::from_secs_f64(snapped.clamp(1.0, 86_400.0 * 31.0)))
+    Some((Duration::from_secs_f64(snapped.clamp(0.1, 86_400.0 * 31.0)), err))
 }
 
 #[cfg(test)]
@@ -254,37 +282,59 @@ mod tests {
         let mut b = Bucket::new(1000, Duration::from_secs(60), 1.0, t0);
         b.take(100, t0);
         let info = DimensionInfo { limit: Some(1000), remaining: Some(950), reset: Some(ms(3000)) };
-        b.sync(&info, t0, 0.0);
+        b.sync(&info, Duration::ZERO, t0, 0.0);
         assert_eq!(b.level(t0), 900.0, "server's higher remaining does not raise ours");
         let info =
             DimensionInfo { limit: Some(1000), remaining: Some(500), reset: Some(ms(30_000)) };
-        b.sync(&info, t0, 0.0);
+        b.sync(&info, Duration::ZERO, t0, 0.0);
         assert_eq!(b.level(t0), 500.0, "another process used the key: follow the server");
         let bigger = DimensionInfo { limit: Some(2000), remaining: None, reset: None };
-        b.sync(&bigger, t0, 0.0);
+        b.sync(&bigger, Duration::ZERO, t0, 0.0);
         assert_eq!(b.limit(), 2000);
         assert_eq!(b.level(t0), 1500.0, "same deficit in a larger bucket");
     }
 
     #[test]
     fn window_is_derived_from_reset_arithmetic() {
-        // providers.md §1.6 captures.
-        assert_eq!(derive_window(500, Some(499), Some(ms(120))), Some(Duration::from_secs(60)));
+        // providers.md §1.6 captures (OpenAI: resets truncated to whole milliseconds).
+        let w = |l, r, reset| derive_window(l, Some(r), Some(reset), ms(1)).map(|(w, _)| w);
+        let minute = Some(Duration::from_secs(60));
+        assert_eq!(w(500, 499, ms(120)), minute);
+        assert_eq!(w(40_000, 39_880, ms(180)), minute);
+        assert_eq!(w(300_000, 295_432, ms(913)), minute);
+        assert_eq!(w(200, 199, Duration::from_secs(432)), Some(Duration::from_secs(86_400)));
+        // 12 ms ± 1 ms: a window of 60 to 65 s, taken at its long end (refill no faster).
+        assert_eq!(w(5000, 4999, ms(12)), minute);
+        // A 2-second window seen through a 10 ms reset: 2.2 s at most.
+        let (win, err) = derive_window(200, Some(199), Some(ms(10)), ms(1)).unwrap();
+        assert!((win.as_secs_f64() - 2.2).abs() < 1e-9 && (err - 0.1).abs() < 1e-9);
+        assert_eq!(w(5_000_000, 4_999_999, ms(0)), None, "a 0s reset says nothing");
+        assert_eq!(w(100, 100, ms(500)), None);
+        assert_eq!(derive_window(100, None, Some(ms(500)), ms(1)), None);
+        // Anthropic's whole-second resets: 2 s ± 1 s is too loose to use.
         assert_eq!(
-            derive_window(40_000, Some(39_880), Some(ms(180))),
-            Some(Duration::from_secs(60))
+            derive_window(50, Some(49), Some(Duration::from_secs(2)), Duration::from_secs(1)),
+            None
         );
-        assert_eq!(
-            derive_window(300_000, Some(295_432), Some(ms(913))),
-            Some(Duration::from_secs(60))
-        );
-        assert_eq!(
-            derive_window(200, Some(199), Some(Duration::from_secs(432))),
-            Some(Duration::from_secs(86_400))
-        );
-        assert_eq!(derive_window(5000, Some(4999), Some(ms(12))), None, "too coarse to trust");
-        assert_eq!(derive_window(100, Some(100), Some(ms(500))), None);
-        assert_eq!(derive_window(100, None, Some(ms(500))), None);
+    }
+
+    #[test]
+    fn the_most_precise_window_wins_unless_a_new_one_clearly_differs() {
+        let t0 = Instant::now();
+        let mut b = Bucket::new(200, Duration::from_secs(60), 1.0, t0);
+        let dim = |remaining, reset| DimensionInfo {
+            limit: Some(200),
+            remaining: Some(remaining),
+            reset: Some(reset),
+        };
+        b.sync(&dim(199, ms(10)), ms(1), t0, 0.0); // coarse: 2.2 s replaces the assumed minute
+        assert!((b.rate() - 200.0 / 2.2).abs() < 1e-6);
+        b.sync(&dim(100, ms(1000)), ms(1), t0, 0.0); // precise: 2.002 s
+        assert!((b.rate() - 200.0 / 2.002).abs() < 1e-6);
+        b.sync(&dim(199, ms(10)), ms(1), t0, 0.0); // coarse again, and consistent: ignored
+        assert!((b.rate() - 200.0 / 2.002).abs() < 1e-6);
+        b.sync(&dim(199, Duration::from_secs(432)), ms(1), t0, 0.0); // now a daily window
+        assert!((b.rate() - 200.0 / 86_400.0).abs() < 1e-9);
     }
 
     #[test]
@@ -296,7 +346,7 @@ mod tests {
             remaining: Some(199),
             reset: Some(Duration::from_secs(432)),
         };
-        b.sync(&info, t0, 0.0);
+        b.sync(&info, Duration::ZERO, t0, 0.0);
         b.take(199, t0);
         assert_eq!(b.wait_for(1, t0), Some(t0 + Duration::from_secs(432)));
     }

@@ -41,6 +41,10 @@ pub struct RateLimitInfo {
     /// The server's retry hint: `retry-after-ms`, `retry-after` (seconds or HTTP-date), or
     /// OpenRouter's `X-RateLimit-Reset` on its 429s, relative to when the response arrived.
     pub retry_after: Option<Duration>,
+    /// How finely the resets were reported: OpenAI truncates to whole milliseconds, Anthropic
+    /// to whole seconds. Zero means exact. The refill window derived from a reset is only
+    /// trusted as far as this allows.
+    pub reset_resolution: Duration,
 }
 
 impl RateLimitInfo {

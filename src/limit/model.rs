@@ -305,12 +305,12 @@ impl ModelState {
                         let age = now.saturating_duration_since(s.admitted).as_secs_f64();
                         b.rate() * age + (b.refunded - s.marks[d])
                     });
-                    b.sync(dim, now, credit);
+                    b.sync(dim, info.reset_resolution, now, credit);
                 }
                 None => {
                     if let Some(limit) = dim.limit.filter(|&l| l > 0) {
                         let mut b = Bucket::new(limit, DEFAULT_WINDOW, ratio, now);
-                        b.sync(dim, now, 0.0);
+                        b.sync(dim, info.reset_resolution, now, 0.0);
                         *bucket = Some(b);
                     }
                 }

@@ -208,7 +208,7 @@ impl SharedStore for RedisStore {
         let dims = [&info.requests, &info.tokens, &info.input_tokens, &info.output_tokens];
         let mut a = Vec::with_capacity(12);
         for d in dims {
-            a.extend(sync_args(d));
+            a.extend(sync_args(d, info.reset_resolution));
         }
         self.state(key, &self.scripts.sync, &a)
     }
@@ -229,11 +229,15 @@ fn redact_url(msg: &str, url: &str) -> String {
 }
 
 /// (limit or 0, remaining or -1, window seconds or 0) for the sync script.
-fn sync_args(d: &DimensionInfo) -> [String; 3] {
+///
+/// The shared state keeps no record of how precise its window is, so only windows known to
+/// within 2% are sent; coarser ones would make the shared rate wobble.
+fn sync_args(d: &DimensionInfo, resolution: Duration) -> [String; 3] {
     let limit = d.limit.filter(|&l| l > 0);
     let window = limit
-        .and_then(|l| crate::limit::bucket::derive_window(l, d.remaining, d.reset))
-        .map_or(0.0, |w| w.as_secs_f64());
+        .and_then(|l| crate::limit::bucket::derive_window(l, d.remaining, d.reset, resolution))
+        .filter(|&(_, err)| err <= 0.02)
+        .map_or(0.0, |(w, _)| w.as_secs_f64());
     let remaining = d.remaining.map_or(-1.0, |r| r as f64);
     [limit.unwrap_or(0).to_string(), remaining.to_string(), window.to_string()]
 }
@@ -244,13 +248,14 @@ mod tests {
 
     #[test]
     fn sync_args_encode_unknowns() {
-        assert_eq!(sync_args(&DimensionInfo::default()), ["0", "-1", "0"]);
+        let ms = Duration::from_millis(1);
+        assert_eq!(sync_args(&DimensionInfo::default(), ms), ["0", "-1", "0"]);
         let d = DimensionInfo {
             limit: Some(500),
             remaining: Some(499),
             reset: Some(Duration::from_millis(120)),
         };
-        assert_eq!(sync_args(&d), ["500", "499", "60"]);
+        assert_eq!(sync_args(&d, ms), ["500", "499", "60"]);
     }
 
     #[test]

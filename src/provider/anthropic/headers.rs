@@ -27,6 +27,8 @@ pub(crate) fn parse_rate_limits(headers: &HeaderMap, now: SystemTime) -> RateLim
         input_tokens: dim("input-tokens"),
         output_tokens: dim("output-tokens"),
         retry_after: standard_retry_after(headers, now),
+        // RFC 3339 resets in whole seconds (providers.md §2.5).
+        reset_resolution: std::time::Duration::from_secs(1),
     }
 }
 

@@ -17,6 +17,8 @@ pub(crate) fn parse_rate_limits(headers: &HeaderMap, now: SystemTime) -> RateLim
         requests: dimension(headers, "requests"),
         tokens: dimension(headers, "tokens"),
         retry_after: standard_retry_after(headers, now),
+        // Go durations are printed truncated to whole milliseconds (providers.md §1.6).
+        reset_resolution: std::time::Duration::from_millis(1),
         ..RateLimitInfo::default()
     }
 }
