@@ -110,7 +110,22 @@ fn cases() -> Vec<Case> {
             naive_rpm: None,
         },
         Case {
-            name: "Latency 2 s, 100 req/s (200 in flight)",
+            name: "Latency 2 s, 100 req/s (200+ in flight), limits configured",
+            emulator: Emulator::openai()
+                .requests_per(200, Duration::from_secs(2))
+                .tpm(10_000_000)
+                .output_len(OutputLen::Fraction(0.5)),
+            provider: Provider::OpenAI,
+            model: "gpt-4o-mini",
+            items: (0..3_000).map(|i| (prompt(40, i), 100)).collect(),
+            buckets: vec![(200.0, 2.0), (10_000_000.0, 60.0)],
+            output_fraction: 0.5,
+            latency: (Duration::from_secs(1), Duration::from_millis(20)),
+            configure: |b| b.request_limit_per(200, Duration::from_secs(2)),
+            naive_rpm: None,
+        },
+        Case {
+            name: "Latency 2 s, 100 req/s, cold start (one probe costs one latency)",
             emulator: Emulator::openai()
                 .requests_per(200, Duration::from_secs(2))
                 .tpm(10_000_000)

@@ -46,6 +46,7 @@ pub struct ChatLimiterBuilder {
     config: Option<ProviderConfig>,
     base_url: Option<String>,
     limits: [Option<u32>; 4],
+    windows: [Option<Duration>; 2],
     request_buffer_ratio: Option<f64>,
     token_buffer_ratio: Option<f64>,
     max_retries: Option<u32>,
@@ -105,6 +106,18 @@ impl ChatLimiterBuilder {
     /// Requests per minute. Unset: learned from the provider's headers.
     pub fn request_limit(mut self, rpm: u32) -> Self {
         self.limits[0] = Some(rpm);
+        self
+    }
+    /// Requests per `window` (e.g. a day, for a per-day limit). Unset: learned from headers.
+    pub fn request_limit_per(mut self, n: u32, window: Duration) -> Self {
+        self.limits[0] = Some(n);
+        self.windows[0] = Some(window);
+        self
+    }
+    /// Tokens per `window`, for every token limit (e.g. a day). Unset: learned from headers.
+    pub fn token_limit_per(mut self, n: u32, window: Duration) -> Self {
+        self.limits[1] = Some(n);
+        self.windows[1] = Some(window);
         self
     }
     /// Tokens per minute (OpenAI, OpenRouter). Unset: learned from headers.
@@ -242,6 +255,8 @@ impl ChatLimiterBuilder {
             output: config.default_output_token_limit,
             request_ratio: config.request_buffer_ratio,
             token_ratio: config.token_buffer_ratio,
+            request_window: config.request_window,
+            token_window: config.token_window,
             max_in_flight,
             learn_from_headers: learn,
         };
@@ -299,6 +314,8 @@ impl ChatLimiterBuilder {
         c.default_token_limit = t.or(c.default_token_limit);
         c.default_input_token_limit = i.or(c.default_input_token_limit);
         c.default_output_token_limit = o.or(c.default_output_token_limit);
+        c.request_window = self.windows[0].unwrap_or(c.request_window);
+        c.token_window = self.windows[1].unwrap_or(c.token_window);
         c.request_buffer_ratio = self.request_buffer_ratio.unwrap_or(c.request_buffer_ratio);
         c.token_buffer_ratio = self.token_buffer_ratio.unwrap_or(c.token_buffer_ratio);
         c.max_retries = self.max_retries.unwrap_or(c.max_retries);

@@ -65,6 +65,8 @@ fn bad_values_are_rejected_with_the_field_named() {
         ("default_max_tokens", base().default_max_tokens(0).build()),
         ("API key", base().api_key("sk x").build()),
         ("header", base().header("bad header", "v").build()),
+        ("request_window", base().request_limit_per(10, Duration::ZERO).build()),
+        ("token_window", base().token_limit_per(10, Duration::from_secs(86_400 * 365)).build()),
     ];
     for (field, result) in cases {
         match result {

@@ -84,6 +84,12 @@ impl Bucket {
         self.level
     }
 
+    /// Marks the window as known to within `err` (a configured window is trusted; a reset that
+    /// clearly disagrees still replaces it).
+    pub(crate) fn trust_window(&mut self, err: f64) {
+        self.window_err = err;
+    }
+
     /// Stops (or restarts) refill. A configured bucket starts full, but the provider's own
     /// bucket may only start when our first request reaches it; until the first answer we
     /// cannot know, so no refill credit accrues before then.

@@ -15,6 +15,8 @@ fn cfg() -> LimitConfig {
         output: None,
         request_ratio: 1.0,
         token_ratio: 1.0,
+        request_window: Duration::from_secs(60),
+        token_window: Duration::from_secs(60),
         max_in_flight: 1000,
         learn_from_headers: false,
     }
@@ -246,4 +248,20 @@ fn header_sync_credits_what_the_server_regained_since_admission() {
         "a second of refill kept"
     );
     assert_eq!(run(None), 3_000, "without the admission time, the raw figure is the bound");
+}
+
+#[test]
+fn configured_per_day_limit_refills_per_day() {
+    let clock = ManualClock::new();
+    let t0 = clock.now();
+    let day = Duration::from_secs(86_400);
+    let mut st =
+        ModelState::new(LimitConfig { requests: Some(200), request_window: day, ..cfg() }, t0);
+    st.release(false, true, t0);
+    for _ in 0..200 {
+        st.enqueue(false);
+        assert_eq!(st.poll_head(&tokens(0), t0), Poll::Admit { probe: false });
+    }
+    st.enqueue(false);
+    assert_eq!(st.poll_head(&tokens(0), t0), Poll::WaitUntil(t0 + Duration::from_secs(432)));
 }

@@ -38,6 +38,9 @@ pub(crate) struct LimitConfig {
     pub output: Option<u32>,
     pub request_ratio: f64,
     pub token_ratio: f64,
+    /// The windows the configured limits are counted over.
+    pub request_window: Duration,
+    pub token_window: Duration,
     pub max_in_flight: u32,
     /// Whether to hold everyone behind a first request until its headers tell the limits.
     pub learn_from_headers: bool,
@@ -86,20 +89,21 @@ pub(crate) struct ModelState {
 
 impl ModelState {
     pub(crate) fn new(cfg: LimitConfig, now: Instant) -> Self {
-        let mk = |limit: Option<u32>, ratio| {
+        let mk = |limit: Option<u32>, ratio, window| {
             limit.map(|l| {
-                let mut b = Bucket::new(u64::from(l), DEFAULT_WINDOW, ratio, now);
+                let mut b = Bucket::new(u64::from(l), window, ratio, now);
                 b.hold_refill(true, now);
+                b.trust_window(0.01);
                 b
             })
         };
         let any_known =
             [cfg.requests, cfg.tokens, cfg.input, cfg.output].iter().any(Option::is_some);
         ModelState {
-            requests: mk(cfg.requests, cfg.request_ratio),
-            tokens: mk(cfg.tokens, cfg.token_ratio),
-            input: mk(cfg.input, cfg.token_ratio),
-            output: mk(cfg.output, cfg.token_ratio),
+            requests: mk(cfg.requests, cfg.request_ratio, cfg.request_window),
+            tokens: mk(cfg.tokens, cfg.token_ratio, cfg.token_window),
+            input: mk(cfg.input, cfg.token_ratio, cfg.token_window),
+            output: mk(cfg.output, cfg.token_ratio, cfg.token_window),
             cfg,
             queue: VecDeque::new(),
             next_ticket: 0,

@@ -161,6 +161,11 @@ pub struct ProviderConfig {
     pub default_input_token_limit: Option<u32>,
     /// Anthropic output tokens per minute, when known in advance.
     pub default_output_token_limit: Option<u32>,
+    /// The window `default_request_limit` is counted over: a minute (default), or a day for a
+    /// per-day limit such as a free tier's 200 requests per day.
+    pub request_window: Duration,
+    /// The window the token limits are counted over (default a minute).
+    pub token_window: Duration,
     /// Retries after the first attempt.
     pub max_retries: u32,
     /// First backoff delay; doubles each retry.
@@ -184,6 +189,8 @@ impl ProviderConfig {
             default_token_limit: None,
             default_input_token_limit: None,
             default_output_token_limit: None,
+            request_window: Duration::from_secs(60),
+            token_window: Duration::from_secs(60),
             max_retries: 5,
             base_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(60),
@@ -211,6 +218,15 @@ impl ProviderConfig {
             if v == Some(0) {
                 return Err(Error::Config(format!(
                     "{name} must be at least 1 (or unset to discover it)"
+                )));
+            }
+        }
+        for (name, w) in
+            [("request_window", self.request_window), ("token_window", self.token_window)]
+        {
+            if w < Duration::from_millis(100) || w > Duration::from_secs(31 * 86_400) {
+                return Err(Error::Config(format!(
+                    "{name} must be between 100 ms and 31 days, got {w:?}"
                 )));
             }
         }

@@ -80,6 +80,8 @@ mod tests {
             output: None,
             request_ratio: 1.0,
             token_ratio: 1.0,
+            request_window: std::time::Duration::from_secs(60),
+            token_window: std::time::Duration::from_secs(60),
             max_in_flight: 10,
             learn_from_headers: true,
         }
