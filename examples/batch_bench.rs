@@ -11,7 +11,7 @@
 //! It assumes unlimited concurrency, so it is a lower bound on any client's wall time.
 //!
 //! Run: `cargo run --release --example batch_bench --features emulator`
-//! (about five minutes: per-minute buckets start full, so a run must last more than a
+//! (about seven minutes: per-minute buckets start full, so a run must last more than a
 //! minute's worth of limit before the rate binds).
 
 use std::time::{Duration, Instant};
@@ -71,23 +71,23 @@ fn cases() -> Vec<Case> {
     vec![
         Case {
             name: "OpenAI mixed, limits configured",
-            emulator: Emulator::openai().rpm(300).tpm(18_000).output_len(OutputLen::Max),
+            emulator: Emulator::openai().rpm(300).tpm(12_000).output_len(OutputLen::Max),
             provider: Provider::OpenAI,
             model: "gpt-4o-mini",
             items: mixed(4),
-            buckets: vec![(300.0, 60.0), (18_000.0, 60.0)],
+            buckets: vec![(300.0, 60.0), (12_000.0, 60.0)],
             output_fraction: 1.0,
             latency: fast,
-            configure: |b| b.request_limit(300).token_limit(18_000),
+            configure: |b| b.request_limit(300).token_limit(12_000),
             naive_rpm: None,
         },
         Case {
             name: "OpenAI mixed, cold start",
-            emulator: Emulator::openai().rpm(300).tpm(18_000).output_len(OutputLen::Max),
+            emulator: Emulator::openai().rpm(300).tpm(12_000).output_len(OutputLen::Max),
             provider: Provider::OpenAI,
             model: "gpt-4o-mini",
             items: mixed(4),
-            buckets: vec![(300.0, 60.0), (18_000.0, 60.0)],
+            buckets: vec![(300.0, 60.0), (12_000.0, 60.0)],
             output_fraction: 1.0,
             latency: fast,
             configure: openai,
@@ -141,11 +141,11 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "Baseline: RPM-only try-and-sleep (ratelimit crate) + sleep on 429",
-            emulator: Emulator::openai().rpm(300).tpm(18_000).output_len(OutputLen::Max),
+            emulator: Emulator::openai().rpm(300).tpm(12_000).output_len(OutputLen::Max),
             provider: Provider::OpenAI,
             model: "gpt-4o-mini",
             items: mixed(4),
-            buckets: vec![(300.0, 60.0), (18_000.0, 60.0)],
+            buckets: vec![(300.0, 60.0), (12_000.0, 60.0)],
             output_fraction: 1.0,
             latency: fast,
             configure: |b| {
