@@ -37,7 +37,7 @@ struct Case {
     /// Actual output per request as a fraction of max_tokens (the emulator's OutputLen).
     output_fraction: f64,
     latency: (Duration, Duration),
-    configure: fn(chat_limiter::ChatLimiterBuilder) -> chat_limiter::ChatLimiterBuilder,
+    configure: Configure,
     naive_rpm: Option<u64>,
 }
 
@@ -65,34 +65,55 @@ fn mixed(pairs: usize) -> Vec<(String, u32)> {
     v
 }
 
+type Configure = fn(chat_limiter::ChatLimiterBuilder) -> chat_limiter::ChatLimiterBuilder;
+
+fn keep(b: chat_limiter::ChatLimiterBuilder) -> chat_limiter::ChatLimiterBuilder {
+    b
+}
+
+/// OpenAI, 300 RPM and 12,000 TPM, mixed blocks: RPM and TPM bind in turn.
+fn mixed_case(name: &'static str, configure: Configure, naive_rpm: Option<u64>) -> Case {
+    Case {
+        name,
+        emulator: Emulator::openai().rpm(300).tpm(12_000).output_len(OutputLen::Max),
+        provider: Provider::OpenAI,
+        model: "gpt-4o-mini",
+        items: mixed(4),
+        buckets: vec![(300.0, 60.0), (12_000.0, 60.0)],
+        output_fraction: 1.0,
+        latency: (Duration::from_millis(20), Duration::ZERO),
+        configure,
+        naive_rpm,
+    }
+}
+
+/// 2 s latency at 100 requests per second (a 200-request bucket over 2 s): 200+ in flight.
+fn latency_case(name: &'static str, configure: Configure) -> Case {
+    Case {
+        name,
+        emulator: Emulator::openai()
+            .requests_per(200, Duration::from_secs(2))
+            .tpm(10_000_000)
+            .output_len(OutputLen::Fraction(0.5)),
+        provider: Provider::OpenAI,
+        model: "gpt-4o-mini",
+        items: (0..3_000).map(|i| (prompt(40, i), 100)).collect(),
+        buckets: vec![(200.0, 2.0), (10_000_000.0, 60.0)],
+        output_fraction: 0.5,
+        latency: (Duration::from_secs(1), Duration::from_millis(20)),
+        configure,
+        naive_rpm: None,
+    }
+}
+
 fn cases() -> Vec<Case> {
-    let fast = (Duration::from_millis(20), Duration::ZERO);
-    let openai = |c| c;
     vec![
-        Case {
-            name: "OpenAI mixed, limits configured",
-            emulator: Emulator::openai().rpm(300).tpm(12_000).output_len(OutputLen::Max),
-            provider: Provider::OpenAI,
-            model: "gpt-4o-mini",
-            items: mixed(4),
-            buckets: vec![(300.0, 60.0), (12_000.0, 60.0)],
-            output_fraction: 1.0,
-            latency: fast,
-            configure: |b| b.request_limit(300).token_limit(12_000),
-            naive_rpm: None,
-        },
-        Case {
-            name: "OpenAI mixed, cold start",
-            emulator: Emulator::openai().rpm(300).tpm(12_000).output_len(OutputLen::Max),
-            provider: Provider::OpenAI,
-            model: "gpt-4o-mini",
-            items: mixed(4),
-            buckets: vec![(300.0, 60.0), (12_000.0, 60.0)],
-            output_fraction: 1.0,
-            latency: fast,
-            configure: openai,
-            naive_rpm: None,
-        },
+        mixed_case(
+            "OpenAI mixed, limits configured",
+            |b| b.request_limit(300).token_limit(12_000),
+            None,
+        ),
+        mixed_case("OpenAI mixed, cold start", keep, None),
         Case {
             name: "Anthropic ITPM/OTPM, cold start",
             emulator: Emulator::anthropic()
@@ -106,53 +127,18 @@ fn cases() -> Vec<Case> {
             buckets: vec![(1_000.0, 60.0), (20_000.0, 60.0), (6_000.0, 60.0)],
             output_fraction: 0.5,
             latency: (Duration::from_millis(50), Duration::from_millis(2)),
-            configure: openai,
+            configure: keep,
             naive_rpm: None,
         },
-        Case {
-            name: "Latency 2 s, 100 req/s (200+ in flight), limits configured",
-            emulator: Emulator::openai()
-                .requests_per(200, Duration::from_secs(2))
-                .tpm(10_000_000)
-                .output_len(OutputLen::Fraction(0.5)),
-            provider: Provider::OpenAI,
-            model: "gpt-4o-mini",
-            items: (0..3_000).map(|i| (prompt(40, i), 100)).collect(),
-            buckets: vec![(200.0, 2.0), (10_000_000.0, 60.0)],
-            output_fraction: 0.5,
-            latency: (Duration::from_secs(1), Duration::from_millis(20)),
-            configure: |b| b.request_limit_per(200, Duration::from_secs(2)),
-            naive_rpm: None,
-        },
-        Case {
-            name: "Latency 2 s, 100 req/s, cold start (one probe costs one latency)",
-            emulator: Emulator::openai()
-                .requests_per(200, Duration::from_secs(2))
-                .tpm(10_000_000)
-                .output_len(OutputLen::Fraction(0.5)),
-            provider: Provider::OpenAI,
-            model: "gpt-4o-mini",
-            items: (0..3_000).map(|i| (prompt(40, i), 100)).collect(),
-            buckets: vec![(200.0, 2.0), (10_000_000.0, 60.0)],
-            output_fraction: 0.5,
-            latency: (Duration::from_secs(1), Duration::from_millis(20)),
-            configure: openai,
-            naive_rpm: None,
-        },
-        Case {
-            name: "Baseline: RPM-only try-and-sleep (ratelimit crate) + sleep on 429",
-            emulator: Emulator::openai().rpm(300).tpm(12_000).output_len(OutputLen::Max),
-            provider: Provider::OpenAI,
-            model: "gpt-4o-mini",
-            items: mixed(4),
-            buckets: vec![(300.0, 60.0), (12_000.0, 60.0)],
-            output_fraction: 1.0,
-            latency: fast,
-            configure: |b| {
-                b.request_limit(1_000_000).token_limit(1_000_000_000).learn_limits(false)
-            },
-            naive_rpm: Some(300),
-        },
+        latency_case("Latency 2 s, 100 req/s (200+ in flight), limits configured", |b| {
+            b.request_limit_per(200, Duration::from_secs(2))
+        }),
+        latency_case("Latency 2 s, 100 req/s, cold start (one probe costs one latency)", keep),
+        mixed_case(
+            "Baseline: RPM-only try-and-sleep (ratelimit crate) + sleep on 429",
+            keep,
+            Some(300),
+        ),
     ]
 }
 
