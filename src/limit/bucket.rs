@@ -90,12 +90,21 @@ impl Bucket {
         self.window_err = err;
     }
 
-    /// Stops (or restarts) refill. A configured bucket starts full, but the provider's own
-    /// bucket may only start when our first request reaches it; until the first answer we
-    /// cannot know, so no refill credit accrues before then.
-    pub(crate) fn hold_refill(&mut self, held: bool, now: Instant) {
+    /// Stops refill. A configured bucket starts full, but the provider's own bucket may only
+    /// start when our first request reaches it; until then no refill credit accrues.
+    pub(crate) fn hold_refill(&mut self, now: Instant) {
         self.refill(now);
-        self.held = held;
+        self.held = true;
+    }
+
+    /// Restarts refill, crediting it from `from` (when the provider's bucket is known to have
+    /// existed; not after `now`).
+    pub(crate) fn release_refill(&mut self, from: Instant, now: Instant) {
+        if self.held {
+            self.held = false;
+            self.updated = from.min(now);
+            self.refill(now);
+        }
     }
 
     fn refill(&mut self, now: Instant) {
@@ -361,11 +370,12 @@ mod tests {
     fn held_bucket_accrues_nothing_until_released() {
         let t0 = Instant::now();
         let mut b = Bucket::new(60, Duration::from_secs(60), 1.0, t0);
-        b.hold_refill(true, t0);
+        b.hold_refill(t0);
         b.take(60, t0);
         assert_eq!(b.level(t0 + Duration::from_secs(10)), 0.0);
-        b.hold_refill(false, t0 + Duration::from_secs(10));
-        assert_eq!(b.level(t0 + Duration::from_secs(13)), 3.0);
+        b.release_refill(t0 + Duration::from_secs(8), t0 + Duration::from_secs(10));
+        assert_eq!(b.level(t0 + Duration::from_secs(10)), 2.0, "credited from the start");
+        assert_eq!(b.level(t0 + Duration::from_secs(13)), 5.0);
     }
 
     #[test]

@@ -21,6 +21,10 @@ pub(crate) struct Cost {
     pub output: u64,
 }
 
+/// How long after our first admission the provider's buckets are assumed to exist: a request
+/// reaches the server within a connect and a send.
+const FIRST_CONTACT_MARGIN: Duration = Duration::from_millis(50);
+
 /// When a request was admitted and how far its buckets' refund counters stood then, so a
 /// later header sync can credit what the server regained in between.
 #[derive(Debug, Clone, Copy)]
@@ -85,6 +89,8 @@ pub(crate) struct ModelState {
     reserving: bool,
     rate_limited: u64,
     completed: u64,
+    /// When the first request was admitted (see `release_holds`).
+    first_admission: Option<Instant>,
 }
 
 impl ModelState {
@@ -92,7 +98,7 @@ impl ModelState {
         let mk = |limit: Option<u32>, ratio, window| {
             limit.map(|l| {
                 let mut b = Bucket::new(u64::from(l), window, ratio, now);
-                b.hold_refill(true, now);
+                b.hold_refill(now);
                 b.trust_window(0.01);
                 b
             })
@@ -117,6 +123,7 @@ impl ModelState {
             reserving: false,
             rate_limited: 0,
             completed: 0,
+            first_admission: None,
         }
     }
 
@@ -166,7 +173,7 @@ impl ModelState {
         }
         self.take(cost, now);
         self.queue.pop_front();
-        Poll::Admit { probe: self.admitted() }
+        Poll::Admit { probe: self.admitted(now) }
     }
 
     /// Everything but the buckets' balance: a cost over a whole bucket, the pause, the
@@ -210,8 +217,9 @@ impl ModelState {
 
     /// Counts a request that left the queue as admitted; returns whether it is the
     /// cold-start probe.
-    fn admitted(&mut self) -> bool {
+    fn admitted(&mut self, now: Instant) -> bool {
         self.in_flight += 1;
+        self.first_admission.get_or_insert(now);
         let probe = self.learning == Learning::NeedProbe;
         if probe {
             self.learning = Learning::Probing;
@@ -280,12 +288,17 @@ impl ModelState {
     }
 
     /// The server has answered: its buckets exist, so ours may refill.
+    ///
+    /// The provider's buckets exist at the latest when our first request reached them: refill
+    /// is credited from the first admission plus a connect time's margin, not from the answer
+    /// (which would throw away a whole latency of refill at the start of every job).
     fn release_holds(&mut self, now: Instant) {
+        let from = self.first_admission.map_or(now, |t| t + FIRST_CONTACT_MARGIN);
         for b in [&mut self.requests, &mut self.tokens, &mut self.input, &mut self.output]
             .into_iter()
             .flatten()
         {
-            b.hold_refill(false, now);
+            b.release_refill(from, now);
         }
     }
 

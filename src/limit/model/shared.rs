@@ -36,7 +36,7 @@ impl ModelState {
         self.mirror(state, now);
         // The head may have been displaced by a retry while it was away asking the store.
         self.remove(ticket);
-        self.admitted()
+        self.admitted(now)
     }
 
     /// Takes over the store's view of the buckets and the pause.
