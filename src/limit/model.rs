@@ -22,8 +22,9 @@ pub(crate) struct Cost {
 }
 
 /// How long after our first admission the provider's buckets are assumed to exist: a request
-/// reaches the server within a connect and a send.
-const FIRST_CONTACT_MARGIN: Duration = Duration::from_millis(50);
+/// reaches the server within a connect and a send, even on a loaded machine. A quarter second
+/// of refill is what this margin costs, once per model.
+const FIRST_CONTACT_MARGIN: Duration = Duration::from_millis(250);
 
 /// When a request was admitted and how far its buckets' refund counters stood then, so a
 /// later header sync can credit what the server regained in between.
