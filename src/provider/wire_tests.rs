@@ -57,10 +57,20 @@ fn request_ids() {
         ("request-id", "req_b"),
         ("x-generation-id", "gen-c"),
     ]);
-    assert_eq!(request_id(Provider::OpenAI, &h).as_deref(), Some("req_a"));
-    assert_eq!(request_id(Provider::Anthropic, &h).as_deref(), Some("req_b"));
-    assert_eq!(request_id(Provider::OpenRouter, &h).as_deref(), Some("gen-c"));
-    assert_eq!(request_id(Provider::Anthropic, &HeaderMap::new()), None);
+    assert_eq!(request_id(Provider::OpenAI, &h, "k").as_deref(), Some("req_a"));
+    assert_eq!(request_id(Provider::Anthropic, &h, "k").as_deref(), Some("req_b"));
+    assert_eq!(request_id(Provider::OpenRouter, &h, "k").as_deref(), Some("gen-c"));
+    assert_eq!(request_id(Provider::Anthropic, &HeaderMap::new(), "k"), None);
+}
+
+#[test]
+fn request_ids_echoing_the_key_are_redacted() {
+    let key = "sk-live-abcdef123456";
+    let echoed = format!("req-{key}");
+    let h = test_headers(&[("x-request-id", &echoed)]);
+    for p in [Provider::OpenAI, Provider::Anthropic, Provider::OpenRouter] {
+        assert_eq!(request_id(p, &h, key).as_deref(), Some("req-[REDACTED]"), "{p}");
+    }
 }
 
 #[test]
