@@ -26,9 +26,7 @@ impl Loopback {
             for stream in listener.incoming().flatten() {
                 let n = log.lock().len();
                 let resp = responses[n.min(responses.len() - 1)].clone();
-                if let Some(head) = serve(stream, &resp) {
-                    log.lock().push(head);
-                }
+                serve(stream, &resp, &log);
             }
         });
         Loopback { port, seen }
@@ -67,8 +65,9 @@ impl Canned {
     }
 }
 
-/// Reads one request (head and `content-length` body), answers, closes. Returns the head.
-fn serve(stream: TcpStream, resp: &Canned) -> Option<String> {
+/// Reads one request (head and `content-length` body), logs its head, answers, closes. The
+/// head is logged before the answer goes out, so a client that has its answer sees it logged.
+fn serve(stream: TcpStream, resp: &Canned, log: &Mutex<Vec<String>>) -> Option<()> {
     let mut reader = BufReader::new(stream.try_clone().ok()?);
     let mut head = String::new();
     loop {
@@ -88,6 +87,7 @@ fn serve(stream: TcpStream, resp: &Canned) -> Option<String> {
         .unwrap_or(0);
     let mut body = vec![0; len];
     reader.read_exact(&mut body).ok()?;
+    log.lock().push(head);
     let mut out = format!("HTTP/1.1 {} X\r\n", resp.status).into_bytes();
     for (n, v) in &resp.headers {
         out.extend_from_slice(n.as_bytes());
@@ -102,5 +102,5 @@ fn serve(stream: TcpStream, resp: &Canned) -> Option<String> {
     let mut w = stream;
     let _ = w.write_all(&out);
     let _ = w.flush();
-    Some(head)
+    Some(())
 }
