@@ -13,8 +13,11 @@ use crate::retry::Backoff;
 use crate::secret::ApiKey;
 use crate::tokens::{CharEstimator, TokenCounter};
 
+mod base_url;
 #[cfg(feature = "redis")]
 mod redis;
+
+use base_url::{is_loopback, plain_http_warning};
 
 /// Longest timeout or backoff accepted: anything above is surely a unit mistake.
 const MAX_DURATION: Duration = Duration::from_secs(3600);
@@ -246,7 +249,9 @@ impl ChatLimiterBuilder {
                 return Err(Error::Config(format!("invalid header name {name:?}")));
             }
         }
-        warn_if_plain_http(&config.base_url);
+        if let Some(warning) = plain_http_warning(&config.base_url) {
+            eprintln!("{warning}");
+        }
         let learn = self.learn_limits.unwrap_or(true) && provider != Provider::OpenRouter;
         let limits = LimitConfig {
             requests: config.default_request_limit,
@@ -342,30 +347,6 @@ fn check_range(name: &str, v: Option<u32>, default: u32, lo: u32, hi: u32) -> Re
     Ok(n)
 }
 
-/// Whether the URL's host is this machine.
-pub(crate) fn is_loopback(url: &str) -> bool {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let host = rest.split(['/', '?']).next().unwrap_or("");
-    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
-    let host = if host.starts_with('[') {
-        host.split(']').next().unwrap_or("").trim_start_matches('[')
-    } else {
-        host.split(':').next().unwrap_or("")
-    };
-    host.eq_ignore_ascii_case("localhost")
-        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
-/// Plain HTTP to another host would send the key in clear text: say so once.
-fn warn_if_plain_http(url: &str) {
-    if url.starts_with("http://") && !is_loopback(url) {
-        eprintln!(
-            "chat-limiter: warning: base URL {url} is plain http:// to a non-loopback host; \
-             the API key will cross the network unencrypted"
-        );
-    }
-}
-
 /// The agent used when the caller brings none: connection reuse for many threads, no proxy for
 /// loopback addresses (the emulator, tests), the environment's proxy otherwise.
 fn default_agent(base_url: &str, connect: Duration) -> ureq::Agent {
@@ -378,24 +359,4 @@ fn default_agent(base_url: &str, connect: Duration) -> ureq::Agent {
         cfg = cfg.proxy(None);
     }
     cfg.build().into()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn loopback_detection() {
-        for u in [
-            "http://127.0.0.1:8080/v1",
-            "http://localhost/v1",
-            "http://[::1]:9/x",
-            "http://u@127.0.0.2",
-        ] {
-            assert!(is_loopback(u), "{u}");
-        }
-        for u in ["http://example.com/v1", "https://10.0.0.1/v1", "http://127.0.0.1.evil.com/"] {
-            assert!(!is_loopback(u), "{u}");
-        }
-    }
 }

@@ -97,7 +97,7 @@ impl ChatLimiter {
         if !(200..300).contains(&reply.status) {
             return self.api_failure(&reply, info);
         }
-        let request_id = wire::request_id(p, &reply.headers);
+        let request_id = wire::request_id(p, &reply.headers, self.inner.key.expose());
         match wire::parse_chat_response(p, &reply.body, request_id, self.inner.key.expose()) {
             Ok(resp) => {
                 if let Some(usage) = &resp.usage {

@@ -8,6 +8,8 @@ pub(crate) mod headers;
 pub(crate) mod info;
 pub(crate) mod limiter;
 pub(crate) mod model;
+#[cfg(test)]
+mod model_proptests;
 #[cfg(feature = "redis")]
 pub(crate) mod redis_scripts;
 #[cfg(feature = "redis")]

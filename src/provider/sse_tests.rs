@@ -117,7 +117,12 @@ fn byte_by_byte_reads_give_the_same_events() {
     assert_eq!(got, vec![ev(Some("a"), "1"), ev(None, "2"), ev(None, "3")]);
 }
 
+/// Cases per property (reported in docs/hardening.md).
+const CASES: u32 = 2048;
+
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(CASES))]
+
     #[test]
     fn never_panics_and_respects_the_cap(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
         let mut r = SseReader::with_max_event_bytes(Cursor::new(bytes), 256);

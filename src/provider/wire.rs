@@ -112,14 +112,17 @@ pub(crate) fn parse_rate_limits(
 }
 
 /// The request id header: `x-request-id` (OpenAI), `request-id` (Anthropic), `x-generation-id`
-/// (OpenRouter); `x-request-id` as a fallback for proxies in front of any of them.
-pub(crate) fn request_id(p: Provider, headers: &HeaderMap) -> Option<String> {
+/// (OpenRouter); `x-request-id` as a fallback for proxies in front of any of them. Redacted and
+/// shortened like a message: a proxy may echo anything there, the key included.
+pub(crate) fn request_id(p: Provider, headers: &HeaderMap, api_key: &str) -> Option<String> {
     let primary = match p {
         Provider::OpenAI => "x-request-id",
         Provider::Anthropic => "request-id",
         Provider::OpenRouter => "x-generation-id",
     };
-    header_str(headers, primary).or_else(|| header_str(headers, "x-request-id")).map(str::to_string)
+    header_str(headers, primary)
+        .or_else(|| header_str(headers, "x-request-id"))
+        .map(|id| crate::provider::api_error::clean_message(id, api_key))
 }
 
 /// What one SSE event means for the caller.

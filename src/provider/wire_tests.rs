@@ -57,10 +57,20 @@ fn request_ids() {
         ("request-id", "req_b"),
         ("x-generation-id", "gen-c"),
     ]);
-    assert_eq!(request_id(Provider::OpenAI, &h).as_deref(), Some("req_a"));
-    assert_eq!(request_id(Provider::Anthropic, &h).as_deref(), Some("req_b"));
-    assert_eq!(request_id(Provider::OpenRouter, &h).as_deref(), Some("gen-c"));
-    assert_eq!(request_id(Provider::Anthropic, &HeaderMap::new()), None);
+    assert_eq!(request_id(Provider::OpenAI, &h, "k").as_deref(), Some("req_a"));
+    assert_eq!(request_id(Provider::Anthropic, &h, "k").as_deref(), Some("req_b"));
+    assert_eq!(request_id(Provider::OpenRouter, &h, "k").as_deref(), Some("gen-c"));
+    assert_eq!(request_id(Provider::Anthropic, &HeaderMap::new(), "k"), None);
+}
+
+#[test]
+fn request_ids_echoing_the_key_are_redacted() {
+    let key = "sk-live-abcdef123456";
+    let echoed = format!("req-{key}");
+    let h = test_headers(&[("x-request-id", &echoed)]);
+    for p in [Provider::OpenAI, Provider::Anthropic, Provider::OpenRouter] {
+        assert_eq!(request_id(p, &h, key).as_deref(), Some("req-[REDACTED]"), "{p}");
+    }
 }
 
 #[test]
@@ -144,7 +154,12 @@ fn arb_value() -> impl Strategy<Value = String> {
     ]
 }
 
+/// Cases per property (reported in docs/hardening.md).
+const CASES: u32 = 1024;
+
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(CASES))]
+
     #[test]
     fn header_parsers_never_panic(h in arb_headers(), secs in any::<u32>()) {
         let now = UNIX_EPOCH + std::time::Duration::from_secs(u64::from(secs));
@@ -198,6 +213,62 @@ proptest! {
         let e = parse_error(Provider::OpenAI, 502, &HeaderMap::new(), msg.as_bytes(), key);
         prop_assert!(!e.message.contains(key));
     }
+
+    #[test]
+    fn whole_streams_of_hostile_events_never_panic(
+        events in prop::collection::vec((arb_event_name(), arb_json(), any::<bool>()), 0..12),
+        junk in prop::collection::vec(any::<u8>(), 0..64),
+    ) {
+        // Plausible frames (named or not, JSON or not), then arbitrary bytes, as one stream.
+        let mut raw = Vec::new();
+        for (name, json, as_json) in &events {
+            if let Some(n) = name {
+                raw.extend_from_slice(format!("event: {n}\n").as_bytes());
+            }
+            let data = if *as_json { json.to_string() } else { format!("{{{json}") };
+            raw.extend_from_slice(format!("data: {data}\n\n").as_bytes());
+        }
+        raw.extend_from_slice(&junk);
+        for p in Provider::ALL {
+            let mut reader = SseReader::new(Cursor::new(raw.clone()));
+            let mut dec = StreamDecoder::new(p, "sk-key".into());
+            while let Ok(Some(ev)) = reader.next_event() {
+                if matches!(dec.decode(&ev), Ok(StreamEvent::Done)) {
+                    break;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn model_names_never_panic(name in prop_oneof![any::<String>(), "[a-z0-9/:.-]{0,24}", "(gpt-|claude-|o[0-9]|[a-z]+/)[ -~]{0,12}"]) {
+        let detected = Provider::detect(&name);
+        let built = crate::ChatLimiter::builder().model(name.clone()).api_key("sk-key").build();
+        match (detected, built) {
+            (Some(p), Ok(l)) => prop_assert_eq!(l.provider(), p),
+            (None, Err(Error::UnknownModel { .. } | Error::Config(_))) => {}
+            (d, b) => prop_assert!(false, "detect {:?} but build {:?}", d, b.map(|l| l.provider())),
+        }
+        let req = ChatCompletionRequest::new(name, vec![Message::user("hi")]);
+        for p in Provider::ALL {
+            let _ = chat_body(p, &req, false, 16);
+        }
+    }
+}
+
+/// An SSE event name: none, one the providers use, or anything.
+fn arb_event_name() -> impl Strategy<Value = Option<String>> {
+    let known = prop::sample::select(vec![
+        "message_start",
+        "content_block_start",
+        "content_block_delta",
+        "content_block_stop",
+        "message_delta",
+        "message_stop",
+        "ping",
+        "error",
+    ]);
+    prop_oneof![Just(None), known.prop_map(|n| Some(n.to_string())), "[a-z_]{1,12}".prop_map(Some)]
 }
 
 /// Arbitrary JSON built from the field names the parsers look for.

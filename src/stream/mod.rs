@@ -114,7 +114,7 @@ impl ChatLimiter {
                 permit: Some(permit),
                 provider: p,
                 model: req.model.clone(),
-                request_id: wire::request_id(p, &headers),
+                request_id: wire::request_id(p, &headers, self.inner.key.expose()),
                 read_timeout,
                 prompt_estimate,
                 usage: None,

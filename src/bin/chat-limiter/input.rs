@@ -298,3 +298,7 @@ mod tests {
         assert!(r.messages[0].extra["content"].is_array());
     }
 }
+
+#[cfg(test)]
+#[path = "input_proptests.rs"]
+mod proptests;

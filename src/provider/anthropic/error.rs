@@ -32,7 +32,8 @@ pub(crate) fn parse_error(
     draft.request_id = header_str(headers, "request-id")
         .map(str::to_string)
         .or_else(|| root.as_ref().and_then(|r| string_of(r.get("request_id"))))
-        .or_else(|| header_str(headers, "x-request-id").map(str::to_string));
+        .or_else(|| header_str(headers, "x-request-id").map(str::to_string))
+        .map(|id| clean_message(&id, api_key));
     draft.retry_after = standard_retry_after(headers, now);
     draft.finish(Provider::Anthropic, headers)
 }

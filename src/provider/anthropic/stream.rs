@@ -7,6 +7,7 @@
 use serde_json::{Map, Value};
 
 use crate::error::Error;
+use crate::provider::api_error::clean_message;
 use crate::provider::json::{obj_of, str_of};
 use crate::provider::wire::StreamEvent;
 use crate::types::{ChatCompletionChunk, MessageRole, Usage};
@@ -100,7 +101,8 @@ impl AnthropicStream {
                 let err = root.get("error").unwrap_or(&Value::Null);
                 let mut api = in_band_error(err, api_key);
                 // The error body names its request (§2.7); the caller falls back to the header.
-                api.request_id = str_of(root.get("request_id")).map(str::to_string);
+                api.request_id =
+                    str_of(root.get("request_id")).map(|id| clean_message(id, api_key));
                 Err(Error::Api(Box::new(api)))
             }
             _ => Ok(StreamEvent::Ignore),

@@ -41,7 +41,7 @@ pub(crate) fn parse_error(
         }
         _ => Draft { status, message: body_snippet(body, status, api_key), ..Draft::default() },
     };
-    draft.request_id = header_str(headers, "x-request-id").map(str::to_string);
+    draft.request_id = header_str(headers, "x-request-id").map(|id| clean_message(id, api_key));
     let hint_from_message = draft.retry_after.take();
     draft.retry_after = standard_retry_after(headers, now).or(hint_from_message);
     draft.finish(Provider::OpenAI, headers)

@@ -43,7 +43,7 @@ pub(crate) fn parse_error(
     };
     draft.request_id = header_str(headers, "x-generation-id")
         .or_else(|| header_str(headers, "x-request-id"))
-        .map(str::to_string);
+        .map(|id| clean_message(id, api_key));
     // Hint order (providers.md §5): retry-after-ms, retry-after, X-RateLimit-Reset (header, then
     // the copy in the body), then the body's availability.retry_after.
     let from_body = draft.retry_after.take();
