@@ -43,9 +43,21 @@ fn arb_dim() -> impl Strategy<Value = DimensionInfo> {
 }
 
 fn arb_info() -> impl Strategy<Value = RateLimitInfo> {
-    (arb_dim(), arb_dim(), arb_dim(), arb_dim(), arb_reset()).prop_map(|(r, t, i, o, ra)| {
-        RateLimitInfo { requests: r, tokens: t, input_tokens: i, output_tokens: o, retry_after: ra }
-    })
+    let resolution = prop_oneof![
+        Just(Duration::ZERO),
+        Just(Duration::from_millis(1)),
+        Just(Duration::from_secs(1))
+    ];
+    (arb_dim(), arb_dim(), arb_dim(), arb_dim(), arb_reset(), resolution).prop_map(
+        |(r, t, i, o, ra, res)| RateLimitInfo {
+            requests: r,
+            tokens: t,
+            input_tokens: i,
+            output_tokens: o,
+            retry_after: ra,
+            reset_resolution: res,
+        },
+    )
 }
 
 fn arb_cost() -> impl Strategy<Value = Cost> {
@@ -75,6 +87,8 @@ fn arb_config() -> impl Strategy<Value = LimitConfig> {
                     output,
                     request_ratio,
                     token_ratio,
+                    request_window: Duration::from_secs(60),
+                    token_window: Duration::from_secs(60),
                     max_in_flight: cap,
                     learn_from_headers: learn,
                 }
