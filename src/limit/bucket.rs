@@ -160,7 +160,7 @@ impl Bucket {
     /// Time until the bucket is full again.
     pub(crate) fn time_to_full(&mut self, now: Instant) -> Duration {
         self.refill(now);
-        Duration::from_secs_f64(((self.capacity() - self.level) / self.rate).clamp(0.0, 1e9))
+        Duration::from_secs_f64(((self.capacity() - self.level) / self.rate).max(0.0).min(1e9))
     }
 
     /// Follows what the server reported.
@@ -187,7 +187,7 @@ impl Bucket {
         self.refill(now);
         if let Some(limit) = info.limit.filter(|&l| l > 0) {
             let current = self.limit / self.rate;
-            let mut window = Duration::from_secs_f64(current);
+            let mut window = Duration::from_secs_f64(current.clamp(0.001, 1e12));
             if let Some((w, err)) = derive_window(limit, info.remaining, info.reset, resolution) {
                 let differs =
                     (w.as_secs_f64() - current).abs() / current > err + self.window_err + 0.05;
@@ -241,7 +241,9 @@ pub(crate) fn derive_window(
     if err > 0.25 {
         return None;
     }
-    let secs = (reset + resolution).as_secs_f64() * limit as f64 / (limit - remaining) as f64;
+    // Seconds as floats: a hostile reset near `Duration::MAX` must not overflow an addition.
+    let upper = reset.as_secs_f64() + resolution.as_secs_f64();
+    let secs = upper * limit as f64 / (limit - remaining) as f64;
     let snapped = if (54.0..=66.0).contains(&secs) {
         60.0
     } else if (77_760.0..=95_040.0).contains(&secs) {
@@ -249,6 +251,9 @@ pub(crate) fn derive_window(
     } else {
         secs
     };
+    if !snapped.is_finite() {
+        return None;
+    }
     Some((Duration::from_secs_f64(snapped.clamp(0.1, 86_400.0 * 31.0)), err))
 }
 
