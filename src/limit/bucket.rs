@@ -160,7 +160,8 @@ impl Bucket {
     /// Time until the bucket is full again.
     pub(crate) fn time_to_full(&mut self, now: Instant) -> Duration {
         self.refill(now);
-        Duration::from_secs_f64(((self.capacity() - self.level) / self.rate).max(0.0).min(1e9))
+        let secs = ((self.capacity() - self.level) / self.rate).clamp(0.0, 1e9);
+        Duration::from_secs_f64(if secs.is_nan() { 0.0 } else { secs })
     }
 
     /// Follows what the server reported.
