@@ -7,6 +7,7 @@
 use std::time::{Duration, Instant};
 
 use crate::limit::info::DimensionInfo;
+use crate::limit::window::WindowEstimate;
 
 /// The window assumed when the server does not let us derive one (per-minute limits).
 pub(crate) const DEFAULT_WINDOW: Duration = Duration::from_secs(60);
@@ -30,8 +31,8 @@ pub(crate) struct Bucket {
     held: bool,
     /// Units given back by settlements since the bucket was made (see [`sync`](Self::sync)).
     pub(crate) refunded: f64,
-    /// Relative error bound of the refill window behind `rate` (infinite: assumed, not seen).
-    window_err: f64,
+    /// What is known of the refill window behind `rate`.
+    window: WindowEstimate,
 }
 
 impl Bucket {
@@ -48,7 +49,7 @@ impl Bucket {
             used: 0,
             held: false,
             refunded: 0.0,
-            window_err: f64::INFINITY,
+            window: WindowEstimate::assumed(Duration::from_secs_f64(window)),
         }
     }
 
@@ -84,10 +85,9 @@ impl Bucket {
         self.level
     }
 
-    /// Marks the window as known to within `err` (a configured window is trusted; a reset that
-    /// clearly disagrees still replaces it).
-    pub(crate) fn trust_window(&mut self, err: f64) {
-        self.window_err = err;
+    /// Marks the window as configured: trusted until a reset contradicts it.
+    pub(crate) fn trust_window(&mut self) {
+        self.window = WindowEstimate::known(Duration::from_secs_f64(self.limit / self.rate));
     }
 
     /// Stops refill. A configured bucket starts full, but the provider's own bucket may only
@@ -175,9 +175,8 @@ impl Bucket {
     /// so applying it raw at response time would throw away a latency's worth of capacity
     /// on every response.
     ///
-    /// The refill window comes from the most precise reset seen so far (`resolution` is how
-    /// finely resets are reported), unless a new one clearly disagrees with it: then the
-    /// provider has changed the window the headers describe.
+    /// The refill window is learned from the resets (see `window.rs`; `resolution` is how
+    /// finely resets are reported).
     pub(crate) fn sync(
         &mut self,
         info: &DimensionInfo,
@@ -187,15 +186,8 @@ impl Bucket {
     ) {
         self.refill(now);
         if let Some(limit) = info.limit.filter(|&l| l > 0) {
-            let current = self.limit / self.rate;
-            let mut window = Duration::from_secs_f64(current.clamp(0.001, 1e12));
-            if let Some((w, err)) = derive_window(limit, info.remaining, info.reset, resolution) {
-                let differs =
-                    (w.as_secs_f64() - current).abs() / current > err + self.window_err + 0.05;
-                if err <= self.window_err || differs {
-                    window = w;
-                    self.window_err = err;
-                }
+            if let (Some(remaining), Some(reset)) = (info.remaining, info.reset) {
+                self.window.observe(limit, remaining, reset, resolution);
             }
             let limit = limit as f64;
             if (limit - self.limit).abs() > f64::EPSILON {
@@ -205,7 +197,7 @@ impl Bucket {
                 self.limit = limit;
                 self.level = self.capacity() - deficit;
             }
-            self.rate = limit / window.as_secs_f64().max(0.001);
+            self.rate = limit / self.window.seconds();
         }
         if let Some(remaining) = info.remaining {
             let usable = remaining as f64 + credit.max(0.0) - self.limit * (1.0 - self.ratio);
@@ -217,45 +209,6 @@ impl Bucket {
     pub(crate) fn reset_used(&mut self) {
         self.used = 0;
     }
-}
-
-/// The refill window implied by a reported (limit, remaining, reset), with its relative
-/// error bound.
-///
-/// Providers refill continuously, so `reset = deficit × window / limit`. Resets are truncated
-/// (to `resolution`), so the true reset lies in `[reset, reset + resolution)`: the estimate
-/// takes the upper end, a window no shorter than the real one (refilling no faster), and is
-/// refused when that bound is looser than 25%. It snaps to a minute or a day when it is close
-/// to one (daily buckets exist: an OpenAI free tier reports 200 requests per day).
-pub(crate) fn derive_window(
-    limit: u64,
-    remaining: Option<u64>,
-    reset: Option<Duration>,
-    resolution: Duration,
-) -> Option<(Duration, f64)> {
-    let remaining = remaining?;
-    let reset = reset?;
-    if remaining >= limit || reset.is_zero() {
-        return None;
-    }
-    let err = resolution.as_secs_f64() / reset.as_secs_f64();
-    if err > 0.25 {
-        return None;
-    }
-    // Seconds as floats: a hostile reset near `Duration::MAX` must not overflow an addition.
-    let upper = reset.as_secs_f64() + resolution.as_secs_f64();
-    let secs = upper * limit as f64 / (limit - remaining) as f64;
-    let snapped = if (54.0..=66.0).contains(&secs) {
-        60.0
-    } else if (77_760.0..=95_040.0).contains(&secs) {
-        86_400.0
-    } else {
-        secs
-    };
-    if !snapped.is_finite() {
-        return None;
-    }
-    Some((Duration::from_secs_f64(snapped.clamp(0.1, 86_400.0 * 31.0)), err))
 }
 
 #[cfg(test)]
@@ -313,49 +266,6 @@ mod tests {
         b.sync(&bigger, Duration::ZERO, t0, 0.0);
         assert_eq!(b.limit(), 2000);
         assert_eq!(b.level(t0), 1500.0, "same deficit in a larger bucket");
-    }
-
-    #[test]
-    fn window_is_derived_from_reset_arithmetic() {
-        // providers.md §1.6 captures (OpenAI: resets truncated to whole milliseconds).
-        let w = |l, r, reset| derive_window(l, Some(r), Some(reset), ms(1)).map(|(w, _)| w);
-        let minute = Some(Duration::from_secs(60));
-        assert_eq!(w(500, 499, ms(120)), minute);
-        assert_eq!(w(40_000, 39_880, ms(180)), minute);
-        assert_eq!(w(300_000, 295_432, ms(913)), minute);
-        assert_eq!(w(200, 199, Duration::from_secs(432)), Some(Duration::from_secs(86_400)));
-        // 12 ms ± 1 ms: a window of 60 to 65 s, taken at its long end (refill no faster).
-        assert_eq!(w(5000, 4999, ms(12)), minute);
-        // A 2-second window seen through a 10 ms reset: 2.2 s at most.
-        let (win, err) = derive_window(200, Some(199), Some(ms(10)), ms(1)).unwrap();
-        assert!((win.as_secs_f64() - 2.2).abs() < 1e-9 && (err - 0.1).abs() < 1e-9);
-        assert_eq!(w(5_000_000, 4_999_999, ms(0)), None, "a 0s reset says nothing");
-        assert_eq!(w(100, 100, ms(500)), None);
-        assert_eq!(derive_window(100, None, Some(ms(500)), ms(1)), None);
-        // Anthropic's whole-second resets: 2 s ± 1 s is too loose to use.
-        assert_eq!(
-            derive_window(50, Some(49), Some(Duration::from_secs(2)), Duration::from_secs(1)),
-            None
-        );
-    }
-
-    #[test]
-    fn the_most_precise_window_wins_unless_a_new_one_clearly_differs() {
-        let t0 = Instant::now();
-        let mut b = Bucket::new(200, Duration::from_secs(60), 1.0, t0);
-        let dim = |remaining, reset| DimensionInfo {
-            limit: Some(200),
-            remaining: Some(remaining),
-            reset: Some(reset),
-        };
-        b.sync(&dim(199, ms(10)), ms(1), t0, 0.0); // coarse: 2.2 s replaces the assumed minute
-        assert!((b.rate() - 200.0 / 2.2).abs() < 1e-6);
-        b.sync(&dim(100, ms(1000)), ms(1), t0, 0.0); // precise: 2.002 s
-        assert!((b.rate() - 200.0 / 2.002).abs() < 1e-6);
-        b.sync(&dim(199, ms(10)), ms(1), t0, 0.0); // coarse again, and consistent: ignored
-        assert!((b.rate() - 200.0 / 2.002).abs() < 1e-6);
-        b.sync(&dim(199, Duration::from_secs(432)), ms(1), t0, 0.0); // now a daily window
-        assert!((b.rate() - 200.0 / 86_400.0).abs() < 1e-9);
     }
 
     #[test]

@@ -17,3 +17,4 @@ pub(crate) mod redis_store;
 pub(crate) mod snapshot;
 pub(crate) mod store;
 pub(crate) mod timestamp;
+pub(crate) mod window;

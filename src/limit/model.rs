@@ -100,7 +100,7 @@ impl ModelState {
             limit.map(|l| {
                 let mut b = Bucket::new(u64::from(l), window, ratio, now);
                 b.hold_refill(now);
-                b.trust_window(0.01);
+                b.trust_window();
                 b
             })
         };

@@ -234,10 +234,12 @@ fn redact_url(msg: &str, url: &str) -> String {
 /// within 2% are sent; coarser ones would make the shared rate wobble.
 fn sync_args(d: &DimensionInfo, resolution: Duration) -> [String; 3] {
     let limit = d.limit.filter(|&l| l > 0);
-    let window = limit
-        .and_then(|l| crate::limit::bucket::derive_window(l, d.remaining, d.reset, resolution))
-        .filter(|&(_, err)| err <= 0.02)
-        .map_or(0.0, |(w, _)| w.as_secs_f64());
+    let window = match (limit, d.remaining, d.reset) {
+        (Some(l), Some(r), Some(reset)) => crate::limit::window::bracket(l, r, reset, resolution)
+            .filter(|&(lo, hi)| hi.is_finite() && (hi - lo) / hi <= 0.02)
+            .map_or(0.0, |(_, hi)| hi),
+        _ => 0.0,
+    };
     let remaining = d.remaining.map_or(-1.0, |r| r as f64);
     [limit.unwrap_or(0).to_string(), remaining.to_string(), window.to_string()]
 }
@@ -255,7 +257,15 @@ mod tests {
             remaining: Some(499),
             reset: Some(Duration::from_millis(120)),
         };
-        assert_eq!(sync_args(&d, ms), ["500", "499", "60"]);
+        assert_eq!(sync_args(&d, ms), ["500", "499", "0"], "one request: window not pinned down");
+        let d = DimensionInfo {
+            limit: Some(40_000),
+            remaining: Some(39_880),
+            reset: Some(Duration::from_millis(180)),
+        };
+        let [_, _, w] = sync_args(&d, ms);
+        let w: f64 = w.parse().unwrap();
+        assert!((60.0..61.0).contains(&w), "{w}");
     }
 
     #[test]
