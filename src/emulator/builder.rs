@@ -99,6 +99,8 @@ impl EmulatorBuilder {
         stall: Duration => |c, v| c.stall = v);
     setter!(/// Probability of the provider's terminal quota error (see [`EmulatorConfig`]).
         quota_error_rate: f64 => |c, v| c.quota_error_rate = v);
+    setter!(/// OpenAI: rate-limited requests still count against RPM (see [`EmulatorConfig`]).
+        rejected_count_against_rpm: bool => |c, v| c.rejected_count_against_rpm = v);
     setter!(/// OpenAI: omit rate-limit headers on 429s.
         omit_headers_on_429: bool => |c, v| c.omit_headers_on_429 = v);
     setter!(/// Send `x-should-retry` on every error response.

@@ -37,11 +37,19 @@ pub enum FaultKind {
     GarbageHeaders,
     /// A stream that stops with the provider's error event halfway (streams only).
     MidStreamError,
+    /// The provider's terminal billing error: Anthropic 402 `billing_error`, OpenAI 429
+    /// `credit_balance_exhausted`, OpenRouter 402 `payment_required`.
+    BillingError,
+    /// OpenRouter's upstream 429 "Provider returned error" with `metadata.provider_name` and
+    /// `raw` (other providers answer 503, their overloaded status).
+    UpstreamError,
+    /// OpenRouter's HTTP 200 whose body is an `error` object (other providers answer 500).
+    ErrorIn200,
 }
 
 impl FaultKind {
     /// Every kind, in the order probabilities are laid out on the unit interval.
-    pub const ALL: [FaultKind; 9] = [
+    pub const ALL: [FaultKind; 12] = [
         FaultKind::Status500,
         FaultKind::Status502,
         FaultKind::Status503,
@@ -51,6 +59,9 @@ impl FaultKind {
         FaultKind::MalformedBody,
         FaultKind::GarbageHeaders,
         FaultKind::MidStreamError,
+        FaultKind::BillingError,
+        FaultKind::UpstreamError,
+        FaultKind::ErrorIn200,
     ];
 
     /// Stable snake-case name used as the key in [`EmulatorStats::faults`](super::EmulatorStats).
@@ -65,6 +76,9 @@ impl FaultKind {
             FaultKind::MalformedBody => "malformed_body",
             FaultKind::GarbageHeaders => "garbage_headers",
             FaultKind::MidStreamError => "mid_stream_error",
+            FaultKind::BillingError => "billing_error",
+            FaultKind::UpstreamError => "upstream_error",
+            FaultKind::ErrorIn200 => "error_in_200",
         }
     }
 }
@@ -152,6 +166,10 @@ pub struct EmulatorConfig {
     pub quota_error_rate: f64,
     /// OpenAI: omit the `x-ratelimit-*` headers on 429s.
     pub omit_headers_on_429: bool,
+    /// OpenAI: a request rejected with a rate-limit 429 still counts against the request
+    /// limits ("unsuccessful requests contribute to your per-minute limit"; default off: a
+    /// rejected request consumes nothing).
+    pub rejected_count_against_rpm: bool,
     /// Send `x-should-retry: true|false` on every error (Anthropic always sends it on 429s).
     pub should_retry_header: bool,
 }
@@ -192,6 +210,7 @@ impl EmulatorConfig {
             faults: Vec::new(),
             stall: Duration::from_secs(30),
             quota_error_rate: 0.0,
+            rejected_count_against_rpm: false,
             omit_headers_on_429: false,
             should_retry_header: false,
         }

@@ -110,6 +110,24 @@ pub(crate) fn status_response(
     }
 }
 
+/// The provider-specific error faults: billing, upstream, and OpenRouter's error in a 200.
+pub(crate) fn provider_error(
+    provider: EmulatedProvider,
+    kind: FaultKind,
+    rng: &mut Rng,
+) -> HttpResponse {
+    use EmulatedProvider as P;
+    match (provider, kind) {
+        (P::OpenAi, FaultKind::BillingError) => openai_error(429, "Your credit balance is too low to access the API. Please go to Plans & Billing to purchase credits.", "insufficient_quota", Some("credit_balance_exhausted"), rng),
+        (P::Anthropic, FaultKind::BillingError) => anthropic_error(402, "billing_error", "Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits.", rng),
+        (P::OpenRouter, FaultKind::BillingError) => router_error(402, "Insufficient credits. Add more using https://openrouter.ai/settings/credits", json!({"error_type": "payment_required"})),
+        (P::OpenRouter, FaultKind::UpstreamError) => router_error(429, "Provider returned error", json!({"provider_name": "Emulator", "raw": "emulator/model is temporarily rate-limited upstream. Please retry shortly.", "error_type": "rate_limit_exceeded"})),
+        (P::OpenRouter, _) => HttpResponse::json(200, &json!({"error": {"code": 502, "message": "Provider returned error", "metadata": {"provider_name": "Emulator", "raw": "upstream connect error", "error_type": "provider_unavailable"}}})),
+        (_, FaultKind::UpstreamError) => status_response(provider, FaultKind::Status503, rng),
+        (_, _) => status_response(provider, FaultKind::Status500, rng),
+    }
+}
+
 /// A 200 whose JSON body stops mid-way.
 pub(crate) fn malformed(provider: EmulatedProvider) -> HttpResponse {
     let body: &[u8] = match provider {

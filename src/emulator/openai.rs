@@ -229,6 +229,10 @@ pub(crate) fn handle(ctx: &mut Ctx) -> Outcome {
     let views = match ctx.limiter.admit(&key, &p.model, &charge, now) {
         Ok(v) => v,
         Err(r) => {
+            if ctx.cfg.rejected_count_against_rpm {
+                let charge = [(Dim::Requests, 1.0), (Dim::RequestsDay, 1.0)];
+                ctx.limiter.adjust(&key, &p.model, &charge, now);
+            }
             let views = ctx.limiter.views(&key, &p.model, now);
             return Outcome::now(with_headers(ctx, rejection_body(&p.model, &r), &views, true));
         }

@@ -175,6 +175,10 @@ fn dispatch(shared: &Shared, req: &HttpRequest, w: &mut TcpStream) -> bool {
                     | FaultKind::Status503
                     | FaultKind::Status529),
                 ) => Outcome::now(faults::status_response(cfg.provider, k, &mut rng)),
+                Pick::Fault(
+                    k
+                    @ (FaultKind::BillingError | FaultKind::UpstreamError | FaultKind::ErrorIn200),
+                ) => Outcome::now(faults::provider_error(cfg.provider, k, &mut rng)),
                 _ => {
                     ctx.quota = pick == Pick::Quota;
                     ctx.mid_stream_error = pick == Pick::Fault(FaultKind::MidStreamError);
