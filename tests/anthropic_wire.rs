@@ -84,7 +84,8 @@ fn system_messages_move_to_top_level_and_response_maps_back() {
     assert_eq!(m.requests.unwrap().limit, 50);
     assert_eq!(m.input_tokens.unwrap().limit, 30_000);
     assert_eq!(m.output_tokens.unwrap().limit, 8_000);
-    assert!(m.output_tokens.unwrap().remaining <= 7_000, "{m:?}");
+    // "7000" is rounded to the nearest 1000: the balance may be anything up to 7,499.
+    assert!(m.output_tokens.unwrap().remaining <= 7_499, "{m:?}");
 }
 
 #[test]

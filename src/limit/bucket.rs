@@ -177,17 +177,21 @@ impl Bucket {
     ///
     /// The refill window is learned from the resets (see `window.rs`; `resolution` is how
     /// finely resets are reported).
+    ///
+    /// `rounding` is how `remaining` was rounded (0: floored; N: to the nearest N). A rounded
+    /// figure is read at the top of its range, so rounding alone never lowers a correct
+    /// balance (usage by someone else below N/2 goes unseen until the server says 429).
     pub(crate) fn sync(
         &mut self,
         info: &DimensionInfo,
-        resolution: Duration,
+        (resolution, rounding): (Duration, u64),
         now: Instant,
         credit: f64,
     ) {
         self.refill(now);
         if let Some(limit) = info.limit.filter(|&l| l > 0) {
             if let (Some(remaining), Some(reset)) = (info.remaining, info.reset) {
-                self.window.observe(limit, remaining, reset, resolution);
+                self.window.observe(limit, remaining, reset, resolution, rounding);
             }
             let limit = limit as f64;
             if (limit - self.limit).abs() > f64::EPSILON {
@@ -200,7 +204,9 @@ impl Bucket {
             self.rate = limit / self.window.seconds();
         }
         if let Some(remaining) = info.remaining {
-            let usable = remaining as f64 + credit.max(0.0) - self.limit * (1.0 - self.ratio);
+            let slack = if rounding > 1 { (rounding / 2) as f64 - 1.0 } else { 0.0 };
+            let usable =
+                remaining as f64 + slack + credit.max(0.0) - self.limit * (1.0 - self.ratio);
             self.level = self.level.min(usable);
         }
     }
@@ -256,14 +262,14 @@ mod tests {
         let mut b = Bucket::new(1000, Duration::from_secs(60), 1.0, t0);
         b.take(100, t0);
         let info = DimensionInfo { limit: Some(1000), remaining: Some(950), reset: Some(ms(3000)) };
-        b.sync(&info, Duration::ZERO, t0, 0.0);
+        b.sync(&info, (Duration::ZERO, 0), t0, 0.0);
         assert_eq!(b.level(t0), 900.0, "server's higher remaining does not raise ours");
         let info =
             DimensionInfo { limit: Some(1000), remaining: Some(500), reset: Some(ms(30_000)) };
-        b.sync(&info, Duration::ZERO, t0, 0.0);
+        b.sync(&info, (Duration::ZERO, 0), t0, 0.0);
         assert_eq!(b.level(t0), 500.0, "another process used the key: follow the server");
         let bigger = DimensionInfo { limit: Some(2000), remaining: None, reset: None };
-        b.sync(&bigger, Duration::ZERO, t0, 0.0);
+        b.sync(&bigger, (Duration::ZERO, 0), t0, 0.0);
         assert_eq!(b.limit(), 2000);
         assert_eq!(b.level(t0), 1500.0, "same deficit in a larger bucket");
     }
@@ -277,7 +283,7 @@ mod tests {
             remaining: Some(199),
             reset: Some(Duration::from_secs(432)),
         };
-        b.sync(&info, Duration::ZERO, t0, 0.0);
+        b.sync(&info, (Duration::ZERO, 0), t0, 0.0);
         b.take(199, t0);
         assert_eq!(b.wait_for(1, t0), Some(t0 + Duration::from_secs(432)));
     }

@@ -45,6 +45,9 @@ pub struct RateLimitInfo {
     /// to whole seconds. Zero means exact. The refill window derived from a reset is only
     /// trusted as far as this allows.
     pub reset_resolution: Duration,
+    /// How the token `remaining` figures were rounded: 0 when floored to a whole token
+    /// (OpenAI), or N when rounded to the nearest N (Anthropic rounds to 1000).
+    pub token_remaining_rounding: u64,
 }
 
 impl RateLimitInfo {

@@ -317,18 +317,20 @@ impl ModelState {
             (&mut self.output, &info.output_tokens, tr),
         ];
         for (d, (bucket, dim, ratio)) in pairs.into_iter().enumerate() {
+            let rounding = if d == 0 { 0 } else { info.token_remaining_rounding };
+            let precision = (info.reset_resolution, rounding);
             match bucket {
                 Some(b) => {
                     let credit = since.map_or(0.0, |s| {
                         let age = now.saturating_duration_since(s.admitted).as_secs_f64();
                         b.rate() * age + (b.refunded - s.marks[d])
                     });
-                    b.sync(dim, info.reset_resolution, now, credit);
+                    b.sync(dim, precision, now, credit);
                 }
                 None => {
                     if let Some(limit) = dim.limit.filter(|&l| l > 0) {
                         let mut b = Bucket::new(limit, DEFAULT_WINDOW, ratio, now);
-                        b.sync(dim, info.reset_resolution, now, 0.0);
+                        b.sync(dim, precision, now, 0.0);
                         *bucket = Some(b);
                     }
                 }

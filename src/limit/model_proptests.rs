@@ -56,6 +56,7 @@ fn arb_info() -> impl Strategy<Value = RateLimitInfo> {
             output_tokens: o,
             retry_after: ra,
             reset_resolution: res,
+            token_remaining_rounding: 1000,
         },
     )
 }
@@ -97,6 +98,7 @@ fn arb_config() -> impl Strategy<Value = LimitConfig> {
 }
 
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // test-only operations; size is irrelevant
 enum Op {
     Sync(RateLimitInfo),
     Poll(Cost, bool),

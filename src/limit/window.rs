@@ -2,9 +2,10 @@
 //!
 //! Providers refill continuously, so `reset = deficit × window / limit`. Both figures are
 //! rounded: the reset is truncated (OpenAI to milliseconds, Anthropic to seconds) and the
-//! remaining count is floored, so one reading only brackets the window:
-//! `deficit ∈ (d − 1, d]` and `reset ∈ [r, r + resolution)` give
-//! `window ∈ [r × limit / d, (r + resolution) × limit / (d − 1))`. Readings are intersected, and
+//! remaining count is floored (or, for Anthropic's tokens, rounded to the nearest 1000), so one
+//! reading only brackets the window: with a floored remaining, `deficit ∈ (d − 1, d]` and
+//! `reset ∈ [r, r + resolution)` give `window ∈ [r × limit / d, (r + resolution) × limit /
+//! (d − 1))`; a rounded one widens the deficit to `(d − N/2, d + N/2]`. Readings are intersected, and
 //! the window used is the long end of what is left (refilling no faster than the server), or
 //! the minute (or day) when the bracket contains it. A reading that contradicts the bracket
 //! means the headers now describe another window (say a daily one), and starts a new bracket.
@@ -43,8 +44,15 @@ impl WindowEstimate {
     }
 
     /// Narrows the bracket with one reading.
-    pub(crate) fn observe(&mut self, limit: u64, remaining: u64, reset: Duration, res: Duration) {
-        let Some((lo, hi)) = bracket(limit, remaining, reset, res) else { return };
+    pub(crate) fn observe(
+        &mut self,
+        limit: u64,
+        remaining: u64,
+        reset: Duration,
+        res: Duration,
+        rounding: u64,
+    ) {
+        let Some((lo, hi)) = bracket(limit, remaining, reset, res, rounding) else { return };
         let (nlo, nhi) = (self.lo.max(lo), self.hi.min(hi));
         if nlo <= nhi * (1.0 + 1e-9) {
             self.lo = nlo;
@@ -57,19 +65,25 @@ impl WindowEstimate {
 }
 
 /// The bracket `[lo, hi)` of windows consistent with one reading, in seconds.
+///
+/// `rounding`: 0 when `remaining` was floored to a whole unit, N when rounded to the nearest N.
 pub(crate) fn bracket(
     limit: u64,
     remaining: u64,
     reset: Duration,
     res: Duration,
+    rounding: u64,
 ) -> Option<(f64, f64)> {
     if remaining >= limit || reset.is_zero() {
         return None;
     }
     let (l, d) = (limit as f64, (limit - remaining) as f64);
+    // The true deficit lies in (d - above, d + below].
+    let half = rounding as f64 / 2.0;
+    let (above, below) = if rounding > 1 { (half, half) } else { (1.0, 0.0) };
     let r = reset.as_secs_f64();
-    let lo = r * l / d;
-    let hi = if d > 1.0 { (r + res.as_secs_f64()) * l / (d - 1.0) } else { f64::INFINITY };
+    let lo = r * l / (d + below);
+    let hi = if d > above { (r + res.as_secs_f64()) * l / (d - above) } else { f64::INFINITY };
     (lo.is_finite() && lo > 0.0).then_some((lo, hi))
 }
 
@@ -84,7 +98,7 @@ mod tests {
     fn learn(readings: &[(u64, u64, Duration)], res: Duration) -> f64 {
         let mut w = WindowEstimate::assumed(Duration::from_secs(60));
         for &(l, r, reset) in readings {
-            w.observe(l, r, reset, res);
+            w.observe(l, r, reset, res, 0);
         }
         w.seconds()
     }
@@ -121,9 +135,18 @@ mod tests {
     }
 
     #[test]
+    fn rounded_token_remainders_widen_the_bracket_instead_of_misleading_it() {
+        // Anthropic: 6,000 output tokens per minute, 600 used (true remaining 5,400, reported
+        // "5000"), reset 6 s. Read as floored, it would say a 36-42 s window: 40% too fast.
+        let mut w = WindowEstimate::assumed(Duration::from_secs(60));
+        w.observe(6_000, 5_000, Duration::from_secs(6), Duration::from_secs(1), 1_000);
+        assert_eq!(w.seconds(), 60.0);
+    }
+
+    #[test]
     fn a_contradicting_reading_starts_over() {
         let mut w = WindowEstimate::known(Duration::from_secs(60));
-        w.observe(200, 100, Duration::from_secs(43_200), ms(1)); // half a day to refill 100
+        w.observe(200, 100, Duration::from_secs(43_200), ms(1), 0); // half a day to refill 100
         assert!((w.seconds() - 86_400.0).abs() < 1.0);
         assert_eq!(WindowEstimate::known(Duration::from_secs(2)).seconds(), 2.0);
     }
@@ -131,8 +154,8 @@ mod tests {
     #[test]
     fn hostile_figures_stay_finite() {
         let mut w = WindowEstimate::assumed(Duration::from_secs(60));
-        w.observe(u64::MAX, 0, Duration::MAX, Duration::MAX);
-        w.observe(1, 0, Duration::from_nanos(1), Duration::ZERO);
+        w.observe(u64::MAX, 0, Duration::MAX, Duration::MAX, u64::MAX);
+        w.observe(1, 0, Duration::from_nanos(1), Duration::ZERO, 0);
         assert!(w.seconds().is_finite() && w.seconds() > 0.0);
     }
 }
