@@ -131,7 +131,7 @@ fn cases() -> Vec<Case> {
             naive_rpm: None,
         },
         latency_case("Latency 2 s, 100 req/s (200+ in flight), limits configured", |b| {
-            b.request_limit_per(200, Duration::from_secs(2))
+            b.request_limit(200).request_window(Duration::from_secs(2))
         }),
         latency_case("Latency 2 s, 100 req/s, cold start (one probe costs one latency)", keep),
         mixed_case(

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::provider::Provider;
+use crate::provider_id::Provider;
 
 /// Result alias used throughout the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -153,11 +153,14 @@ impl Error {
         }
     }
 
-    /// Whether retrying the same request later could succeed.
+    /// Whether retrying the same request later could succeed: a provider error classed as
+    /// retryable (rate limits, overload, 5xx), a failed connection, or a 2xx answer that could
+    /// not be read (a proxy's garbage, a cut body). This is the one rule the request loop and
+    /// the batch follow.
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Api(e) => e.retryable,
-            Error::Transport { .. } => true,
+            Error::Transport { .. } | Error::InvalidResponse { .. } => true,
             _ => false,
         }
     }

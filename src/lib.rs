@@ -60,8 +60,11 @@
 //!
 //! # Provider override, keys and configuration
 //!
+//! Every setting is a builder method named like the [`Config`] getter that reads it back;
+//! [`Config::default`] holds every default.
+//!
 //! ```
-//! use chat_limiter::{ChatLimiter, Provider, ProviderConfig};
+//! use chat_limiter::{ChatLimiter, Provider};
 //! use std::time::Duration;
 //!
 //! // A model name that says nothing about its provider: name the provider.
@@ -69,16 +72,16 @@
 //!     .model("custom-model-name")
 //!     .provider(Provider::OpenAI)
 //!     .api_key("sk-key")               // instead of OPENAI_API_KEY
+//!     .request_limit(100)
+//!     .token_limit(50_000)
+//!     .max_retries(5)
+//!     .base_backoff(Duration::from_secs(2))
+//!     .request_buffer_ratio(0.8)       // use 80% of the request limit
 //!     .build()?;
+//! assert_eq!(limiter.config().request_limit(), Some(100));
 //!
-//! // The seed library's ProviderConfig, field for field.
-//! let mut config = ProviderConfig::new(Provider::OpenAI);
-//! config.default_request_limit = Some(100);
-//! config.default_token_limit = Some(50_000);
-//! config.max_retries = 5;
-//! config.base_backoff = Duration::from_secs(2);
-//! config.request_buffer_ratio = 0.8; // use 80% of the request limit
-//! let limiter = ChatLimiter::builder().config(config).api_key("sk-key").build()?;
+//! // The same settings for another key.
+//! let other = ChatLimiter::builder().config(limiter.config().clone()).api_key("sk-2").build()?;
 //! # Ok::<_, chat_limiter::Error>(())
 //! ```
 //!
@@ -161,41 +164,46 @@
 //! | `redis` | limits shared across processes and hosts through Redis |
 //! | `cli` | the `chat-limiter` command line (implies `emulator`) |
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod batch;
-mod builder;
 mod client;
-mod credits;
+mod config;
 /// A local fake of the OpenAI, Anthropic and OpenRouter APIs that enforces their limits.
 #[cfg(feature = "emulator")]
 pub mod emulator;
 mod error;
-mod exec;
 mod limit;
 mod provider;
+mod provider_id;
+mod request;
 mod retry;
 mod secret;
 mod stream;
 mod tokens;
+mod transport;
 mod types;
 
 pub use batch::{
     create_chat_completion_requests, process_chat_completion_batch, process_chat_completion_stream,
     BatchConfig, BatchProgress, BatchResult, BatchSummary, ProgressFn,
 };
-pub use builder::ChatLimiterBuilder;
-pub use client::{ChatLimiter, RawResponse};
+pub use client::{ChatLimiter, ChatLimiterBuilder};
+pub use config::Config;
 pub use error::{ApiError, Error, Result};
 pub use limit::clock::{Clock, ManualClock, SystemClock};
 pub use limit::info::{DimensionInfo, RateLimitInfo};
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use limit::redis_store::RedisFailurePolicy;
 pub use limit::snapshot::{DimensionSnapshot, LimitsSnapshot, ModelLimits};
 pub use provider::openrouter::OpenRouterKeyInfo;
-pub use provider::{Provider, ProviderConfig};
+pub use provider_id::{ParseProviderError, Provider};
+pub use request::RawResponse;
 pub use stream::ChatStream;
 pub use tokens::{CharEstimator, TokenCounter};
 #[cfg(feature = "tiktoken")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tiktoken")))]
 pub use tokens::{TiktokenCounter, TiktokenEncoding};
 pub use types::{
     ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse, Choice, Message,

@@ -1,14 +1,75 @@
-//! When to try again, and how long to wait first (providers.md §5).
+//! The one retry policy: whether to try again, and how long to wait first (providers.md §5).
 //!
-//! Whether an error is retryable is decided where it is parsed (`provider::wire`); this module
-//! only computes delays: the server's hint first, then the reset of the exhausted limit, then
-//! exponential backoff with jitter, always capped.
+//! Whether an error can succeed on a retry is [`Error::is_retryable`], decided where the error
+//! is parsed; this module turns it into a decision for the request loop: the server's hint
+//! first, then the reset of the exhausted limit, then exponential backoff with jitter, always
+//! capped. It is applied in one place (the request loop) for every kind of call and by the
+//! batch too, which may only change the attempt count and the first delay.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Error};
 use crate::limit::info::RateLimitInfo;
+
+/// What the request loop does after a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Decision {
+    /// Stop with this error: it is final, or the server asks for a longer wait than
+    /// `max_backoff` allows.
+    GiveUp,
+    /// Stop: the error was worth retrying but the attempts are spent.
+    Exhausted,
+    /// A rate-limit rejection: pause the model's whole queue this long and retry first.
+    PauseQueue(Duration),
+    /// Another failure: wait this long on this thread only, then retry.
+    Sleep(Duration),
+}
+
+/// How many attempts a request gets and how long to wait between them.
+#[derive(Debug, Clone)]
+pub(crate) struct RetryPolicy {
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+    backoff: Arc<Backoff>,
+}
+
+impl RetryPolicy {
+    pub(crate) fn new(max_retries: u32, base: Duration, max: Duration) -> Self {
+        RetryPolicy { max_retries, backoff: Arc::new(Backoff::new(base, max)) }
+    }
+
+    /// The same policy with another attempt count and first delay (a batch's override).
+    pub(crate) fn with(&self, max_retries: Option<u32>, base: Option<Duration>) -> Self {
+        let backoff = match base {
+            Some(b) => Arc::new(Backoff::new(b.min(self.backoff.max), self.backoff.max)),
+            None => Arc::clone(&self.backoff),
+        };
+        RetryPolicy { max_retries: max_retries.unwrap_or(self.max_retries), backoff }
+    }
+
+    /// The decision after attempt number `n` (0 for the first) failed with `err`.
+    pub(crate) fn decide(&self, err: &Error, info: &RateLimitInfo, n: u32) -> Decision {
+        if !err.is_retryable() {
+            return Decision::GiveUp;
+        }
+        let hint = err.api_error().and_then(|a| server_wait(a, info));
+        if hint.is_some_and(|h| h > self.backoff.max()) {
+            // The server asks for longer than we may wait (a daily limit): surface it.
+            return Decision::GiveUp;
+        }
+        if n >= self.max_retries {
+            return Decision::Exhausted;
+        }
+        let wait = hint.unwrap_or_else(|| self.backoff.delay(n));
+        if err.is_rate_limited() {
+            Decision::PauseQueue(wait)
+        } else {
+            Decision::Sleep(wait)
+        }
+    }
+}
 
 /// Exponential backoff `min(base × 2^n, max)`, shortened by up to 25% of jitter so that
 /// clients that failed together do not retry together.
@@ -67,7 +128,7 @@ pub(crate) fn server_wait(api: &ApiError, info: &RateLimitInfo) -> Option<Durati
 mod tests {
     use super::*;
     use crate::limit::info::DimensionInfo;
-    use crate::provider::Provider;
+    use crate::provider_id::Provider;
 
     fn api(retry_after: Option<Duration>) -> ApiError {
         ApiError {
@@ -91,6 +152,32 @@ mod tests {
                 assert!(d <= full + 1e-9 && d >= full * 0.75 - 1e-9, "n={n} d={d}");
             }
         }
+    }
+
+    #[test]
+    fn decisions_follow_the_error_the_hint_and_the_count() {
+        let policy = RetryPolicy::new(2, Duration::from_millis(100), Duration::from_secs(10));
+        let none = RateLimitInfo::default();
+        let rate_limited = |ra| Error::Api(Box::new(ApiError { retry_after: ra, ..api(None) }));
+        assert_eq!(
+            policy.decide(&rate_limited(Some(Duration::from_secs(2))), &none, 0),
+            Decision::PauseQueue(Duration::from_secs(2))
+        );
+        assert_eq!(policy.decide(&rate_limited(None), &none, 2), Decision::Exhausted);
+        let long = rate_limited(Some(Duration::from_secs(11)));
+        assert_eq!(policy.decide(&long, &none, 0), Decision::GiveUp, "longer than max_backoff");
+        let final_error =
+            Error::Api(Box::new(ApiError { status: 400, retryable: false, ..api(None) }));
+        assert_eq!(policy.decide(&final_error, &none, 0), Decision::GiveUp);
+        let reset = Error::Transport {
+            provider: Provider::OpenAI,
+            message: "reset".into(),
+            timeout: false,
+        };
+        let Decision::Sleep(d) = policy.decide(&reset, &none, 1) else { panic!("sleep") };
+        assert!(d <= Duration::from_millis(200) && d >= Duration::from_millis(150), "{d:?}");
+        let batch = policy.with(Some(0), None);
+        assert_eq!(batch.decide(&reset, &none, 0), Decision::Exhausted, "override of the count");
     }
 
     #[test]

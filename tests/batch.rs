@@ -60,8 +60,13 @@ fn per_item_retries_follow_the_config() {
     let results = process_chat_completion_batch(&limiter, reqs, &config).unwrap();
     for r in &results {
         assert_eq!(r.attempts, 3, "1 + max_retries_per_item");
-        assert_eq!(r.error().and_then(Error::status), Some(500));
-        assert!(r.duration >= Duration::from_millis(90), "30 ms then 60 ms between attempts");
+        // One retry loop (the limiter's), one schedule: retry_delay then twice it, each
+        // shortened by at most 25% of jitter.
+        let Some(Error::RetriesExhausted { attempts: 3, last }) = r.error() else {
+            panic!("{:?}", r.error())
+        };
+        assert_eq!(last.status(), Some(500));
+        assert!(r.duration >= Duration::from_micros(67_500), "30 ms then 60 ms between attempts");
     }
     assert_eq!(emu.stats().requests, 15);
     // Errors that cannot be fixed by retrying are not retried.

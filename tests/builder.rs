@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use chat_limiter::{ChatLimiter, Error, Provider, ProviderConfig};
+use chat_limiter::{ChatLimiter, Config, Error, Provider};
 
 #[test]
 fn keys_come_from_the_provider_env_var() {
@@ -19,7 +19,7 @@ fn keys_come_from_the_provider_env_var() {
     std::env::set_var("ANTHROPIC_API_KEY", "sk-ant-from-env");
     let l = ChatLimiter::for_model("claude-3-5-sonnet-20241022").unwrap();
     assert_eq!(l.provider(), Provider::Anthropic);
-    assert_eq!(l.config().base_url, "https://api.anthropic.com/v1");
+    assert_eq!(l.config().base_url(), Some("https://api.anthropic.com/v1"));
     assert!(!format!("{l:?}").contains("sk-ant-from-env"));
     std::env::remove_var("ANTHROPIC_API_KEY");
 }
@@ -43,8 +43,8 @@ fn unknown_model_suggests_the_override() {
 fn bad_values_are_rejected_with_the_field_named() {
     let base = || ChatLimiter::builder().provider(Provider::OpenAI).api_key("sk-x");
     let cases: Vec<(&str, chat_limiter::Result<ChatLimiter>)> = vec![
-        ("default_request_limit", base().request_limit(0).build()),
-        ("default_token_limit", base().token_limit(0).build()),
+        ("request_limit", base().request_limit(0).build()),
+        ("token_limit", base().token_limit(0).build()),
         ("request_buffer_ratio", base().request_buffer_ratio(1.5).build()),
         ("token_buffer_ratio", base().token_buffer_ratio(0.0).build()),
         ("token_buffer_ratio", base().token_buffer_ratio(f64::NAN).build()),
@@ -65,8 +65,8 @@ fn bad_values_are_rejected_with_the_field_named() {
         ("default_max_tokens", base().default_max_tokens(0).build()),
         ("API key", base().api_key("sk x").build()),
         ("header", base().header("bad header", "v").build()),
-        ("request_window", base().request_limit_per(10, Duration::ZERO).build()),
-        ("token_window", base().token_limit_per(10, Duration::from_secs(86_400 * 365)).build()),
+        ("request_window", base().request_limit(10).request_window(Duration::ZERO).build()),
+        ("token_window", base().token_window(Duration::from_secs(86_400 * 365)).build()),
     ];
     for (field, result) in cases {
         match result {
@@ -79,21 +79,27 @@ fn bad_values_are_rejected_with_the_field_named() {
 }
 
 #[test]
-fn provider_config_and_override_must_agree() {
-    let cfg = ProviderConfig::new(Provider::Anthropic);
-    let err = ChatLimiter::builder()
-        .config(cfg.clone())
-        .provider(Provider::OpenAI)
+fn config_is_returned_whole_and_seeds_another_builder() {
+    let l = ChatLimiter::builder()
+        .provider(Provider::Anthropic)
         .api_key("k")
+        .request_limit(50)
+        .max_retries(1)
+        .header("x-title", "eval")
         .build()
-        .unwrap_err();
-    assert!(matches!(err, Error::Config(m) if m.contains("contradicts")));
-    let mut cfg = cfg;
-    cfg.default_request_limit = Some(50);
-    cfg.max_retries = 1;
-    let l = ChatLimiter::builder().config(cfg).api_key("k").max_retries(4).build().unwrap();
-    assert_eq!(l.config().default_request_limit, Some(50));
-    assert_eq!(l.config().max_retries, 4, "setters override the config");
+        .unwrap();
+    let c = l.config();
+    assert_eq!(c.provider(), Some(Provider::Anthropic));
+    assert_eq!(c.base_url(), Some("https://api.anthropic.com/v1"));
+    assert_eq!((c.request_limit(), c.max_retries()), (Some(50), 1));
+    let d = Config::default();
+    assert_eq!((c.timeout(), c.max_in_flight()), (d.timeout(), d.max_in_flight()), "defaults");
+    let twin =
+        ChatLimiter::builder().config(c.clone()).api_key("k2").max_retries(4).build().unwrap();
+    assert_eq!(twin.config().request_limit(), Some(50));
+    assert_eq!(twin.config().max_retries(), 4, "setters after config() override it");
+    assert_eq!(twin.config().headers(), c.headers());
+    assert!(!format!("{c:?}").contains("eval"), "header values stay out of Debug");
 }
 
 #[test]

@@ -43,16 +43,21 @@ pub type ProgressFn = Arc<dyn Fn(&BatchProgress) + Send + Sync>;
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct BatchConfig {
-    /// Most requests in flight at once (default 512).
+    /// Most requests in flight for one model (one lane with `group_by_model`, the whole batch
+    /// without it).
     pub max_concurrent_requests: usize,
-    /// Worker threads in the pool (default 512). Threads mostly wait on the network or the
-    /// limiter, so the pool is sized for `rate × latency`, not for the CPU count.
+    /// Most worker threads, so most requests in flight for the whole batch. Each worker sends
+    /// one request at a time and mostly waits on the network or the limiter, so the pool is
+    /// sized for `rate × latency`, not for the CPU count; workers start as the batch needs
+    /// them. With several models each gets at most an equal share of the workers.
     pub max_workers: usize,
-    /// Extra attempts for an item whose request failed with a retryable error after the
-    /// limiter's own retries (default 2).
-    pub max_retries_per_item: u32,
-    /// Delay before an item's first extra attempt, doubling after each (default 1 s).
-    pub retry_delay: Duration,
+    /// Retries of one item after its first attempt. `None`: the limiter's
+    /// [`max_retries`](crate::Config::max_retries). There is one retry loop (the limiter's);
+    /// this only changes its count for batch items.
+    pub max_retries_per_item: Option<u32>,
+    /// First backoff delay of an item's retries (doubling after each). `None`: the limiter's
+    /// [`base_backoff`](crate::Config::base_backoff).
+    pub retry_delay: Option<Duration>,
     /// Stop at the first failed item; items not started are reported as
     /// [`Error::Cancelled`](crate::Error::Cancelled) (default false).
     pub stop_on_first_error: bool,
@@ -86,8 +91,8 @@ impl Default for BatchConfig {
         BatchConfig {
             max_concurrent_requests: 512,
             max_workers: 512,
-            max_retries_per_item: 2,
-            retry_delay: Duration::from_secs(1),
+            max_retries_per_item: None,
+            retry_delay: None,
             stop_on_first_error: false,
             group_by_model: true,
             adaptive_batch_size: true,
@@ -112,13 +117,13 @@ impl BatchConfig {
     /// Sets [`max_retries_per_item`](Self::max_retries_per_item).
     #[must_use]
     pub fn max_retries_per_item(mut self, n: u32) -> Self {
-        self.max_retries_per_item = n;
+        self.max_retries_per_item = Some(n);
         self
     }
     /// Sets [`retry_delay`](Self::retry_delay).
     #[must_use]
     pub fn retry_delay(mut self, d: Duration) -> Self {
-        self.retry_delay = d;
+        self.retry_delay = Some(d);
         self
     }
     /// Sets [`stop_on_first_error`](Self::stop_on_first_error).
@@ -158,14 +163,12 @@ impl BatchConfig {
                 self.max_concurrent_requests
             ));
         }
-        if self.max_retries_per_item > 100 {
-            return bad(format!(
-                "max_retries_per_item must be at most 100, got {}",
-                self.max_retries_per_item
-            ));
+        if let Some(n) = self.max_retries_per_item.filter(|n| *n > 100) {
+            return bad(format!("max_retries_per_item must be at most 100, got {n}"));
         }
-        if self.retry_delay > Duration::from_secs(3600) {
-            return bad(format!("retry_delay must be at most 1 hour, got {:?}", self.retry_delay));
+        if let Some(d) = self.retry_delay.filter(|d| d.is_zero() || *d > Duration::from_secs(3600))
+        {
+            return bad(format!("retry_delay must be between 1 ns and 1 hour, got {d:?}"));
         }
         Ok(())
     }
@@ -181,7 +184,7 @@ pub struct BatchResult {
     pub request: ChatCompletionRequest,
     /// The response, or why there is none.
     pub result: std::result::Result<ChatCompletionResponse, Error>,
-    /// Attempts made by the batch for this item (each may include the limiter's own retries).
+    /// Attempts made for this item (0: it was never sent).
     pub attempts: u32,
     /// Time from the item's first attempt to its result.
     pub duration: Duration,

@@ -5,10 +5,11 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
-use super::{Coordinator, Item};
+use super::{prepare_all, Coordinator};
 use crate::batch::config::{BatchProgress, BatchResult};
-use crate::batch::lane::Lane;
+use crate::batch::lane::{Item, Lane};
 use crate::error::Error;
+use crate::types::ChatCompletionRequest;
 
 impl Coordinator<'_> {
     pub(super) fn run<I, F>(
@@ -19,17 +20,24 @@ impl Coordinator<'_> {
         cancel: &AtomicBool,
         mut on_result: F,
     ) where
-        I: Iterator<Item = Item>,
+        I: Iterator<Item = (usize, ChatCompletionRequest)>,
         F: FnMut(BatchResult),
     {
         let started = Instant::now();
         let buffer = 2 * self.cap.max(16);
         let mut input_done = false;
         loop {
-            while !input_done && self.pending < buffer {
-                match input.next() {
-                    Some(item) => self.admit(item),
-                    None => input_done = true,
+            if !input_done && self.pending < buffer {
+                let want = buffer - self.pending;
+                let chunk: Vec<_> = input.by_ref().take(want).collect();
+                input_done = chunk.len() < want;
+                for (index, request, call) in prepare_all(self.limiter.engine(), chunk) {
+                    self.summary.total += 1;
+                    match call {
+                        Ok(call) => self.admit(Item { index, request, call }),
+                        // Unusable as given (no messages, a NaN): reported, never sent.
+                        Err(e) => self.finish_unsent(index, request, e, cancel, &mut on_result),
+                    }
                 }
             }
             if cancel.load(Ordering::Relaxed) {
@@ -47,11 +55,12 @@ impl Coordinator<'_> {
     }
 
     fn admit(&mut self, item: Item) {
-        self.summary.total += 1;
-        let key = if self.config.group_by_model { item.1.model.clone() } else { String::new() };
+        let key = if self.config.group_by_model { item.call.model.clone() } else { String::new() };
         if !self.lanes.contains_key(&key) {
             self.order.push(key.clone());
-            let share = (self.cap / self.order.len()).max(1);
+            // Each model: at most max_concurrent_requests, and no more than its fair share of
+            // the workers, so a model waiting for its limits never holds up another's items.
+            let share = (self.cap / self.order.len()).clamp(1, self.config.max_concurrent_requests);
             for lane in self.lanes.values_mut() {
                 lane.set_max(share);
             }
@@ -82,6 +91,11 @@ impl Coordinator<'_> {
             let Some(lane) = self.lanes.get_mut(key) else { break };
             if lane.has_room() {
                 if let Some(item) = lane.pending.pop_front() {
+                    // One more worker when every started one is busy.
+                    if self.workers <= self.in_flight && (self.spawn)() {
+                        self.workers += 1;
+                        self.summary.workers = self.workers;
+                    }
                     if work.send(item).is_ok() {
                         lane.in_flight += 1;
                         self.in_flight += 1;
@@ -105,7 +119,11 @@ impl Coordinator<'_> {
         on_result: &mut F,
     ) {
         self.in_flight -= 1;
-        let key = if self.config.group_by_model { r.request.model.clone() } else { String::new() };
+        let key = match (self.config.group_by_model, r.request.model.is_empty()) {
+            (true, false) => r.request.model.clone(),
+            (true, true) => self.limiter.model().unwrap_or_default().to_string(),
+            (false, _) => String::new(),
+        };
         if let Some(lane) = self.lanes.get_mut(&key) {
             lane.in_flight -= 1;
             if self.config.adaptive_batch_size {
@@ -116,6 +134,31 @@ impl Coordinator<'_> {
             }
         }
         self.summary.retries += u64::from(r.attempts.saturating_sub(1));
+        self.count(&r, cancel);
+        self.report(r, on_result);
+    }
+
+    /// An item that could not be prepared: a failed result, sent nowhere.
+    fn finish_unsent<F: FnMut(BatchResult)>(
+        &mut self,
+        index: usize,
+        request: ChatCompletionRequest,
+        error: Error,
+        cancel: &AtomicBool,
+        on_result: &mut F,
+    ) {
+        let r = BatchResult {
+            index,
+            request,
+            result: Err(error),
+            attempts: 0,
+            duration: Duration::ZERO,
+        };
+        self.count(&r, cancel);
+        self.report(r, on_result);
+    }
+
+    fn count(&mut self, r: &BatchResult, cancel: &AtomicBool) {
         match &r.result {
             Ok(_) => self.summary.succeeded += 1,
             Err(Error::Cancelled) => self.summary.cancelled += 1,
@@ -126,18 +169,17 @@ impl Coordinator<'_> {
                 }
             }
         }
-        self.report(r, on_result);
     }
 
     /// Reports every item not yet started as cancelled (never silently dropped).
-    fn cancel_rest<I: Iterator<Item = Item>, F: FnMut(BatchResult)>(
+    fn cancel_rest<I: Iterator<Item = (usize, ChatCompletionRequest)>, F: FnMut(BatchResult)>(
         &mut self,
         input: &mut I,
         on_result: &mut F,
     ) {
-        let mut rest: Vec<Item> = Vec::new();
+        let mut rest: Vec<(usize, ChatCompletionRequest)> = Vec::new();
         for lane in self.lanes.values_mut() {
-            rest.extend(lane.pending.drain(..));
+            rest.extend(lane.pending.drain(..).map(|item| (item.index, item.request)));
         }
         self.pending = 0;
         let pending = rest.len();

@@ -8,7 +8,19 @@
 
 use std::collections::VecDeque;
 
+use crate::request::Call;
 use crate::types::ChatCompletionRequest;
+
+/// A batch item, prepared and ready to send.
+#[derive(Debug)]
+pub(crate) struct Item {
+    /// Its position in the input.
+    pub index: usize,
+    /// The request as given (returned in its result).
+    pub request: ChatCompletionRequest,
+    /// The request as it goes on the wire.
+    pub call: Call,
+}
 
 /// The smallest adaptive target: enough to keep a lane busy through a slow response or two.
 const MIN_TARGET: usize = 4;
@@ -16,7 +28,7 @@ const MIN_TARGET: usize = 4;
 #[derive(Debug)]
 pub(crate) struct Lane {
     pub model: String,
-    pub pending: VecDeque<(usize, ChatCompletionRequest)>,
+    pub pending: VecDeque<Item>,
     pub in_flight: usize,
     pub limit: usize,
     pub max: usize,

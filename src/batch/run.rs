@@ -1,8 +1,8 @@
 //! The batch engine: a coordinator on the caller's thread and a pool of workers.
 //!
-//! The coordinator reads the input lazily, keeps each model's waiting items in a [`Lane`],
-//! hands items to the workers over a crossbeam channel while the lane has room, and receives
-//! results on another. It alone does the bookkeeping, so there is no shared mutable state
+//! The coordinator reads the input lazily, prepares it (in parallel on rayon's pool for large
+//! chunks), keeps each model's waiting items in a [`Lane`], hands items to the workers over a
+//! crossbeam channel while the lane has room, and receives results on another. It alone does the bookkeeping, so there is no shared mutable state
 //! beyond the channels and one cancel flag. Memory is bounded by the pending buffer plus the
 //! requests in flight, whatever the input size.
 
@@ -11,14 +11,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{unbounded, Receiver, Sender};
+use rayon::prelude::*;
 
 use crate::batch::config::{BatchConfig, BatchResult};
-use crate::batch::lane::Lane;
+use crate::batch::lane::{Item, Lane};
 use crate::client::ChatLimiter;
 use crate::error::{Error, Result};
+use crate::request::{Call, Engine};
+use crate::retry::RetryPolicy;
 use crate::types::ChatCompletionRequest;
-
-type Item = (usize, ChatCompletionRequest);
 
 /// Counts kept by the coordinator, returned when the batch ends.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -32,10 +33,12 @@ pub struct BatchSummary {
     pub failed: usize,
     /// Items cancelled by `stop_on_first_error`.
     pub cancelled: usize,
-    /// Extra attempts made by the batch (beyond the first of each item).
+    /// Retries made (attempts beyond the first of each item, the request loop's included).
     pub retries: u64,
     /// Most requests in flight at once.
     pub peak_in_flight: usize,
+    /// Worker threads the batch started (it starts them as needed, up to `max_workers`).
+    pub workers: usize,
     /// Wall time.
     pub elapsed: Duration,
 }
@@ -85,28 +88,30 @@ where
     F: FnMut(BatchResult),
 {
     config.validate()?;
-    let cap = config.max_concurrent_requests.min(config.max_workers);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(cap)
-        .thread_name(|i| format!("chat-limiter-batch-{i}"))
-        .build()
-        .map_err(|e| Error::Config(format!("cannot start the worker pool: {e}")))?;
+    let engine = limiter.engine();
+    // The one retry policy of the request loop, with the batch's overrides if any.
+    let policy = engine.policy().with(config.max_retries_per_item, config.retry_delay);
     let (work_tx, work_rx) = unbounded::<Item>();
     let (done_tx, done_rx) = unbounded::<BatchResult>();
     let cancel = AtomicBool::new(false);
     let mut summary = BatchSummary::default();
-    // rayon: a dedicated pool whose scope lets workers borrow the limiter and config and
-    // re-raises a worker's panic here instead of losing it.
-    pool.in_place_scope(|scope| {
-        for _ in 0..cap {
-            let (rx, tx, cancel) = (work_rx.clone(), done_tx.clone(), &cancel);
-            scope.spawn(move |_| worker(limiter, config, &rx, &tx, cancel));
-        }
-        drop(done_tx);
+    // Workers are plain threads: they block on the network and the limiter, which is not
+    // work for rayon's CPU-sized pool. They start as the batch needs them (a 3-item batch
+    // starts 3), up to `max_workers`.
+    std::thread::scope(|scope| {
+        let spawn = || {
+            let (rx, tx, cancel, policy) = (work_rx.clone(), done_tx.clone(), &cancel, &policy);
+            std::thread::Builder::new()
+                .name("chat-limiter-batch".into())
+                .spawn_scoped(scope, move || worker(engine, policy, &rx, &tx, cancel))
+                .is_ok()
+        };
         let mut coord = Coordinator {
             limiter,
             config,
-            cap,
+            cap: config.max_workers,
+            workers: 0,
+            spawn: &spawn,
             lanes: HashMap::new(),
             order: Vec::new(),
             next_lane: 0,
@@ -127,50 +132,59 @@ where
 }
 
 fn worker(
-    limiter: &ChatLimiter,
-    config: &BatchConfig,
+    engine: &Engine,
+    policy: &RetryPolicy,
     rx: &Receiver<Item>,
     tx: &Sender<BatchResult>,
     cancel: &AtomicBool,
 ) {
-    while let Ok((index, request)) = rx.recv() {
+    while let Ok(item) = rx.recv() {
         let started = Instant::now();
         let mut attempts = 0;
-        let result = loop {
-            if cancel.load(Ordering::Relaxed) {
-                break Err(Error::Cancelled);
-            }
-            attempts += 1;
-            match limiter.chat_completion(&request) {
-                Err(e) if attempts <= config.max_retries_per_item && worth_retrying(&e) => {
-                    let factor = 2u32.saturating_pow(attempts - 1);
-                    std::thread::sleep(config.retry_delay.saturating_mul(factor));
-                }
-                other => break other,
-            }
+        let result = if cancel.load(Ordering::Relaxed) {
+            Err(Error::Cancelled)
+        } else {
+            engine.chat_prepared(&item.call, policy, &mut attempts)
         };
-        let r = BatchResult { index, request, result, attempts, duration: started.elapsed() };
+        let r = BatchResult {
+            index: item.index,
+            request: item.request,
+            result,
+            attempts,
+            duration: started.elapsed(),
+        };
         if tx.send(r).is_err() {
             return;
         }
     }
 }
 
-/// Whether the batch should try an item again after the limiter gave up on it.
-fn worth_retrying(e: &Error) -> bool {
-    match e {
-        Error::RetriesExhausted { last, .. } => {
-            last.is_retryable() || matches!(**last, Error::InvalidResponse { .. })
-        }
-        Error::InvalidResponse { .. } | Error::Stream(_) => true,
-        other => other.is_retryable(),
+/// Prepares items (validation, body, cost estimate: CPU work, tiktoken counts included) in
+/// parallel on rayon's pool when there are enough of them to be worth it.
+fn prepare_all(
+    engine: &Engine,
+    chunk: Vec<(usize, ChatCompletionRequest)>,
+) -> Vec<(usize, ChatCompletionRequest, Result<Call>)> {
+    let one = |(index, request): (usize, ChatCompletionRequest)| {
+        let call = engine.prepare_chat(&request, false);
+        (index, request, call)
+    };
+    if chunk.len() < PARALLEL_PREPARE_MIN {
+        chunk.into_iter().map(one).collect()
+    } else {
+        chunk.into_par_iter().map(one).collect()
     }
 }
+
+/// Below this many items, preparing on the coordinator's thread is cheaper than a hand-off.
+const PARALLEL_PREPARE_MIN: usize = 64;
 
 struct Coordinator<'a> {
     limiter: &'a ChatLimiter,
     config: &'a BatchConfig,
     cap: usize,
+    workers: usize,
+    spawn: &'a dyn Fn() -> bool,
     lanes: HashMap<String, Lane>,
     order: Vec<String>,
     next_lane: usize,

@@ -2,9 +2,6 @@
 
 pub(crate) mod bucket;
 pub(crate) mod clock;
-pub(crate) mod cost;
-pub(crate) mod duration;
-pub(crate) mod headers;
 pub(crate) mod info;
 pub(crate) mod limiter;
 pub(crate) mod model;
@@ -16,5 +13,4 @@ pub(crate) mod redis_scripts;
 pub(crate) mod redis_store;
 pub(crate) mod snapshot;
 pub(crate) mod store;
-pub(crate) mod timestamp;
 pub(crate) mod window;

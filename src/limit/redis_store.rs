@@ -145,7 +145,7 @@ impl RedisStore {
                 RedisFailurePolicy::FallbackLocal => "limiting locally until it answers again",
                 RedisFailurePolicy::Fail => "failing requests until it answers again",
             };
-            eprintln!("chat-limiter: warning: {msg}; {then}");
+            log::warn!("Redis limit store unreachable: {msg}; {then}");
         }
         msg
     }
@@ -154,7 +154,7 @@ impl RedisStore {
         let mut h = self.health.lock();
         if h.down_until.take().is_some() || h.announced {
             if h.announced {
-                eprintln!("chat-limiter: Redis limit store is back; limits are shared again");
+                log::info!("Redis limit store is back; limits are shared again");
             }
             h.announced = false;
         }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::provider::Provider;
+use crate::provider_id::Provider;
 
 /// One limit dimension as the limiter sees it now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

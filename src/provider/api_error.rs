@@ -10,8 +10,8 @@ use serde_json::Value;
 use ureq::http::HeaderMap;
 
 use crate::error::{redact, ApiError};
-use crate::limit::headers::header_str;
-use crate::provider::Provider;
+use crate::provider::headers::header_str;
+use crate::provider_id::Provider;
 
 /// Longest provider message kept, in characters; longer ones are cut with an ellipsis.
 const MAX_MESSAGE_CHARS: usize = 2000;
@@ -112,7 +112,7 @@ pub(crate) fn clean_field(v: Option<&Value>, api_key: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::limit::headers::test_headers;
+    use crate::provider::headers::test_headers;
 
     #[test]
     fn status_table() {

@@ -7,7 +7,7 @@
 use serde_json::{Map, Value};
 
 use crate::error::Error;
-use crate::provider::Provider;
+use crate::provider_id::Provider;
 
 /// A non-negative integer: a JSON integer, or a finite non-negative float (truncated).
 pub(crate) fn u64_of(v: Option<&Value>) -> Option<u64> {

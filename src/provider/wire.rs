@@ -10,10 +10,11 @@ use serde_json::Value;
 use ureq::http::HeaderMap;
 
 use crate::error::{ApiError, Error};
-use crate::limit::headers::header_str;
 use crate::limit::info::RateLimitInfo;
+use crate::provider::headers::header_str;
 use crate::provider::sse::SseEvent;
-use crate::provider::{anthropic, openai, openrouter, Provider};
+use crate::provider::{anthropic, openai, openrouter};
+use crate::provider_id::Provider;
 use crate::types::{ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse};
 
 /// The chat endpoint, appended to the base URL (`https://api.openai.com/v1` + `/chat/completions`).
@@ -71,19 +72,9 @@ pub(crate) fn parse_chat_response(
 }
 
 /// Builds the error for a non-2xx answer: type, code, redacted message, request id, retry hint
-/// and whether to retry (providers.md §5). Any body is accepted, including non-JSON.
+/// and whether to retry (providers.md §5). Any body is accepted, including non-JSON. `now` is
+/// when the answer arrived, for HTTP-date and epoch retry hints.
 pub(crate) fn parse_error(
-    p: Provider,
-    status: u16,
-    headers: &HeaderMap,
-    body: &[u8],
-    api_key: &str,
-) -> ApiError {
-    parse_error_at(p, status, headers, body, api_key, SystemTime::now())
-}
-
-/// [`parse_error`] with an explicit clock, for HTTP-date and epoch retry hints.
-pub(crate) fn parse_error_at(
     p: Provider,
     status: u16,
     headers: &HeaderMap,

@@ -2,7 +2,7 @@
 //! input to every parser that sees untrusted data: none may panic.
 
 use super::*;
-use crate::limit::headers::test_headers;
+use crate::provider::headers::test_headers;
 use crate::provider::sse::SseReader;
 use crate::types::Message;
 use proptest::prelude::*;
@@ -165,22 +165,22 @@ proptest! {
         let now = UNIX_EPOCH + std::time::Duration::from_secs(u64::from(secs));
         for p in Provider::ALL {
             let _ = parse_rate_limits(p, &h, now);
-            let _ = parse_error_at(p, 429, &h, b"{}", "sk-key", now);
+            let _ = parse_error(p, 429, &h, b"{}", "sk-key", now);
         }
     }
 
     #[test]
     fn value_parsers_never_panic(v in arb_value()) {
-        let _ = crate::limit::duration::parse_go_duration(&v);
-        let _ = crate::limit::timestamp::parse_rfc3339(&v);
-        let _ = crate::limit::headers::parse_epoch_millis(&v);
+        let _ = crate::provider::duration::parse_go_duration(&v);
+        let _ = crate::provider::timestamp::parse_rfc3339(&v);
+        let _ = crate::provider::headers::parse_epoch_millis(&v);
         let _ = crate::provider::openai::error::try_again_hint(&format!("Please try again in {v}"));
     }
 
     #[test]
     fn body_parsers_never_panic(body in prop::collection::vec(any::<u8>(), 0..512), status in any::<u16>()) {
         for p in Provider::ALL {
-            let _ = parse_error(p, status, &HeaderMap::new(), &body, "sk-key");
+            let _ = parse_error(p, status, &HeaderMap::new(), &body, "sk-key", SystemTime::now());
             let _ = parse_chat_response(p, &body, None, "sk-key");
         }
         let _ = crate::provider::openrouter::parse_key_info(&body);
@@ -190,7 +190,7 @@ proptest! {
     fn json_shaped_bodies_never_panic(json in arb_json(), status in 100u16..600) {
         let body = json.to_string();
         for p in Provider::ALL {
-            let e = parse_error(p, status, &HeaderMap::new(), body.as_bytes(), "sk-key");
+            let e = parse_error(p, status, &HeaderMap::new(), body.as_bytes(), "sk-key", SystemTime::now());
             prop_assert_eq!(e.status, status);
             let _ = parse_chat_response(p, body.as_bytes(), None, "sk-key");
             let mut d = StreamDecoder::new(p, "sk-key".into());
@@ -207,10 +207,10 @@ proptest! {
         let msg = format!("{prefix}{key}{suffix}");
         let body = serde_json::json!({"error": {"message": msg, "type": "x", "code": "y"}}).to_string();
         for p in Provider::ALL {
-            let e = parse_error(p, 401, &HeaderMap::new(), body.as_bytes(), key);
+            let e = parse_error(p, 401, &HeaderMap::new(), body.as_bytes(), key, SystemTime::now());
             prop_assert!(!e.to_string().contains(key));
         }
-        let e = parse_error(Provider::OpenAI, 502, &HeaderMap::new(), msg.as_bytes(), key);
+        let e = parse_error(Provider::OpenAI, 502, &HeaderMap::new(), msg.as_bytes(), key, SystemTime::now());
         prop_assert!(!e.message.contains(key));
     }
 

@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 
 use super::ChatStream;
 use crate::error::Result;
-use crate::provider::Provider;
+use crate::provider_id::Provider;
 use crate::types::{ChatCompletionResponse, Choice, Message, MessageRole, Usage};
 
 impl ChatStream {

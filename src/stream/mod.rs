@@ -7,20 +7,18 @@
 
 mod collect;
 
-use std::io::{self, BufReader};
+use std::io::{self, BufReader, Read};
 use std::time::Duration;
 
-use crate::client::ChatLimiter;
 use crate::error::{redact, Error, Result};
-use crate::exec::Attempt;
-use crate::limit::cost;
 use crate::limit::limiter::Permit;
+use crate::provider::cost;
 use crate::provider::sse::SseReader;
-use crate::provider::wire::{self, StreamDecoder, StreamEvent};
-use crate::provider::Provider;
-use crate::types::{ChatCompletionChunk, ChatCompletionRequest, Usage};
+use crate::provider::wire::{StreamDecoder, StreamEvent};
+use crate::provider_id::Provider;
+use crate::types::{ChatCompletionChunk, Usage};
 
-type Body = BufReader<ureq::BodyReader<'static>>;
+type Body = BufReader<Box<dyn Read + Send>>;
 
 /// A streamed chat response: an iterator of [`ChatCompletionChunk`]s.
 ///
@@ -68,61 +66,36 @@ impl std::fmt::Debug for ChatStream {
     }
 }
 
-impl ChatLimiter {
-    /// Sends a chat request with streaming on and returns the chunks as they arrive.
-    ///
-    /// Waiting for the limits and retrying happen before the first byte, as for
-    /// [`chat_completion`](Self::chat_completion); once the stream has started, an error ends
-    /// it (the text already delivered cannot be taken back). OpenAI is asked for
-    /// `stream_options.include_usage`, so its last chunk carries the usage.
-    ///
-    /// ```no_run
-    /// # let limiter = chat_limiter::ChatLimiter::for_model("gpt-4o")?;
-    /// use chat_limiter::{ChatCompletionRequest, Message};
-    /// let req = ChatCompletionRequest::new("gpt-4o", vec![Message::user("Count to 5")]).max_tokens(50);
-    /// for chunk in limiter.chat_completion_stream(&req)? {
-    ///     print!("{}", chunk?.delta);
-    /// }
-    /// # Ok::<_, chat_limiter::Error>(())
-    /// ```
-    pub fn chat_completion_stream(&self, request: &ChatCompletionRequest) -> Result<ChatStream> {
-        let req = self.with_model(request)?;
-        let reserved = self.estimate(&req);
-        let prompt_estimate = self.inner.counter.count_prompt(&req);
-        let p = self.inner.provider;
-        let body = wire::chat_body(p, &req, true, self.inner.default_max_tokens)?;
-        let body = serde_json::to_vec(&body).map_err(|e| Error::InvalidRequest(e.to_string()))?;
-        let path = wire::chat_path(p);
-        let read_timeout = self.inner.timeout;
-        self.execute(&req.model, reserved, |mut permit| {
-            let mut resp = match self.send_raw("POST", path, Some(&body), Some(read_timeout)) {
-                Ok(r) => r,
-                Err(e) => return Attempt::Retry(e, Box::default()),
-            };
-            let status = resp.status().as_u16();
-            let headers = resp.headers().clone();
-            let info = self.observe_headers(&headers, &mut permit);
-            if !(200..300).contains(&status) {
-                let body =
-                    resp.body_mut().with_config().limit(1 << 20).read_to_vec().unwrap_or_default();
-                let reply = crate::exec::Reply { status, headers, body };
-                return self.api_failure(&reply, info);
-            }
-            Attempt::Done(ChatStream {
-                reader: SseReader::new(BufReader::new(resp.into_body().into_reader())),
-                decoder: StreamDecoder::new(p, self.inner.key.expose().to_string()),
-                permit: Some(permit),
-                provider: p,
-                model: req.model.clone(),
-                request_id: wire::request_id(p, &headers, self.inner.key.expose()),
-                read_timeout,
-                prompt_estimate,
-                usage: None,
-                chars_seen: 0,
-                completed: false,
-                finished: false,
-            })
-        })
+/// What a stream starts from: the 2xx answer of the request loop and its limiter slot.
+pub(crate) struct StreamStart {
+    pub body: Box<dyn Read + Send>,
+    pub permit: Permit,
+    pub provider: Provider,
+    pub model: String,
+    pub request_id: Option<String>,
+    /// Only used to keep the key out of error messages.
+    pub api_key: String,
+    pub read_timeout: Duration,
+    pub prompt_estimate: u64,
+}
+
+impl ChatStream {
+    /// A stream reading `start.body`, holding `start.permit` until it ends.
+    pub(crate) fn new(start: StreamStart) -> Self {
+        ChatStream {
+            reader: SseReader::new(BufReader::new(start.body)),
+            decoder: StreamDecoder::new(start.provider, start.api_key),
+            permit: Some(start.permit),
+            provider: start.provider,
+            model: start.model,
+            request_id: start.request_id,
+            read_timeout: start.read_timeout,
+            prompt_estimate: start.prompt_estimate,
+            usage: None,
+            chars_seen: 0,
+            completed: false,
+            finished: false,
+        }
     }
 }
 
@@ -198,14 +171,14 @@ impl ChatStream {
 
     /// Classifies a failed read: a stall or a cut connection is a transport error, bytes we
     /// cannot frame (bad UTF-8, an oversized event) are a stream error.
+    ///
+    /// A transport never reports `InvalidData` (its contract), so that kind means the SSE
+    /// reader could not frame the bytes.
     fn read_failure(&self, e: io::Error) -> Error {
-        let from_ureq = e.get_ref().is_some_and(|inner| inner.is::<ureq::Error>());
-        if !from_ureq && e.kind() == io::ErrorKind::InvalidData {
+        if e.kind() == io::ErrorKind::InvalidData {
             return Error::Stream(format!("unreadable {} stream: {e}", self.provider));
         }
-        let plain_timeout = matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock);
-        let e = ureq::Error::from(e);
-        let timeout = plain_timeout || matches!(e, ureq::Error::Timeout(_));
+        let timeout = matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock);
         let message = if timeout {
             format!(
                 "no data for {:?} in the middle of the stream (the read timeout applies between \

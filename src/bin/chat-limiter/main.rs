@@ -149,7 +149,7 @@ pub struct LimitsArgs {
 }
 
 fn parse_provider(s: &str) -> Result<Provider, String> {
-    s.parse().map_err(|e: chat_limiter::Error| e.to_string())
+    s.parse().map_err(|e: chat_limiter::ParseProviderError| e.to_string())
 }
 
 /// A failure that ends the command, with its exit code.

@@ -11,10 +11,10 @@ use serde_json::Value;
 use ureq::http::HeaderMap;
 
 use crate::error::ApiError;
-use crate::limit::headers::{header_str, standard_retry_after};
 use crate::provider::api_error::{body_snippet, clean_field, clean_message, Draft};
+use crate::provider::headers::{header_str, standard_retry_after};
 use crate::provider::json::{str_of, string_of};
-use crate::provider::Provider;
+use crate::provider_id::Provider;
 
 /// Builds the error for an HTTP error status from Anthropic.
 pub(crate) fn parse_error(

@@ -1,7 +1,7 @@
 //! The Anthropic error table of providers.md §2.7.
 
 use super::*;
-use crate::limit::headers::test_headers;
+use crate::provider::headers::test_headers;
 use std::time::{Duration, UNIX_EPOCH};
 
 const KEY: &str = "sk-ant-api03-abcdefghijklmnop";

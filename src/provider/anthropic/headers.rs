@@ -7,9 +7,9 @@ use std::time::SystemTime;
 
 use ureq::http::HeaderMap;
 
-use crate::limit::headers::{header_str, header_u64, server_now, standard_retry_after, until};
 use crate::limit::info::{DimensionInfo, RateLimitInfo};
-use crate::limit::timestamp::parse_rfc3339;
+use crate::provider::headers::{header_str, header_u64, server_now, standard_retry_after, until};
+use crate::provider::timestamp::parse_rfc3339;
 
 /// Reads the headers of any Anthropic response, success or error.
 pub(crate) fn parse_rate_limits(headers: &HeaderMap, now: SystemTime) -> RateLimitInfo {
@@ -37,7 +37,7 @@ pub(crate) fn parse_rate_limits(headers: &HeaderMap, now: SystemTime) -> RateLim
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::limit::headers::test_headers;
+    use crate::provider::headers::test_headers;
     use std::time::{Duration, UNIX_EPOCH};
 
     /// The real capture of providers.md §2.5.

@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 
 use crate::error::Error;
 use crate::provider::json::{obj_of, parse_ok_body, shape_error, str_of, u64_of};
-use crate::provider::Provider;
+use crate::provider_id::Provider;
 use crate::types::{ChatCompletionResponse, Choice, Message, MessageRole, Usage};
 
 use super::error::in_band_error;

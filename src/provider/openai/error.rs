@@ -10,11 +10,11 @@ use serde_json::Value;
 use ureq::http::HeaderMap;
 
 use crate::error::ApiError;
-use crate::limit::duration::parse_go_duration;
-use crate::limit::headers::{header_str, standard_retry_after};
 use crate::provider::api_error::{body_snippet, clean_field, clean_message, Draft};
+use crate::provider::duration::parse_go_duration;
+use crate::provider::headers::{header_str, standard_retry_after};
 use crate::provider::json::{str_of, u64_of};
-use crate::provider::Provider;
+use crate::provider_id::Provider;
 
 /// Codes that mean the account, not the moment, is the problem.
 const TERMINAL_CODES: [&str; 4] = [

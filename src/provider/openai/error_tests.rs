@@ -1,7 +1,7 @@
 //! The OpenAI error table of providers.md §1.8 and the retry decisions of §5.
 
 use super::*;
-use crate::limit::headers::test_headers;
+use crate::provider::headers::test_headers;
 use std::time::UNIX_EPOCH;
 
 const KEY: &str = "sk-proj-abcdef0123456789";

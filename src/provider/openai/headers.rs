@@ -8,8 +8,8 @@ use std::time::SystemTime;
 
 use ureq::http::HeaderMap;
 
-use crate::limit::headers::{header_go_duration, header_u64, standard_retry_after};
 use crate::limit::info::{DimensionInfo, RateLimitInfo};
+use crate::provider::headers::{header_go_duration, header_u64, standard_retry_after};
 
 /// Reads the headers of any OpenAI response, success or error.
 pub(crate) fn parse_rate_limits(headers: &HeaderMap, now: SystemTime) -> RateLimitInfo {
@@ -34,7 +34,7 @@ fn dimension(headers: &HeaderMap, name: &str) -> DimensionInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::limit::headers::test_headers;
+    use crate::provider::headers::test_headers;
     use std::time::Duration;
 
     #[test]

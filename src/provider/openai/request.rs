@@ -7,7 +7,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::error::Error;
-use crate::provider::Provider;
+use crate::provider_id::Provider;
 use crate::types::ChatCompletionRequest;
 
 /// Builds the JSON body for `p` (OpenAI or OpenRouter).

@@ -10,7 +10,8 @@ use crate::error::Error;
 use crate::provider::json::{
     content_text, f64_of, obj_of, parse_ok_body, shape_error, str_of, string_of, u64_of,
 };
-use crate::provider::{openrouter, Provider};
+use crate::provider::openrouter;
+use crate::provider_id::Provider;
 use crate::types::{ChatCompletionResponse, Choice, Message, MessageRole, Usage};
 
 use super::error::in_band_error as openai_in_band_error;

@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::error::Error;
 use crate::provider::json::{content_text, str_of, string_of};
 use crate::provider::wire::StreamEvent;
-use crate::provider::Provider;
+use crate::provider_id::Provider;
 use crate::types::ChatCompletionChunk;
 
 use super::response::{in_band_error, role_of, usage};

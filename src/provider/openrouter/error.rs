@@ -11,13 +11,13 @@ use serde_json::Value;
 use ureq::http::HeaderMap;
 
 use crate::error::ApiError;
-use crate::limit::headers::{
+use crate::provider::api_error::{body_snippet, clean_field, clean_message, truncate, Draft};
+use crate::provider::headers::{
     header_str, parse_epoch_millis, server_now, standard_retry_after, until,
 };
-use crate::provider::api_error::{body_snippet, clean_field, clean_message, truncate, Draft};
 use crate::provider::json::{obj_of, str_of, u64_of};
 use crate::provider::openai::error::status_from_code;
-use crate::provider::Provider;
+use crate::provider_id::Provider;
 
 use super::headers::reset_in;
 

@@ -1,7 +1,7 @@
 //! The OpenRouter error table of providers.md §3.7, with the real 429 bodies quoted there.
 
 use super::*;
-use crate::limit::headers::test_headers;
+use crate::provider::headers::test_headers;
 use std::time::UNIX_EPOCH;
 
 const KEY: &str = "sk-or-v1-0123456789abcdef0123456789abcdef";

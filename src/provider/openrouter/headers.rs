@@ -8,10 +8,10 @@ use std::time::{Duration, SystemTime};
 
 use ureq::http::HeaderMap;
 
-use crate::limit::headers::{
+use crate::limit::info::{DimensionInfo, RateLimitInfo};
+use crate::provider::headers::{
     header_str, header_u64, parse_epoch_millis, server_now, standard_retry_after, until,
 };
-use crate::limit::info::{DimensionInfo, RateLimitInfo};
 
 /// Reads the headers of any OpenRouter response; successes carry none of these.
 pub(crate) fn parse_rate_limits(headers: &HeaderMap, now: SystemTime) -> RateLimitInfo {
@@ -39,7 +39,7 @@ pub(crate) fn reset_in(headers: &HeaderMap, now: SystemTime) -> Option<Duration>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::limit::headers::test_headers;
+    use crate::provider::headers::test_headers;
     use std::time::UNIX_EPOCH;
 
     #[test]

@@ -8,9 +8,9 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::limit::duration::parse_go_duration;
+use crate::provider::duration::parse_go_duration;
 use crate::provider::json::{f64_of, string_of, u64_of};
-use crate::provider::Provider;
+use crate::provider_id::Provider;
 
 /// What OpenRouter says about an API key: its credit cap, what is left, and its tier.
 ///

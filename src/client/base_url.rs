@@ -15,13 +15,13 @@ pub(crate) fn is_loopback(url: &str) -> bool {
         || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// The warning to print when the key would cross the network unencrypted: a plain `http://`
+/// The warning to log when the key would cross the network unencrypted: a plain `http://`
 /// base URL (the scheme in any case) whose host is not this machine. `None` otherwise.
 pub(crate) fn plain_http_warning(url: &str) -> Option<String> {
     let plain = url.get(..7).is_some_and(|s| s.eq_ignore_ascii_case("http://"));
     (plain && !is_loopback(url)).then(|| {
         format!(
-            "chat-limiter: warning: base URL {url} is plain http:// to a non-loopback host; \
+            "base URL {url} is plain http:// to a non-loopback host; \
              the API key will cross the network unencrypted"
         )
     })

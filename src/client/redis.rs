@@ -4,11 +4,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{check_duration, check_range, ChatLimiterBuilder};
+use super::builder::{check_duration, check_range};
+use super::ChatLimiterBuilder;
 use crate::error::{Error, Result};
 use crate::limit::limiter::Limiter;
 use crate::limit::redis_store::{RedisFailurePolicy, RedisSettings, RedisStore};
-use crate::provider::Provider;
+use crate::provider_id::Provider;
 use crate::secret::ApiKey;
 
 /// Expiry of a model's state in Redis: long enough to outlive any limit window of interest
@@ -17,7 +18,7 @@ const TTL: Duration = Duration::from_secs(2 * 86_400);
 
 /// What the Redis setters collected.
 #[derive(Debug, Clone, Default)]
-pub(super) struct RedisOptions {
+pub(crate) struct RedisOptions {
     url: Option<String>,
     policy: Option<RedisFailurePolicy>,
     timeout: Option<Duration>,
@@ -61,7 +62,7 @@ impl ChatLimiterBuilder {
 
 impl RedisOptions {
     /// Puts `limiter`'s buckets in Redis when a URL was given.
-    pub(super) fn apply(
+    pub(crate) fn apply(
         &self,
         limiter: Limiter,
         provider: Provider,

@@ -2,7 +2,7 @@
 //! (DESIGN.md lesson 2, providers.md §1.7 and §2.6).
 
 use crate::limit::model::Cost;
-use crate::provider::Provider;
+use crate::provider_id::Provider;
 use crate::types::Usage;
 
 /// The reservation before sending: OpenAI and OpenRouter charge `prompt + n × max output`

@@ -1,0 +1,286 @@
+//! [`ChatLimiterBuilder`]: sets a [`Config`] and the parts that are not settings (key, agent,
+//! clock, token counter), and validates everything in [`build`](ChatLimiterBuilder::build).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::base_url::{is_loopback, plain_http_warning};
+use super::ChatLimiter;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::limit::clock::{Clock, SystemClock};
+use crate::limit::limiter::Limiter;
+use crate::limit::model::LimitConfig;
+use crate::provider_id::Provider;
+use crate::request::{Engine, EngineParts};
+use crate::secret::ApiKey;
+use crate::tokens::{CharEstimator, TokenCounter};
+use crate::transport::{Transport, UreqTransport};
+
+/// Builds a [`ChatLimiter`]. Every setter is optional and named like the [`Config`] getter it
+/// sets; [`build`](Self::build) validates. Defaults are [`Config::default`]'s.
+///
+/// ```
+/// use chat_limiter::{ChatLimiter, Provider};
+/// use std::time::Duration;
+/// let limiter = ChatLimiter::builder()
+///     .model("my-finetune")
+///     .provider(Provider::OpenAI)          // the name says nothing: override
+///     .api_key("sk-test")
+///     .base_url("http://127.0.0.1:9/v1")
+///     .request_limit(500)
+///     .token_limit(30_000)
+///     .max_retries(3)
+///     .timeout(Duration::from_secs(30))
+///     .build()?;
+/// assert_eq!(limiter.provider(), Provider::OpenAI);
+/// assert_eq!(limiter.config().max_retries(), 3);
+/// # Ok::<_, chat_limiter::Error>(())
+/// ```
+#[derive(Default)]
+#[must_use]
+pub struct ChatLimiterBuilder {
+    config: Config,
+    model: Option<String>,
+    api_key: Option<ApiKey>,
+    agent: Option<ureq::Agent>,
+    transport: Option<Box<dyn Transport>>,
+    clock: Option<Arc<dyn Clock>>,
+    token_counter: Option<Arc<dyn TokenCounter>>,
+    #[cfg(feature = "redis")]
+    pub(super) redis: super::redis::RedisOptions,
+}
+
+impl std::fmt::Debug for ChatLimiterBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChatLimiterBuilder")
+            .field("model", &self.model)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A setter for one `Config` field: `name(value)` stores `map(value)` in `config.name`.
+macro_rules! setters {
+    ($( $(#[$doc:meta])* $name:ident: $ty:ty => $map:expr; )*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(mut self, value: $ty) -> Self {
+                self.config.$name = $map(value);
+                self
+            }
+        )*
+    };
+}
+
+impl ChatLimiterBuilder {
+    /// The default model (for requests that name none, and to detect the provider).
+    pub fn model(mut self, model: impl Into<String>) -> Self {
+        self.model = Some(model.into());
+        self
+    }
+    /// The API key; without it the provider's environment variable is read.
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(ApiKey::new(key));
+        self
+    }
+    /// Every setting at once, e.g. another limiter's [`config`](ChatLimiter::config); the
+    /// setters called after this one change single fields of it.
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+    /// The API base URL (a proxy, or an emulator's `base_url()`). Default: the provider's.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.config.base_url = Some(url.into().trim().trim_end_matches('/').to_string());
+        self
+    }
+    /// An extra header on every request, e.g. OpenRouter's `HTTP-Referer` or `X-Title`.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.config.headers.push((name.into(), value.into()));
+        self
+    }
+    setters! {
+        /// Overrides provider detection (needed for model names that do not tell).
+        provider: Provider => Some;
+        /// Requests per [`request_window`](Self::request_window). Unset: learned from headers.
+        request_limit: u32 => Some;
+        /// Tokens per [`token_window`](Self::token_window) (OpenAI, OpenRouter). Unset: learned.
+        token_limit: u32 => Some;
+        /// Anthropic input tokens per token window. Unset: learned from headers.
+        input_token_limit: u32 => Some;
+        /// Anthropic output tokens per token window. Unset: learned from headers.
+        output_token_limit: u32 => Some;
+        /// The window the request limit is counted over (e.g. a day for a per-day limit).
+        request_window: Duration => std::convert::identity;
+        /// The window every token limit is counted over.
+        token_window: Duration => std::convert::identity;
+        /// Fraction of the request limit to use, in (0, 1].
+        request_buffer_ratio: f64 => std::convert::identity;
+        /// Fraction of the token limits to use, in (0, 1].
+        token_buffer_ratio: f64 => std::convert::identity;
+        /// Retries after a request's first attempt.
+        max_retries: u32 => std::convert::identity;
+        /// First backoff delay (doubles each retry).
+        base_backoff: Duration => std::convert::identity;
+        /// Longest backoff, and the longest server retry hint honoured.
+        max_backoff: Duration => std::convert::identity;
+        /// Time limit of one attempt (connect, send and the whole answer); for streams it
+        /// applies between chunks instead.
+        timeout: Duration => std::convert::identity;
+        /// Time limit for connecting (used by the default agent).
+        connect_timeout: Duration => std::convert::identity;
+        /// Most requests in flight per model at once, whatever the rate.
+        max_in_flight: u32 => std::convert::identity;
+        /// `max_tokens` assumed when a request sets none: sent to Anthropic (which requires
+        /// it) and reserved against output limits.
+        default_max_tokens: u32 => std::convert::identity;
+        /// With no limits configured, hold requests behind a first one until its headers tell
+        /// the limits (OpenRouter sends none, so it never waits).
+        learn_limits: bool => std::convert::identity;
+        /// OpenRouter: check the key's credit with `GET /key` and fail fast when it is spent.
+        check_credits: bool => std::convert::identity;
+    }
+    /// A custom `ureq::Agent` (TLS, proxy, pool settings). The limiter still sets, per request,
+    /// no redirects (so the key never follows one) and non-2xx as answers, not errors.
+    pub fn agent(mut self, agent: ureq::Agent) -> Self {
+        self.agent = Some(agent);
+        self
+    }
+    /// The clock the limiter and the request loop use (tests: [`ManualClock`](crate::ManualClock)).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+    /// The prompt-token counter. Default [`CharEstimator`].
+    pub fn token_counter(mut self, counter: Arc<dyn TokenCounter>) -> Self {
+        self.token_counter = Some(counter);
+        self
+    }
+    /// The transport (the crate's unit tests use an in-memory one).
+    #[cfg(test)]
+    pub(crate) fn transport(mut self, transport: Box<dyn Transport>) -> Self {
+        self.transport = Some(transport);
+        self
+    }
+
+    /// Validates everything and builds the limiter.
+    ///
+    /// Errors: [`Error::UnknownModel`] when the provider cannot be told, [`Error::MissingApiKey`]
+    /// when no key is given or set, [`Error::Config`] naming any out-of-range setting.
+    pub fn build(self) -> Result<ChatLimiter> {
+        let provider = self.resolve_provider()?;
+        let key = match self.api_key.clone() {
+            Some(k) => k,
+            None => ApiKey::new(std::env::var(provider.env_var()).unwrap_or_default()),
+        };
+        if key.is_empty() {
+            return Err(Error::MissingApiKey { provider, var: provider.env_var() });
+        }
+        if key.expose().chars().any(|c| c.is_control() || c == ' ') {
+            return Err(Error::Config("the API key contains spaces or control characters".into()));
+        }
+        let mut config = self.config;
+        config.provider = Some(provider);
+        let base_url = config.base_url.get_or_insert_with(|| provider.default_base_url().into());
+        if let Some(warning) = plain_http_warning(base_url) {
+            log::warn!("{warning}");
+        }
+        config.validate()?;
+        let limits = LimitConfig {
+            requests: config.request_limit,
+            tokens: config.token_limit,
+            input: config.input_token_limit,
+            output: config.output_token_limit,
+            request_ratio: config.request_buffer_ratio,
+            token_ratio: config.token_buffer_ratio,
+            request_window: config.request_window,
+            token_window: config.token_window,
+            max_in_flight: config.max_in_flight,
+            learn_from_headers: config.learn_limits && provider != Provider::OpenRouter,
+        };
+        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let limiter = Limiter::new(limits, Arc::clone(&clock));
+        #[cfg(feature = "redis")]
+        let limiter = self.redis.apply(
+            limiter,
+            provider,
+            &key,
+            (config.request_buffer_ratio, config.token_buffer_ratio),
+        )?;
+        let transport = match self.transport {
+            Some(t) => t,
+            None => {
+                let agent = self.agent.unwrap_or_else(|| {
+                    default_agent(config.base_url().unwrap_or(""), config.connect_timeout)
+                });
+                Box::new(UreqTransport::new(agent))
+            }
+        };
+        Ok(ChatLimiter::from_engine(Engine::new(EngineParts {
+            provider,
+            model: self.model,
+            key,
+            config,
+            transport,
+            limiter,
+            counter: self.token_counter.unwrap_or_else(|| Arc::new(CharEstimator::default())),
+            clock,
+        })))
+    }
+
+    fn resolve_provider(&self) -> Result<Provider> {
+        match (self.config.provider, &self.model) {
+            (Some(p), _) => Ok(p),
+            (None, Some(m)) => {
+                Provider::detect(m).ok_or_else(|| Error::UnknownModel { model: m.clone() })
+            }
+            (None, None) => Err(Error::Config("set a model or a provider".into())),
+        }
+    }
+}
+
+/// A duration setting outside the config (the Redis ones), checked like the config's.
+#[cfg(feature = "redis")]
+pub(super) fn check_duration(
+    name: &str,
+    v: Option<Duration>,
+    default: Duration,
+) -> Result<Duration> {
+    let d = v.unwrap_or(default);
+    if d.is_zero() || d > crate::config::MAX_DURATION {
+        return Err(Error::Config(format!("{name} must be between 1 ns and 1 hour, got {d:?}")));
+    }
+    Ok(d)
+}
+
+/// A count setting outside the config (the Redis ones), checked like the config's.
+#[cfg(feature = "redis")]
+pub(super) fn check_range(
+    name: &str,
+    v: Option<u32>,
+    default: u32,
+    lo: u32,
+    hi: u32,
+) -> Result<u32> {
+    let n = v.unwrap_or(default);
+    if !(lo..=hi).contains(&n) {
+        return Err(Error::Config(format!("{name} must be in {lo}..={hi}, got {n}")));
+    }
+    Ok(n)
+}
+
+/// The agent used when the caller brings none: connection reuse for many threads, no proxy for
+/// loopback addresses (the emulator, tests), the environment's proxy otherwise.
+fn default_agent(base_url: &str, connect: Duration) -> ureq::Agent {
+    let mut cfg = ureq::Agent::config_builder()
+        .timeout_connect(Some(connect))
+        .max_idle_connections(1024)
+        .max_idle_connections_per_host(1024)
+        .user_agent(concat!("chat-limiter/", env!("CARGO_PKG_VERSION")));
+    if is_loopback(base_url) {
+        cfg = cfg.proxy(None);
+    }
+    cfg.build().into()
+}

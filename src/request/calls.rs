@@ -1,0 +1,78 @@
+//! The three kinds of call, each a prepared [`Call`] through the one request loop with its own
+//! way of reading a 2xx answer.
+
+use serde_json::Value;
+
+use super::run::{read_body, MAX_BODY};
+use super::{Call, Engine, RawResponse};
+use crate::error::Result;
+use crate::provider::{cost, wire};
+use crate::retry::RetryPolicy;
+use crate::stream::{ChatStream, StreamStart};
+use crate::types::{ChatCompletionRequest, ChatCompletionResponse};
+
+impl Engine {
+    /// A chat completion.
+    pub(crate) fn chat(&self, request: &ChatCompletionRequest) -> Result<ChatCompletionResponse> {
+        let call = self.prepare_chat(request, false)?;
+        self.chat_prepared(&call, &self.policy, &mut 0)
+    }
+
+    /// A prepared chat call under `policy`; `attempts` receives the attempts made.
+    pub(crate) fn chat_prepared(
+        &self,
+        call: &Call,
+        policy: &RetryPolicy,
+        attempts: &mut u32,
+    ) -> Result<ChatCompletionResponse> {
+        let p = self.provider;
+        self.run(call, policy, attempts, |resp, mut permit| {
+            let body = read_body(resp.body, MAX_BODY).map_err(|e| self.read_error(&e))?;
+            let request_id = wire::request_id(p, &resp.headers, self.key.expose());
+            let parsed = wire::parse_chat_response(p, &body, request_id, self.key.expose())?;
+            if let Some(usage) = &parsed.usage {
+                permit.settle(cost::settled(p, &call.model, permit.cost(), usage));
+            }
+            Ok(parsed)
+        })
+    }
+
+    /// Any request, answered raw.
+    pub(crate) fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<RawResponse> {
+        let call = self.prepare_raw(method, path, body)?;
+        self.run(&call, &self.policy, &mut 0, |resp, _permit| {
+            let headers = resp
+                .headers
+                .iter()
+                .map(|(k, v)| {
+                    (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())
+                })
+                .collect();
+            let body = read_body(resp.body, MAX_BODY).map_err(|e| self.read_error(&e))?;
+            Ok(RawResponse { status: resp.status, headers, body })
+        })
+    }
+
+    /// A streamed chat completion: retried until the first byte, then handed to the caller.
+    pub(crate) fn stream(&self, request: &ChatCompletionRequest) -> Result<ChatStream> {
+        let call = self.prepare_chat(request, true)?;
+        let p = self.provider;
+        self.run(&call, &self.policy, &mut 0, |resp, permit| {
+            Ok(ChatStream::new(StreamStart {
+                request_id: wire::request_id(p, &resp.headers, self.key.expose()),
+                body: resp.body,
+                permit,
+                provider: p,
+                model: call.model.clone(),
+                api_key: self.key.expose().to_string(),
+                read_timeout: self.config.timeout,
+                prompt_estimate: call.prompt_tokens,
+            }))
+        })
+    }
+}

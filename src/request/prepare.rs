@@ -1,0 +1,109 @@
+//! Prepare: everything about a call that needs no network — the request checked and given
+//! its model, the body serialised, the cost estimated. Pure and `Sync`, so a batch prepares
+//! many calls in parallel.
+
+use serde_json::Value;
+
+use super::Engine;
+use crate::error::{Error, Result};
+use crate::limit::model::Cost;
+use crate::provider::{cost, wire};
+use crate::types::ChatCompletionRequest;
+
+/// A call ready to send: what goes on the wire and what it reserves.
+#[derive(Debug, Clone)]
+pub(crate) struct Call {
+    /// The model whose limits it counts against.
+    pub model: String,
+    pub method: String,
+    /// Relative to the base URL.
+    pub path: String,
+    pub body: Option<Vec<u8>>,
+    /// What it reserves in the limiter.
+    pub cost: Cost,
+    /// The estimated prompt tokens (a stream that breaks settles with it).
+    pub prompt_tokens: u64,
+    /// A stream: the timeout applies between reads.
+    pub stream: bool,
+}
+
+impl Engine {
+    /// A chat call (streamed or not).
+    pub(crate) fn prepare_chat(
+        &self,
+        request: &ChatCompletionRequest,
+        stream: bool,
+    ) -> Result<Call> {
+        let req = self.with_model(request)?;
+        let (cost, prompt_tokens) = self.estimate(&req);
+        let body = wire::chat_body(self.provider, &req, stream, self.config.default_max_tokens)?;
+        let body = serde_json::to_vec(&body).map_err(|e| Error::InvalidRequest(e.to_string()))?;
+        Ok(Call {
+            model: req.model,
+            method: "POST".into(),
+            path: wire::chat_path(self.provider).into(),
+            body: Some(body),
+            cost,
+            prompt_tokens,
+            stream,
+        })
+    }
+
+    /// A raw call. A JSON body with `model` and `messages` is charged like a chat request;
+    /// anything else counts as one request against the default model's limits.
+    pub(crate) fn prepare_raw(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Call> {
+        let method = method.trim().to_ascii_uppercase();
+        if !["GET", "POST", "PUT", "DELETE", "PATCH"].contains(&method.as_str()) {
+            return Err(Error::InvalidRequest(format!("unsupported HTTP method {method:?}")));
+        }
+        if !path.starts_with('/') || path.contains("://") {
+            return Err(Error::InvalidRequest(format!("path must start with '/', got {path:?}")));
+        }
+        let chat: Option<ChatCompletionRequest> =
+            body.and_then(|b| serde_json::from_value(b.clone()).ok());
+        let model = chat
+            .as_ref()
+            .map(|c| c.model.clone())
+            .filter(|m| !m.is_empty())
+            .or_else(|| self.model.clone())
+            .unwrap_or_default();
+        let (cost, prompt_tokens) = chat.as_ref().map(|c| self.estimate(c)).unwrap_or_default();
+        let body = body
+            .map(serde_json::to_vec)
+            .transpose()
+            .map_err(|e| Error::InvalidRequest(e.to_string()))?;
+        Ok(Call { model, method, path: path.into(), body, cost, prompt_tokens, stream: false })
+    }
+
+    /// What the request reserves, and its estimated prompt tokens.
+    fn estimate(&self, req: &ChatCompletionRequest) -> (Cost, u64) {
+        let prompt = self.counter.count_prompt(req);
+        let max_out = u64::from(req.max_tokens.unwrap_or(self.config.default_max_tokens));
+        let n = req.extra.get("n").and_then(Value::as_u64).unwrap_or(1);
+        (cost::reserve(self.provider, prompt, max_out, n), prompt)
+    }
+
+    /// The request with the default model filled in, checked for obvious mistakes.
+    fn with_model(&self, request: &ChatCompletionRequest) -> Result<ChatCompletionRequest> {
+        let mut req = request.clone();
+        if req.model.trim().is_empty() {
+            req.model = self.model.clone().ok_or_else(|| {
+                Error::InvalidRequest(
+                    "the request has no model and the limiter no default model".into(),
+                )
+            })?;
+        }
+        if req.messages.is_empty() {
+            return Err(Error::InvalidRequest("the request has no messages".into()));
+        }
+        if req.max_tokens == Some(0) {
+            return Err(Error::InvalidRequest("max_tokens must be at least 1".into()));
+        }
+        Ok(req)
+    }
+}

@@ -1,0 +1,159 @@
+//! Acquire, attempt, observe, retry: the loop every call goes through.
+//!
+//! One attempt is always the same skeleton — send, follow the rate-limit headers, turn an
+//! error status into a typed error — and only what a 2xx answer becomes differs (a parsed
+//! response, raw bytes, a stream); the caller passes that step in. One 429 pauses the model's
+//! whole queue (docs/design.md lesson 4) and the request that got it goes back to the front;
+//! other failures back off on the failing thread only.
+
+use std::io::{self, Read};
+
+use ureq::http::HeaderMap;
+
+use super::{Call, Engine};
+use crate::error::{redact, Error, Result};
+use crate::limit::info::RateLimitInfo;
+use crate::limit::limiter::Permit;
+use crate::provider::wire;
+use crate::retry::{Decision, RetryPolicy};
+use crate::transport::{HttpRequest, HttpResponse, Timeout, TransportError};
+
+/// Largest successful response body read into memory.
+pub(super) const MAX_BODY: u64 = 64 * 1024 * 1024;
+/// Largest error body read: enough for any provider's error JSON.
+const MAX_ERROR_BODY: u64 = 1024 * 1024;
+
+/// A failed attempt: the error and what the answer's headers said.
+pub(super) type Failed = (Error, RateLimitInfo);
+
+impl Engine {
+    /// Runs `call` until it succeeds, fails for good, or `policy` gives up. `on_success` turns
+    /// a 2xx answer into the caller's value; its error is classified like any other.
+    /// `attempts` receives the number of attempts made.
+    pub(super) fn run<T>(
+        &self,
+        call: &Call,
+        policy: &RetryPolicy,
+        attempts: &mut u32,
+        mut on_success: impl FnMut(HttpResponse, Permit) -> Result<T>,
+    ) -> Result<T> {
+        self.check_credits()?;
+        let model = self.limiter.model(&call.model);
+        let mut front = false;
+        for n in 0.. {
+            let permit = model.acquire(call.cost, front)?;
+            *attempts = n + 1;
+            let (err, info) = match self.attempt(call, permit, &mut on_success) {
+                Ok(t) => return Ok(t),
+                Err(failed) => failed,
+            };
+            match policy.decide(&err, &info, n) {
+                Decision::GiveUp => return Err(err),
+                Decision::Exhausted if n == 0 => return Err(err),
+                Decision::Exhausted => {
+                    return Err(Error::RetriesExhausted { attempts: n + 1, last: Box::new(err) })
+                }
+                Decision::PauseQueue(wait) => {
+                    model.pause(wait);
+                    front = true;
+                }
+                Decision::Sleep(wait) => {
+                    self.clock.sleep(wait);
+                    front = false;
+                }
+            }
+        }
+        unreachable!("the attempt loop only ends by returning")
+    }
+
+    /// One attempt: send, observe, and classify.
+    fn attempt<T>(
+        &self,
+        call: &Call,
+        mut permit: Permit,
+        on_success: &mut impl FnMut(HttpResponse, Permit) -> Result<T>,
+    ) -> std::result::Result<T, Failed> {
+        let timeout = if call.stream {
+            Timeout::BetweenReads(self.config.timeout)
+        } else {
+            Timeout::Whole(self.config.timeout)
+        };
+        let resp = self
+            .send(&call.method, &call.path, call.body.as_deref(), timeout)
+            .map_err(|e| (e, RateLimitInfo::default()))?;
+        let info = self.observe(&resp.headers, &mut permit);
+        if !(200..300).contains(&resp.status) {
+            let status = resp.status;
+            // An unreadable error body still has a status to classify by.
+            let body = read_body(resp.body, MAX_ERROR_BODY).unwrap_or_default();
+            return Err((self.api_failure(status, &resp.headers, &body), info));
+        }
+        on_success(resp, permit).map_err(|e| (e, info))
+    }
+
+    /// Records that the server answered and follows its rate-limit headers.
+    fn observe(&self, headers: &HeaderMap, permit: &mut Permit) -> RateLimitInfo {
+        permit.answered();
+        let info = wire::parse_rate_limits(self.provider, headers, self.clock.system_now());
+        permit.sync(&info);
+        info
+    }
+
+    /// The typed error for an error status.
+    pub(super) fn api_failure(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
+        let now = self.clock.system_now();
+        let api = wire::parse_error(self.provider, status, headers, body, self.key.expose(), now);
+        if status == 402 {
+            self.mark_credits_exhausted();
+        }
+        Error::Api(Box::new(api))
+    }
+
+    /// Sends one request through the transport, with the auth and extra headers.
+    pub(super) fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+        timeout: Timeout,
+    ) -> Result<HttpResponse> {
+        let auth = wire::auth_headers(self.provider, self.key.expose());
+        let mut headers: Vec<(&str, &str)> = auth.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        headers.extend(self.config.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let request = HttpRequest {
+            method,
+            url: format!("{}{}", self.base_url, path),
+            headers,
+            body,
+            timeout,
+        };
+        self.transport.send(&request).map_err(|e| self.transport_error(e))
+    }
+
+    /// A transport failure as the crate's error, without the key.
+    pub(super) fn transport_error(&self, e: TransportError) -> Error {
+        Error::Transport {
+            provider: self.provider,
+            message: redact(&e.message, self.key.expose()),
+            timeout: e.timeout,
+        }
+    }
+
+    /// A failed body read as the crate's error.
+    pub(super) fn read_error(&self, e: &io::Error) -> Error {
+        self.transport_error(TransportError {
+            message: format!("reading the response body: {e}"),
+            timeout: e.kind() == io::ErrorKind::TimedOut,
+        })
+    }
+}
+
+/// Reads a whole body, refusing one larger than `limit`.
+pub(super) fn read_body(body: Box<dyn Read + Send>, limit: u64) -> io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    body.take(limit + 1).read_to_end(&mut out)?;
+    if out.len() as u64 > limit {
+        return Err(io::Error::other(format!("the body is larger than {limit} bytes")));
+    }
+    Ok(out)
+}

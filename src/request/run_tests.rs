@@ -1,0 +1,199 @@
+//! The request loop over the in-memory transport and a manual clock: every retry, pause and
+//! give-up path, exact and instant (no sleeps: waiting moves the manual clock).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::limit::clock::{Clock, ManualClock};
+use crate::transport::fake::{FakeTransport, Scripted};
+use crate::transport::TransportError;
+use crate::{ChatCompletionRequest, ChatLimiter, Error, Message, Provider};
+
+const OK: &str = r#"{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"gpt-4o",
+"choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],
+"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}"#;
+const SERVER_ERROR: &str = r#"{"error":{"message":"boom","type":"server_error"}}"#;
+const RATE_LIMITED: &str =
+    r#"{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}"#;
+const BAD_REQUEST: &str = r#"{"error":{"message":"bad","type":"invalid_request_error"}}"#;
+
+struct Rig {
+    limiter: ChatLimiter,
+    fake: Arc<FakeTransport>,
+    clock: Arc<ManualClock>,
+    t0: std::time::Instant,
+}
+
+impl Rig {
+    fn new(script: Vec<Scripted>) -> Rig {
+        Rig::with(script, |b| b)
+    }
+    fn with(
+        script: Vec<Scripted>,
+        more: impl FnOnce(crate::ChatLimiterBuilder) -> crate::ChatLimiterBuilder,
+    ) -> Rig {
+        let fake = Arc::new(FakeTransport::new(script));
+        let clock = Arc::new(ManualClock::new());
+        let t0 = clock.now();
+        let builder = ChatLimiter::builder()
+            .model("gpt-4o")
+            .api_key("sk-test-key-0123456789")
+            .base_url("https://api.example.test/v1")
+            .max_retries(3)
+            .base_backoff(Duration::from_millis(400))
+            .max_backoff(Duration::from_secs(60))
+            .transport(Box::new(Arc::clone(&fake)))
+            .clock(Arc::clone(&clock) as Arc<dyn Clock>);
+        let limiter = more(builder).build().unwrap();
+        Rig { limiter, fake, clock, t0 }
+    }
+    fn chat(&self) -> crate::Result<crate::ChatCompletionResponse> {
+        let req = ChatCompletionRequest::new("gpt-4o", vec![Message::user("hello")]).max_tokens(10);
+        self.limiter.chat_completion(&req)
+    }
+    fn elapsed(&self) -> Duration {
+        self.clock.now() - self.t0
+    }
+}
+
+#[test]
+fn a_success_is_sent_once_to_the_configured_host_with_the_key() {
+    let rig = Rig::new(vec![Scripted::json(200, &[], OK)]);
+    assert_eq!(rig.chat().unwrap().text(), "hi");
+    let seen = rig.fake.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].method, "POST");
+    assert_eq!(seen[0].url, "https://api.example.test/v1/chat/completions");
+    let auth = seen[0].headers.iter().find(|(k, _)| k == "authorization").unwrap();
+    assert_eq!(auth.1, "Bearer sk-test-key-0123456789");
+    let body: serde_json::Value = serde_json::from_slice(&seen[0].body).unwrap();
+    assert_eq!((body["model"].as_str(), body["max_tokens"].as_u64()), (Some("gpt-4o"), Some(10)));
+    assert_eq!(rig.elapsed(), Duration::ZERO, "nothing waited");
+}
+
+#[test]
+fn a_5xx_backs_off_on_this_thread_then_succeeds() {
+    let rig = Rig::new(vec![Scripted::json(500, &[], SERVER_ERROR), Scripted::json(200, &[], OK)]);
+    rig.chat().unwrap();
+    assert_eq!(rig.fake.seen().len(), 2);
+    // First retry: base_backoff shortened by at most 25% of jitter.
+    let waited = rig.elapsed();
+    assert!(
+        waited >= Duration::from_millis(300) && waited <= Duration::from_millis(400),
+        "{waited:?}"
+    );
+    let m = rig.limiter.current_limits().models.into_iter().next().unwrap();
+    assert_eq!(m.rate_limited, 0, "a 5xx is not a rate limit");
+}
+
+#[test]
+fn a_429_pauses_the_queue_for_the_servers_hint_then_retries() {
+    let rig = Rig::new(vec![
+        Scripted::json(429, &[("retry-after", "3")], RATE_LIMITED),
+        Scripted::json(200, &[], OK),
+    ]);
+    rig.chat().unwrap();
+    assert_eq!(rig.fake.seen().len(), 2);
+    assert_eq!(rig.elapsed(), Duration::from_secs(3), "exactly the hint");
+    let m = rig.limiter.current_limits().models.into_iter().next().unwrap();
+    assert_eq!(m.rate_limited, 1);
+}
+
+#[test]
+fn a_final_error_is_not_retried() {
+    let rig = Rig::new(vec![Scripted::json(400, &[], BAD_REQUEST), Scripted::json(200, &[], OK)]);
+    let err = rig.chat().unwrap_err();
+    assert!(matches!(&err, Error::Api(a) if a.status == 400 && !a.retryable), "{err:?}");
+    assert_eq!(rig.fake.seen().len(), 1);
+    assert_eq!(rig.elapsed(), Duration::ZERO);
+}
+
+#[test]
+fn retryable_failures_give_up_after_max_retries_with_the_doubling_schedule() {
+    let rig = Rig::new(vec![Scripted::json(503, &[], SERVER_ERROR)]);
+    let err = rig.chat().unwrap_err();
+    let Error::RetriesExhausted { attempts, last } = &err else { panic!("{err:?}") };
+    assert_eq!(*attempts, 4, "1 + max_retries");
+    assert_eq!(last.status(), Some(503));
+    assert_eq!(rig.fake.seen().len(), 4);
+    // 0.4 + 0.8 + 1.6 s, each shortened by at most 25%.
+    let waited = rig.elapsed().as_secs_f64();
+    assert!((2.1..=2.8).contains(&waited), "{waited}");
+}
+
+#[test]
+fn a_hint_longer_than_max_backoff_gives_up_at_once() {
+    let rig = Rig::new(vec![Scripted::json(429, &[("retry-after", "120")], RATE_LIMITED)]);
+    let err = rig.chat().unwrap_err();
+    assert!(matches!(&err, Error::Api(a) if a.status == 429), "{err:?}");
+    assert_eq!(rig.fake.seen().len(), 1);
+}
+
+#[test]
+fn connection_failures_and_unreadable_bodies_are_retried() {
+    let rig = Rig::new(vec![
+        Scripted::reset(),
+        Scripted::json(200, &[], "{not json"),
+        Scripted::Cut { status: 200, headers: vec![], body: b"{\"id\":".to_vec() },
+        Scripted::json(200, &[], OK),
+    ]);
+    assert_eq!(rig.chat().unwrap().text(), "hi");
+    assert_eq!(rig.fake.seen().len(), 4);
+}
+
+#[test]
+fn a_transport_error_never_shows_the_key() {
+    let key = "sk-test-key-0123456789";
+    let message = format!("proxy refused Authorization: Bearer {key}");
+    let rig = Rig::with(vec![Scripted::Fail(TransportError { message, timeout: false })], |b| {
+        b.max_retries(0)
+    });
+    let err = rig.chat().unwrap_err();
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+    assert!(!err.to_string().contains(key) && !format!("{err:?}").contains(key), "{err}");
+}
+
+#[test]
+fn rate_limit_headers_of_every_answer_teach_the_limits() {
+    let headers = [
+        ("x-ratelimit-limit-requests", "60"),
+        ("x-ratelimit-remaining-requests", "59"),
+        ("x-ratelimit-reset-requests", "1s"),
+    ];
+    let rig = Rig::new(vec![Scripted::json(200, &headers, OK)]);
+    rig.chat().unwrap();
+    let m = rig.limiter.current_limits().models.into_iter().next().unwrap();
+    assert_eq!(m.requests.unwrap().limit, 60);
+}
+
+#[test]
+fn a_stream_cut_in_the_middle_ends_with_a_transport_error_and_frees_its_slot() {
+    let body = b"data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"he\"},\"finish_reason\":null}]}\n\n".to_vec();
+    let headers = vec![("content-type".to_string(), "text/event-stream".to_string())];
+    let rig = Rig::new(vec![Scripted::Cut { status: 200, headers, body }]);
+    let req = ChatCompletionRequest::new("gpt-4o", vec![Message::user("hello")]).max_tokens(10);
+    let mut stream = rig.limiter.chat_completion_stream(&req).unwrap();
+    assert_eq!(stream.next().unwrap().unwrap().delta, "he");
+    let err = stream.next().unwrap().unwrap_err();
+    assert!(matches!(err, Error::Transport { timeout: false, .. }), "{err:?}");
+    assert!(stream.next().is_none());
+    let m = rig.limiter.current_limits().models.into_iter().next().unwrap();
+    assert_eq!(m.in_flight, 0);
+}
+
+#[test]
+fn openrouter_402_marks_the_key_spent_and_later_calls_fail_without_sending() {
+    let key_info = r#"{"data":{"label":"k","limit":10.0,"limit_remaining":5.0,"usage":5.0,"is_free_tier":false}}"#;
+    let spent = r#"{"error":{"code":402,"message":"Insufficient credits"}}"#;
+    let rig =
+        Rig::with(vec![Scripted::json(200, &[], key_info), Scripted::json(402, &[], spent)], |b| {
+            b.provider(Provider::OpenRouter).model("openai/gpt-4o")
+        });
+    let err = rig.chat().unwrap_err();
+    assert_eq!(err.status(), Some(402), "{err:?}");
+    let sent = rig.fake.seen().len();
+    assert_eq!(sent, 2, "GET /key, then the chat");
+    let err = rig.chat().unwrap_err();
+    assert!(matches!(err, Error::CreditsExhausted { .. }), "{err:?}");
+    assert_eq!(rig.fake.seen().len(), sent, "nothing more was sent");
+}

@@ -1,0 +1,80 @@
+//! [`Transport`] over a blocking `ureq::Agent`.
+
+use std::io::{self, Read};
+
+use super::{HttpRequest, HttpResponse, Timeout, Transport, TransportError};
+
+/// The production transport: a shared `ureq::Agent` (connection pool, TLS, proxy).
+pub(crate) struct UreqTransport {
+    agent: ureq::Agent,
+}
+
+impl UreqTransport {
+    pub(crate) fn new(agent: ureq::Agent) -> Self {
+        UreqTransport { agent }
+    }
+
+    fn run<S: ureq::AsSendBody>(
+        &self,
+        request: Result<ureq::http::Request<S>, ureq::http::Error>,
+        timeout: Timeout,
+    ) -> Result<HttpResponse, TransportError> {
+        let request =
+            request.map_err(|e| TransportError { message: e.to_string(), timeout: false })?;
+        let (global, per_read) = match timeout {
+            Timeout::Whole(d) => (Some(d), None),
+            Timeout::BetweenReads(d) => (None, Some(d)),
+        };
+        let resp = ureq::RequestExt::with_agent(request, &self.agent)
+            .configure()
+            // Every status is an answer the loop classifies; a redirect is never followed, so
+            // the key is only ever sent to the configured host.
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_global(global)
+            .timeout_per_read(per_read)
+            .build()
+            .run()
+            .map_err(failure)?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = Box::new(UreqBody(resp.into_body().into_reader()));
+        Ok(HttpResponse { status, headers, body })
+    }
+}
+
+impl Transport for UreqTransport {
+    fn send(&self, r: &HttpRequest<'_>) -> Result<HttpResponse, TransportError> {
+        let mut builder = ureq::http::Request::builder().method(r.method).uri(&r.url);
+        for (k, v) in &r.headers {
+            builder = builder.header(*k, *v);
+        }
+        match r.body {
+            Some(b) => self.run(builder.body(b.to_vec()), r.timeout),
+            None => self.run(builder.body(()), r.timeout),
+        }
+    }
+}
+
+fn failure(e: ureq::Error) -> TransportError {
+    TransportError { timeout: matches!(e, ureq::Error::Timeout(_)), message: e.to_string() }
+}
+
+/// ureq's body reader with its errors mapped to the transport's contract: a timeout is
+/// `TimedOut`, every other failure `ConnectionAborted` (never `InvalidData`).
+struct UreqBody(ureq::BodyReader<'static>);
+
+impl Read for UreqBody {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf).map_err(|e| {
+            let timed_out = matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock);
+            let e = ureq::Error::from(e);
+            let kind = if timed_out || matches!(e, ureq::Error::Timeout(_)) {
+                io::ErrorKind::TimedOut
+            } else {
+                io::ErrorKind::ConnectionAborted
+            };
+            io::Error::new(kind, e.to_string())
+        })
+    }
+}
