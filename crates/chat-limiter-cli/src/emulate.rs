@@ -4,8 +4,8 @@
 use std::io::Write;
 use std::time::Duration;
 
-use chat_limiter::emulator::{Emulator, EmulatorBuilder, EmulatorError};
 use chat_limiter::Provider;
+use chat_limiter_emulator::{Emulator, EmulatorBuilder, EmulatorError};
 
 use crate::{EmulateArgs, Fatal};
 

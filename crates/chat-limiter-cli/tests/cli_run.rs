@@ -1,9 +1,8 @@
 //! `chat-limiter run`: the input shapes, the output shape, bad lines, exit codes, stats JSON.
-#![cfg(feature = "cli")]
 
 mod cli_common;
 
-use chat_limiter::emulator::Emulator;
+use chat_limiter_emulator::Emulator;
 use cli_common::*;
 use serde_json::{json, Value};
 

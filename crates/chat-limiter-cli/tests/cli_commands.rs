@@ -1,5 +1,4 @@
 //! `chat-limiter emulate`, `demo` and `limits`.
-#![cfg(feature = "cli")]
 
 mod cli_common;
 
@@ -7,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::Duration;
 
-use chat_limiter::emulator::Emulator;
+use chat_limiter_emulator::Emulator;
 use cli_common::*;
 
 /// Kills the child when the test ends, whatever happens.

@@ -5,8 +5,8 @@
 use std::io::{BufWriter, Write};
 use std::time::Duration;
 
-use chat_limiter::emulator::Emulator;
 use chat_limiter::Provider;
+use chat_limiter_emulator::Emulator;
 use serde_json::json;
 
 use crate::emulate::start_error;

@@ -1,14 +1,13 @@
 //! `chat-limiter run` resumes: after `kill -9` every custom_id ends up in the output exactly
 //! once; retryable failures are sent again and their old records replaced; a torn last line is
 //! cut off.
-#![cfg(feature = "cli")]
 
 mod cli_common;
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use chat_limiter::emulator::Emulator;
+use chat_limiter_emulator::Emulator;
 use cli_common::*;
 
 /// How often each custom_id appears in the output.

@@ -1,10 +1,9 @@
 //! `chat-limiter` rejects zero, absurd and non-numeric settings with exit code 2 and a message
 //! naming the setting, before anything is sent; a plain-http base URL to another host warns.
-#![cfg(feature = "cli")]
 
 mod cli_common;
 
-use chat_limiter::emulator::Emulator;
+use chat_limiter_emulator::Emulator;
 use cli_common::*;
 
 #[test]
