@@ -3,6 +3,7 @@
 //!
 //! Exit codes: 0 every line succeeded, 1 some lines failed, 2 usage or configuration error.
 
+mod args;
 mod demo;
 mod emulate;
 mod input;
@@ -12,11 +13,11 @@ mod run;
 mod setup;
 mod summary;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use chat_limiter::Provider;
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
+
+pub use args::{DemoArgs, EmulateArgs, LimitsArgs, RunArgs};
 
 /// Rate-limited batches of chat requests for OpenAI, Anthropic and OpenRouter.
 #[derive(Debug, Parser)]
@@ -36,120 +37,6 @@ enum Command {
     Demo(DemoArgs),
     /// One probe call, then a table of the limits the provider reported.
     Limits(LimitsArgs),
-}
-
-/// The options of `run` (and, with a generated input, of `demo`).
-#[derive(Debug, Clone, Args)]
-pub struct RunArgs {
-    /// Input JSONL: OpenAI Batch lines, Anthropic Message Batches lines, bare chat bodies,
-    /// or {"prompt": ..., "id": ...}.
-    pub input: PathBuf,
-    /// Output JSONL in the Batch API output shape; appended to, and read to resume.
-    #[arg(short, long)]
-    pub output: PathBuf,
-    /// Model for lines that name none; also tells the provider when --provider is not given.
-    #[arg(long)]
-    pub model: Option<String>,
-    /// The provider every line goes to (default: detected from the model name).
-    #[arg(long, value_parser = parse_provider)]
-    pub provider: Option<Provider>,
-    /// API base URL (a proxy, or the emulator).
-    #[arg(long)]
-    pub base_url: Option<String>,
-    /// Requests per minute (default: learned from the provider's headers).
-    #[arg(long)]
-    pub rpm: Option<u32>,
-    /// Tokens per minute, OpenAI and OpenRouter (default: learned).
-    #[arg(long)]
-    pub tpm: Option<u32>,
-    /// Anthropic input tokens per minute (default: learned).
-    #[arg(long)]
-    pub input_tpm: Option<u32>,
-    /// Anthropic output tokens per minute (default: learned).
-    #[arg(long)]
-    pub output_tpm: Option<u32>,
-    /// Worker threads (default 256).
-    #[arg(long)]
-    pub max_workers: Option<usize>,
-    /// Most requests in flight at once (default 256).
-    #[arg(long)]
-    pub max_concurrent: Option<usize>,
-    /// Retries of one request after its first attempt (default 5).
-    #[arg(long)]
-    pub max_retries: Option<u32>,
-    /// Time limit of one attempt, in seconds (default 600).
-    #[arg(long, value_name = "SECS")]
-    pub timeout: Option<f64>,
-    /// Share the limits with other processes through this Redis (feature `redis`).
-    #[arg(long, value_name = "URL")]
-    pub redis: Option<String>,
-    /// Also write the summary as JSON to FILE.
-    #[arg(long, value_name = "FILE")]
-    pub stats_json: Option<PathBuf>,
-    /// No progress bar (it is also off when stderr is not a terminal).
-    #[arg(long)]
-    pub no_progress: bool,
-}
-
-/// The options of `emulate`.
-#[derive(Debug, Args)]
-pub struct EmulateArgs {
-    /// The provider to emulate.
-    #[arg(long, value_parser = parse_provider)]
-    pub provider: Provider,
-    /// Port on 127.0.0.1 (default: a free one).
-    #[arg(long, default_value_t = 0)]
-    pub port: u16,
-    /// Requests per minute.
-    #[arg(long)]
-    pub rpm: Option<u64>,
-    /// OpenAI tokens per minute.
-    #[arg(long)]
-    pub tpm: Option<u64>,
-    /// Anthropic input tokens per minute.
-    #[arg(long)]
-    pub input_tpm: Option<u64>,
-    /// Anthropic output tokens per minute.
-    #[arg(long)]
-    pub output_tpm: Option<u64>,
-    /// Latency before each answer, in milliseconds.
-    #[arg(long, default_value_t = 0)]
-    pub latency_ms: u64,
-    /// Probability of a 5xx answer, in [0, 1].
-    #[arg(long, default_value_t = 0.0)]
-    pub fault_rate: f64,
-}
-
-/// The options of `demo`.
-#[derive(Debug, Args)]
-pub struct DemoArgs {
-    /// Where to write the results (default: a file in the temp directory).
-    #[arg(short, long)]
-    pub output: Option<PathBuf>,
-    /// How many prompts to send.
-    #[arg(long, default_value_t = 300)]
-    pub requests: usize,
-    /// No progress bar.
-    #[arg(long)]
-    pub no_progress: bool,
-}
-
-/// The options of `limits`.
-#[derive(Debug, Args)]
-pub struct LimitsArgs {
-    /// The model to probe.
-    #[arg(long)]
-    pub model: String,
-    /// API base URL.
-    #[arg(long)]
-    pub base_url: Option<String>,
-    /// The provider (default: detected from the model name).
-    #[arg(long, value_parser = parse_provider)]
-    pub provider: Option<Provider>,
-}
-
-fn parse_provider(s: &str) -> Result<Provider, String> {
-    s.parse().map_err(|e: chat_limiter::Error| e.to_string())
 }
 
 /// A failure that ends the command, with its exit code.

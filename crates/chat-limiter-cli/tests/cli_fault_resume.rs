@@ -57,7 +57,7 @@ fn kill_and_resume_under_every_fault_kind() {
         "gpt-4o-mini",
         "--base-url",
         &base,
-        "--max-concurrent",
+        "--max-concurrent-requests",
         &conc,
         "--max-workers",
         &conc,

@@ -213,7 +213,7 @@ fn exit_code_1_when_a_request_fails_and_2_on_configuration_errors() {
         .env("OPENAI_API_KEY", KEY)
         .assert()
         .code(2);
-    cli().args(ok).args(["--rpm", "many"]).env("OPENAI_API_KEY", KEY).assert().code(2);
+    cli().args(ok).args(["--request-limit", "many"]).env("OPENAI_API_KEY", KEY).assert().code(2);
     cli().args(ok).args(["--max-workers", "0"]).env("OPENAI_API_KEY", KEY).assert().code(2);
     cli().args(ok).args(["--timeout", "-1"]).env("OPENAI_API_KEY", KEY).assert().code(2);
     #[cfg(not(feature = "redis"))]
