@@ -10,17 +10,17 @@
 //! requests in input order as early as the buckets allow, plus the last answer's latency.
 //! It assumes unlimited concurrency, so it is a lower bound on any client's wall time.
 //!
-//! Run: `cargo run --release --example batch_bench --features emulator`
+//! Run: `cargo run --release --example batch_bench`
 //! (about seven minutes: per-minute buckets start full, so a run must last more than a
 //! minute's worth of limit before the rate binds).
 
 use std::time::{Duration, Instant};
 
-use chat_limiter::emulator::{Emulator, EmulatorBuilder, OutputLen};
 use chat_limiter::{
     process_chat_completion_batch, BatchConfig, ChatCompletionRequest, ChatLimiter, Message,
     Provider,
 };
+use chat_limiter_emulator::{Emulator, EmulatorBuilder, OutputLen};
 
 #[path = "bench_support/ideal.rs"]
 mod ideal;

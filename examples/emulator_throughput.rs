@@ -1,7 +1,7 @@
 //! Measures the emulator: small requests per second from several keep-alive ureq clients,
 //! and how many slow (1–3 s) requests it holds at once.
 //!
-//! Run: `cargo run --release --example emulator_throughput --features emulator`
+//! Run: `cargo run --release --example emulator_throughput`
 //! (optional args: `<threads> <seconds> <slow-concurrency>`, default `8 3 160`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use chat_limiter::emulator::Emulator;
+use chat_limiter_emulator::Emulator;
 
 const BODY: &str = r#"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"max_completion_tokens":8}"#;
 

@@ -8,7 +8,7 @@
 //! unconstrained run.
 //!
 //! ```text
-//! cargo run --release --example redis_multiprocess --features redis,emulator -- [N] [W] [RPM] [ITEMS]
+//! cargo run --release --example redis_multiprocess --features redis -- [N] [W] [RPM] [ITEMS]
 //! ```
 //!
 //! `BENCH_RATIO=0.995` makes the clients use 99.5 % of the limit (the request buffer ratio).
@@ -19,8 +19,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chat_limiter::emulator::Emulator;
 use chat_limiter::{ChatCompletionRequest, ChatLimiter, Message, Provider};
+use chat_limiter_emulator::Emulator;
 
 const LATENCY: Duration = Duration::from_millis(100);
 const KEY: &str = "sk-bench-not-a-real-key";

@@ -15,8 +15,9 @@
 //!   limits configured, the first answer teaches them. One 429 pauses the model's whole queue.
 //! * **Retries that mean it.** Exponential backoff with jitter, server hints first; quota,
 //!   billing and 4xx errors are never retried.
-//! * **Batches at the limit**, streaming, OpenRouter credit checks, monitoring, a local
-//!   [`emulator`] of all three providers (feature `emulator`), and a command line (feature `cli`).
+//! * **Batches at the limit**, streaming, OpenRouter credit checks and monitoring. Alongside,
+//!   in the same workspace: a local emulator of all three providers (crate
+//!   `chat-limiter-emulator`) and a command line (crate `chat-limiter-cli`).
 //!
 //! # Quick start
 //!
@@ -36,11 +37,11 @@
 //! # Ok::<_, chat_limiter::Error>(())
 //! ```
 //!
-//! The same, runnable offline against the built-in emulator (feature `emulator`):
+//! The same, runnable offline against the emulator (crate `chat-limiter-emulator`, a
+//! dev-dependency of this one):
 //!
 //! ```
-//! # #[cfg(feature = "emulator")] {
-//! use chat_limiter::emulator::Emulator;
+//! use chat_limiter_emulator::Emulator;
 //! use chat_limiter::{ChatLimiter, Provider};
 //!
 //! let emu = Emulator::anthropic().rpm(50).input_tpm(30_000).output_tpm(8_000).start().unwrap();
@@ -54,7 +55,6 @@
 //! // The limits were learned from the response headers.
 //! let limits = limiter.current_limits();
 //! assert_eq!(limits.model("claude-3-5-sonnet-20241022").unwrap().requests.unwrap().limit, 50);
-//! # }
 //! # Ok::<_, chat_limiter::Error>(())
 //! ```
 //!
@@ -128,8 +128,7 @@
 //! they complete, with bounded memory.
 //!
 //! ```
-//! # #[cfg(feature = "emulator")] {
-//! # let emu = chat_limiter::emulator::Emulator::openai().start().unwrap();
+//! # let emu = chat_limiter_emulator::Emulator::openai().start().unwrap();
 //! use chat_limiter::{create_chat_completion_requests, process_chat_completion_batch, BatchConfig, ChatLimiter, Provider};
 //!
 //! # let limiter = ChatLimiter::builder().provider(Provider::OpenAI).api_key("sk").base_url(emu.base_url()).build()?;
@@ -141,7 +140,6 @@
 //!         Err(e) => println!("error: {e}"),
 //!     }
 //! }
-//! # }
 //! # Ok::<_, chat_limiter::Error>(())
 //! ```
 //!
@@ -159,19 +157,18 @@
 //!
 //! | feature | what it adds |
 //! |---|---|
-//! | `emulator` | [`emulator`]: fake OpenAI, Anthropic and OpenRouter servers that enforce limits |
 //! | `tiktoken` | exact OpenAI token counts |
 //! | `redis` | limits shared across processes and hosts through Redis |
-//! | `cli` | the `chat-limiter` command line (implies `emulator`) |
+//!
+//! The emulator (fake OpenAI, Anthropic and OpenRouter servers that enforce limits) is the
+//! crate `chat-limiter-emulator`, and the `chat-limiter` command line is the crate
+//! `chat-limiter-cli`; neither is a dependency of this library.
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod batch;
 mod client;
 mod config;
-/// A local fake of the OpenAI, Anthropic and OpenRouter APIs that enforces their limits.
-#[cfg(feature = "emulator")]
-pub mod emulator;
 mod error;
 mod limit;
 mod provider;

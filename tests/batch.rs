@@ -1,6 +1,5 @@
 //! Batch processing against the emulator: order, every BatchConfig field, cancellation,
 //! per-item retries, mixed models, and the streaming form's memory bound.
-#![cfg(feature = "emulator")]
 
 mod common;
 
@@ -8,11 +7,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chat_limiter::emulator::{Emulator, FaultKind};
 use chat_limiter::{
     create_chat_completion_requests, process_chat_completion_batch, process_chat_completion_stream,
     BatchConfig, ChatCompletionRequest, Error, Message, Provider,
 };
+use chat_limiter_emulator::{Emulator, FaultKind};
 use common::builder;
 
 fn prompts(n: usize, tag: &str) -> Vec<String> {

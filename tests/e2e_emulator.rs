@@ -1,16 +1,15 @@
 //! ChatLimiter against the project's emulator, for all three providers: batches under limits
 //! tight enough to need waiting finish with zero 429s, and a cold start learns the limits.
-#![cfg(feature = "emulator")]
 
 mod common;
 
 use std::time::Duration;
 
-use chat_limiter::emulator::{Emulator, EmulatorBuilder};
 use chat_limiter::{
     create_chat_completion_requests, process_chat_completion_batch, BatchConfig, ChatLimiter,
     Provider,
 };
+use chat_limiter_emulator::{Emulator, EmulatorBuilder};
 use common::builder;
 
 const N: usize = 300;

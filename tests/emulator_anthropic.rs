@@ -1,11 +1,10 @@
 //! Anthropic emulator behaviour against providers.md §2 and §6.
-#![cfg(feature = "emulator")]
 
 mod emu_common;
 
 use std::time::Duration;
 
-use chat_limiter::emulator::{Emulator, OtpmMode, OutputLen};
+use chat_limiter_emulator::{Emulator, OtpmMode, OutputLen};
 use emu_common::*;
 
 fn url(emu: &Emulator) -> String {

@@ -1,11 +1,10 @@
 //! Fault injection and server-side statistics.
-#![cfg(feature = "emulator")]
 
 mod emu_common;
 
 use std::time::Duration;
 
-use chat_limiter::emulator::{Emulator, EmulatorBuilder, EmulatorError, FaultKind};
+use chat_limiter_emulator::{Emulator, EmulatorBuilder, EmulatorError, FaultKind};
 use emu_common::*;
 
 const OPENAI_BODY: &str = r#"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"max_completion_tokens":8}"#;

@@ -1,7 +1,6 @@
 //! The emulator's HTTP reader under hostile bytes: malformed request lines, headers and
 //! framings get the right 4xx/5xx and a closed connection, never a panic; the server keeps
 //! answering well-formed requests afterwards.
-#![cfg(feature = "emulator")]
 
 mod emu_common;
 
@@ -9,7 +8,7 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::Duration;
 
-use chat_limiter::emulator::Emulator;
+use chat_limiter_emulator::Emulator;
 use emu_common::*;
 use proptest::prelude::*;
 

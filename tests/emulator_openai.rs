@@ -1,11 +1,10 @@
 //! OpenAI emulator behaviour against providers.md §1 and §6.
-#![cfg(feature = "emulator")]
 
 mod emu_common;
 
 use std::time::Duration;
 
-use chat_limiter::emulator::{Emulator, OutputLen};
+use chat_limiter_emulator::{Emulator, OutputLen};
 use emu_common::*;
 
 fn url(emu: &Emulator) -> String {

@@ -1,11 +1,10 @@
 //! OpenRouter emulator behaviour against providers.md §3 and §6.
-#![cfg(feature = "emulator")]
 
 mod emu_common;
 
 use std::time::Duration;
 
-use chat_limiter::emulator::{Emulator, OutputLen};
+use chat_limiter_emulator::{Emulator, OutputLen};
 use emu_common::*;
 
 const AUTH: [(&str, &str); 1] = [("authorization", "Bearer sk-or-v1-0123456789abcdef")];

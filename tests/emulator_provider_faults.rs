@@ -1,13 +1,12 @@
 //! The provider-specific error faults of the emulator (billing errors, OpenRouter's upstream
 //! 429 and its error inside a 200), and how the client classifies each.
-#![cfg(feature = "emulator")]
 
 mod common;
 
 use std::time::Duration;
 
-use chat_limiter::emulator::{Emulator, FaultKind};
 use chat_limiter::{Error, Provider};
+use chat_limiter_emulator::{Emulator, FaultKind};
 use common::builder;
 
 fn client(p: Provider, emu: &Emulator) -> chat_limiter::ChatLimiter {

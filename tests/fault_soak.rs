@@ -5,18 +5,17 @@
 //! The client-side view of every HTTP attempt is recorded precisely: a `TokenCounter` (called
 //! once per item attempt, on the worker thread that then sends it) tags the thread with the
 //! item's number, and a ureq middleware (same thread) logs each attempt's outcome under it.
-#![cfg(feature = "emulator")]
 
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chat_limiter::emulator::{Emulator, EmulatorBuilder, FaultKind};
 use chat_limiter::{
     process_chat_completion_batch, BatchConfig, ChatCompletionRequest, ChatLimiter, Error, Message,
     Provider, TokenCounter,
 };
+use chat_limiter_emulator::{Emulator, EmulatorBuilder, FaultKind};
 use parking_lot::Mutex;
 
 thread_local! {
@@ -80,7 +79,7 @@ fn with_all_faults(b: EmulatorBuilder) -> EmulatorBuilder {
 struct Outcome {
     results: Vec<chat_limiter::BatchResult>,
     log: HashMap<usize, Vec<Seen>>,
-    stats: chat_limiter::emulator::EmulatorStats,
+    stats: chat_limiter_emulator::EmulatorStats,
 }
 
 fn soak(emu: &Emulator, provider: Provider, model: &str, n: usize) -> Outcome {
@@ -123,7 +122,7 @@ fn soak(emu: &Emulator, provider: Provider, model: &str, n: usize) -> Outcome {
     Outcome { results, log, stats: emu.stats() }
 }
 
-fn fault(stats: &chat_limiter::emulator::EmulatorStats, kind: FaultKind) -> u64 {
+fn fault(stats: &chat_limiter_emulator::EmulatorStats, kind: FaultKind) -> u64 {
     stats.faults.get(kind.name()).copied().unwrap_or(0)
 }
 

@@ -2,15 +2,14 @@
 //! non-streaming call, mid-stream error events and dropped connections give typed errors,
 //! the read timeout applies between chunks, early drops free the slot, and Anthropic's output
 //! bucket settles to the real output.
-#![cfg(feature = "emulator")]
 
 mod common;
 mod stream_common;
 
 use std::time::{Duration, Instant};
 
-use chat_limiter::emulator::{Emulator, EmulatorBuilder, FaultKind, OutputLen};
 use chat_limiter::{ChatCompletionRequest, ChatLimiter, Error, Message, Provider};
+use chat_limiter_emulator::{Emulator, EmulatorBuilder, FaultKind, OutputLen};
 use stream_common::{drain, in_flight};
 
 const PROVIDERS: [(Provider, &str); 3] = [

@@ -1,9 +1,8 @@
 //! `chat-limiter run`: the input shapes, the output shape, bad lines, exit codes, stats JSON.
-#![cfg(feature = "cli")]
 
 mod cli_common;
 
-use chat_limiter::emulator::Emulator;
+use chat_limiter_emulator::Emulator;
 use cli_common::*;
 use serde_json::{json, Value};
 
@@ -214,7 +213,7 @@ fn exit_code_1_when_a_request_fails_and_2_on_configuration_errors() {
         .env("OPENAI_API_KEY", KEY)
         .assert()
         .code(2);
-    cli().args(ok).args(["--rpm", "many"]).env("OPENAI_API_KEY", KEY).assert().code(2);
+    cli().args(ok).args(["--request-limit", "many"]).env("OPENAI_API_KEY", KEY).assert().code(2);
     cli().args(ok).args(["--max-workers", "0"]).env("OPENAI_API_KEY", KEY).assert().code(2);
     cli().args(ok).args(["--timeout", "-1"]).env("OPENAI_API_KEY", KEY).assert().code(2);
     #[cfg(not(feature = "redis"))]

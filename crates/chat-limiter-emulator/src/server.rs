@@ -184,7 +184,7 @@ fn dispatch(shared: &Shared, req: &HttpRequest, w: &mut TcpStream) -> bool {
                     ctx.mid_stream_error = pick == Pick::Fault(FaultKind::MidStreamError);
                     ctx.rng = rng;
                     let mut out = match cfg.provider {
-                        EmulatedProvider::OpenAi => openai::handle(&mut ctx),
+                        EmulatedProvider::OpenAI => openai::handle(&mut ctx),
                         EmulatedProvider::Anthropic => anthropic::handle(&mut ctx),
                         EmulatedProvider::OpenRouter => openrouter::handle(&mut ctx),
                     };
@@ -222,7 +222,7 @@ enum Route {
 fn route(provider: EmulatedProvider, method: &str, path: &str) -> Route {
     let path = path.trim_end_matches('/');
     match (provider, method, path) {
-        (EmulatedProvider::OpenAi, "POST", "/v1/chat/completions") => Route::Chat,
+        (EmulatedProvider::OpenAI, "POST", "/v1/chat/completions") => Route::Chat,
         (EmulatedProvider::Anthropic, "POST", "/v1/messages") => Route::Chat,
         (EmulatedProvider::OpenRouter, "POST", "/api/v1/chat/completions") => Route::Chat,
         (EmulatedProvider::OpenRouter, "GET", "/api/v1/key" | "/api/v1/auth/key") => Route::Key,

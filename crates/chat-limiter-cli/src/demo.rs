@@ -1,12 +1,14 @@
 //! `chat-limiter demo`: an OpenAI-shaped emulator in this process (600 RPM, 60,000 TPM,
 //! 50–200 ms latency) and a few hundred generated prompts sent through `run`'s code path.
 //! Needs no key and no network; takes about fifteen seconds, most of it waiting for tokens.
+//! Its scratch files live in a temporary folder that is removed at the end.
 
 use std::io::{BufWriter, Write};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use chat_limiter::emulator::Emulator;
 use chat_limiter::Provider;
+use chat_limiter_emulator::Emulator;
 use serde_json::json;
 
 use crate::emulate::start_error;
@@ -26,37 +28,22 @@ pub fn demo(args: &DemoArgs) -> Result<u8, Fatal> {
         .jitter(Duration::from_millis(150))
         .start()
         .map_err(start_error)?;
-    let dir = std::env::temp_dir().join(format!("chat-limiter-demo-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| Fatal::failed(format!("cannot create {}: {e}", dir.display())))?;
-    let input = dir.join("input.jsonl");
+    let dir = TempDir::create()?;
+    let input = dir.0.join("input.jsonl");
     write_prompts(&input, args.requests)
         .map_err(|e| Fatal::failed(format!("cannot write {}: {e}", input.display())))?;
-    let output = args.output.clone().unwrap_or_else(|| dir.join("output.jsonl"));
+    let output = args.output.clone().unwrap_or_else(|| dir.0.join("output.jsonl"));
     eprintln!(
         "chat-limiter demo: emulator at {} (600 RPM, 60,000 TPM, 50-200 ms latency); \
          {} prompts of up to 220 output tokens; limits are learned from the first answer's headers",
         emu.base_url(),
         args.requests
     );
-    let run_args = RunArgs {
-        input,
-        output: output.clone(),
-        model: Some(MODEL.into()),
-        provider: Some(Provider::OpenAI),
-        base_url: Some(emu.base_url()),
-        rpm: None,
-        tpm: None,
-        input_tpm: None,
-        output_tpm: None,
-        max_workers: None,
-        max_concurrent: None,
-        max_retries: None,
-        timeout: None,
-        redis: None,
-        stats_json: None,
-        no_progress: args.no_progress,
-    };
+    let mut run_args = RunArgs::new(input, output.clone());
+    run_args.model = Some(MODEL.into());
+    run_args.provider = Some(Provider::OpenAI);
+    run_args.base_url = Some(emu.base_url());
+    run_args.no_progress = args.no_progress;
     let outcome = run::run(&run_args, Some(DEMO_KEY.into()))?;
     let st = emu.stats();
     eprintln!(
@@ -64,8 +51,35 @@ pub fn demo(args: &DemoArgs) -> Result<u8, Fatal> {
          peak {} in flight",
         st.requests, st.accepted, st.rate_limited, st.duplicate_bodies, st.peak_in_flight
     );
-    eprintln!("  results: {}", output.display());
+    if args.output.is_some() {
+        eprintln!("  results: {}", output.display());
+    } else {
+        eprintln!("  results: not kept (pass -o FILE to keep them)");
+    }
     Ok(outcome.exit_code())
+}
+
+/// The demo's scratch folder (its input, and its output when no `-o` is given); removed
+/// with everything in it when dropped, whether the demo succeeded or not.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn create() -> Result<Self, Fatal> {
+        let dir = std::env::temp_dir().join(format!("chat-limiter-demo-{}", std::process::id()));
+        // A leftover of an earlier process with the same id would be resumed from: start clean.
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Fatal::failed(format!("cannot create {}: {e}", dir.display())))?;
+        Ok(TempDir(dir))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_dir_all(&self.0) {
+            eprintln!("chat-limiter: cannot remove {}: {e}", self.0.display());
+        }
+    }
 }
 
 fn write_prompts(path: &std::path::Path, n: usize) -> std::io::Result<()> {

@@ -1,14 +1,13 @@
 //! `chat-limiter run` against an emulator with every fault kind on, killed with `kill -9` in the
 //! middle and run again: every custom_id ends up exactly once in the output, as a success or a
 //! typed error record; the key appears in no output, log or stats file.
-#![cfg(feature = "cli")]
 
 mod cli_common;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use chat_limiter::emulator::{Emulator, FaultKind};
+use chat_limiter_emulator::{Emulator, FaultKind};
 use cli_common::*;
 
 /// The error codes a record may carry after faults (docs/cli.md, "Output lines").
@@ -58,7 +57,7 @@ fn kill_and_resume_under_every_fault_kind() {
         "gpt-4o-mini",
         "--base-url",
         &base,
-        "--max-concurrent",
+        "--max-concurrent-requests",
         &conc,
         "--max-workers",
         &conc,

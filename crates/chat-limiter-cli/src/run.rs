@@ -46,8 +46,9 @@ pub fn run(args: &RunArgs, api_key: Option<String>) -> Result<Outcome, Fatal> {
     let need_model = args.provider.is_none() && args.model.is_none();
     let (total_lines, first_model) = prepass(args, need_model)?;
     let (provider, detected) = resolve_provider(args, first_model)?;
-    let limiter = build_limiter(args, provider, api_key)?;
+    // The batch settings first: their messages name the flags' own settings.
     let config = batch_config(args)?;
+    let limiter = build_limiter(args, provider, api_key)?;
     let (writer, resume) = output::open(&args.output).map_err(|e| {
         Fatal::usage(format!("cannot use output file {}: {e}", args.output.display()))
     })?;

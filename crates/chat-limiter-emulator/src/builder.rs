@@ -189,7 +189,7 @@ pub struct Emulator {
 impl Emulator {
     /// A builder for an OpenAI emulator (defaults in [`EmulatorConfig::new`]).
     pub fn openai() -> EmulatorBuilder {
-        EmulatorBuilder::from_config(EmulatorConfig::new(EmulatedProvider::OpenAi))
+        EmulatorBuilder::from_config(EmulatorConfig::new(EmulatedProvider::OpenAI))
     }
 
     /// A builder for an Anthropic emulator.

@@ -8,7 +8,7 @@ use std::time::Duration;
 #[non_exhaustive]
 pub enum EmulatedProvider {
     /// OpenAI Chat Completions (`POST /v1/chat/completions`).
-    OpenAi,
+    OpenAI,
     /// Anthropic Messages (`POST /v1/messages`).
     Anthropic,
     /// OpenRouter (`POST /api/v1/chat/completions`, `GET /api/v1/key`).
@@ -180,7 +180,7 @@ impl EmulatorConfig {
     /// credits at $1 / $2 per million tokens. No latency, no faults, seed 0.
     pub fn new(provider: EmulatedProvider) -> Self {
         let (rpm, tpm, itpm, otpm) = match provider {
-            EmulatedProvider::OpenAi => (Some(500), Some(200_000), None, None),
+            EmulatedProvider::OpenAI => (Some(500), Some(200_000), None, None),
             EmulatedProvider::Anthropic => (Some(1000), None, Some(450_000), Some(90_000)),
             EmulatedProvider::OpenRouter => (None, None, None, None),
         };
@@ -233,7 +233,7 @@ impl EmulatorConfig {
                 return Err(format!("{name} must be at least 1"));
             }
         }
-        let openai = self.provider == EmulatedProvider::OpenAi;
+        let openai = self.provider == EmulatedProvider::OpenAI;
         if !openai && (self.tpm.is_some() || self.tpd.is_some()) {
             return Err("tpm/tpd are OpenAI limits".into());
         }
@@ -286,7 +286,7 @@ mod tests {
 
     #[test]
     fn validation() {
-        let ok = EmulatorConfig::new(EmulatedProvider::OpenAi);
+        let ok = EmulatorConfig::new(EmulatedProvider::OpenAI);
         assert!(ok.validate().is_ok());
         let mut c = ok.clone();
         c.rpm = Some(0);

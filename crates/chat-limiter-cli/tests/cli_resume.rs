@@ -1,14 +1,13 @@
 //! `chat-limiter run` resumes: after `kill -9` every custom_id ends up in the output exactly
 //! once; retryable failures are sent again and their old records replaced; a torn last line is
 //! cut off.
-#![cfg(feature = "cli")]
 
 mod cli_common;
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use chat_limiter::emulator::Emulator;
+use chat_limiter_emulator::Emulator;
 use cli_common::*;
 
 /// How often each custom_id appears in the output.
@@ -32,7 +31,18 @@ fn kill_while_waiting_for_the_limiter_then_resume_sends_nothing_twice() {
     let (i, o) = (input.to_str().unwrap(), out.to_str().unwrap());
     let base = emu.base_url();
     let mut child = spawnable()
-        .args(["run", i, "-o", o, "--model", "gpt-4o-mini", "--base-url", &base, "--rpm", "60"])
+        .args([
+            "run",
+            i,
+            "-o",
+            o,
+            "--model",
+            "gpt-4o-mini",
+            "--base-url",
+            &base,
+            "--request-limit",
+            "60",
+        ])
         .env("OPENAI_API_KEY", KEY)
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -43,7 +53,18 @@ fn kill_while_waiting_for_the_limiter_then_resume_sends_nothing_twice() {
     assert_eq!(emu.stats().accepted, 60, "the 61st request must still be waiting");
 
     cli()
-        .args(["run", i, "-o", o, "--model", "gpt-4o-mini", "--base-url", &base, "--rpm", "100000"])
+        .args([
+            "run",
+            i,
+            "-o",
+            o,
+            "--model",
+            "gpt-4o-mini",
+            "--base-url",
+            &base,
+            "--request-limit",
+            "100000",
+        ])
         .env("OPENAI_API_KEY", KEY)
         .assert()
         .code(0);
@@ -79,7 +100,7 @@ fn kill_with_requests_in_flight_then_resume_loses_and_duplicates_no_record() {
         "gpt-4o-mini",
         "--base-url",
         &base,
-        "--max-concurrent",
+        "--max-concurrent-requests",
         "16",
     ];
     let mut child = spawnable()

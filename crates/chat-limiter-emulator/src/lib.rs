@@ -1,12 +1,12 @@
 //! A local, faithful fake of the OpenAI, Anthropic and OpenRouter chat APIs that enforces
-//! their rate limits, for tests, demos and benchmarks (feature `emulator`).
+//! their rate limits, for tests, demos and benchmarks.
 //!
 //! It is written from `providers.md` alone and shares no code with the client, so a bug on
 //! one side is caught by the other. One instance emulates one provider:
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use chat_limiter::emulator::Emulator;
+//! use chat_limiter_emulator::Emulator;
 //!
 //! let emu = Emulator::openai()
 //!     .rpm(600)
@@ -16,13 +16,13 @@
 //! let url = format!("{}/chat/completions", emu.base_url());
 //! # let _ = url;
 //! println!("{:?}", emu.stats());
-//! # Ok::<(), chat_limiter::emulator::EmulatorError>(())
+//! # Ok::<(), chat_limiter_emulator::EmulatorError>(())
 //! ```
 //!
 //! # Routes
 //! OpenAI `POST /v1/chat/completions`; Anthropic `POST /v1/messages`; OpenRouter
 //! `POST /api/v1/chat/completions`, `GET /api/v1/key` and `GET /api/v1/auth/key`. On every
-//! instance `GET /_stats` returns [`EmulatorStats`](crate::emulator::EmulatorStats) as JSON and `GET /_stats/reset` clears it.
+//! instance `GET /_stats` returns [`EmulatorStats`](crate::EmulatorStats) as JSON and `GET /_stats/reset` clears it.
 //!
 //! # Token accounting
 //! * **Prompt tokens** = `max(1, ceil(C / 4))` where `C` is the number of Unicode scalar
@@ -30,13 +30,13 @@
 //!   each text part — plus Anthropic's top-level `system` text. `usage.prompt_tokens` and
 //!   Anthropic's `usage.input_tokens` report exactly this number.
 //! * **Output tokens**: the cap is `max_completion_tokens ?? max_tokens ?? default_max_tokens`
-//!   (Anthropic: the required `max_tokens`). The length follows [`OutputLen`](crate::emulator::OutputLen); the default
+//!   (Anthropic: the required `max_tokens`). The length follows [`OutputLen`](crate::OutputLen); the default
 //!   is `max/2 + h % (max - max/2 + 1)` with `h` the FNV-1a hash of the raw body (choice
 //!   `i` of `n` uses `h + i`). Each output token is one lorem word, so the text is
 //!   deterministic. Finish reason is `length`/`max_tokens` exactly when the cap is reached.
 //! * **OpenAI** charges RPM 1 and TPM `prompt + n × cap` at admission; with
 //!   `refund_to_actual` the TPM charge is corrected to `prompt + completion` at the end.
-//! * **Anthropic** charges RPM 1 and ITPM `prompt`; OTPM per [`OtpmMode`](crate::emulator::OtpmMode) (default: reserve
+//! * **Anthropic** charges RPM 1 and ITPM `prompt`; OTPM per [`OtpmMode`](crate::OtpmMode) (default: reserve
 //!   `max_tokens`, settle to the actual output when the response has been sent).
 //! * **OpenRouter** charges its request buckets and deducts
 //!   `prompt × prompt_price + completion × completion_price` (zero for `:free` models) from
@@ -60,9 +60,11 @@
 //!   its 429s.
 //!
 //! # Faults
-//! See [`FaultKind`](crate::emulator::FaultKind). Each kind has a probability; one seeded draw per request picks at
+//! See [`FaultKind`](crate::FaultKind). Each kind has a probability; one seeded draw per request picks at
 //! most one. Faults that replace the answer consume no limit; `GarbageHeaders` is a charged
 //! success; `MidStreamError` is admitted and then refunded in full.
+
+#![warn(missing_docs)]
 
 mod anthropic;
 mod bucket;

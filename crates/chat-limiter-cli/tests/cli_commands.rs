@@ -1,46 +1,17 @@
 //! `chat-limiter emulate`, `demo` and `limits`.
-#![cfg(feature = "cli")]
 
 mod cli_common;
 
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
-use std::time::Duration;
-
-use chat_limiter::emulator::Emulator;
+use chat_limiter_emulator::Emulator;
 use cli_common::*;
-
-/// Kills the child when the test ends, whatever happens.
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[test]
 fn emulate_prints_a_base_url_that_answers() {
-    let child = spawnable()
-        .args(["emulate", "--provider", "openai", "--rpm", "77", "--latency-ms", "1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let mut child = Killed(child);
-    let stdout = child.0.stdout.take().expect("stdout");
-    let mut url = String::new();
-    BufReader::new(stdout).read_line(&mut url).expect("first line");
-    let url = url.trim();
+    let (_child, lines) =
+        start_emulate(&["--provider", "openai", "--rpm", "77", "--latency-ms", "1"], 1);
+    let url = lines[0].trim();
     assert!(url.starts_with("http://127.0.0.1:") && url.ends_with("/v1"), "{url}");
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .proxy(None)
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(10)))
-        .build()
-        .into();
-    let resp = agent
+    let resp = agent()
         .post(&format!("{url}/chat/completions"))
         .header("authorization", "Bearer sk-anything")
         .header("content-type", "application/json")
@@ -73,6 +44,35 @@ fn demo_runs_offline_without_a_key() {
     let recs = records(&out);
     assert_eq!(recs.len(), 40);
     assert!(recs.iter().all(|r| r["error"].is_null()));
+}
+
+#[test]
+fn demo_without_output_removes_its_temporary_folder() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let a = cli()
+        .args(["demo", "--requests", "5", "--no-progress"])
+        .env("TMPDIR", tmp.path())
+        .assert()
+        .code(0);
+    let stderr = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+    assert!(stderr.contains("succeeded 5"), "{stderr}");
+    assert!(stderr.contains("not kept"), "{stderr}");
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).expect("read tmp").collect();
+    assert!(left.is_empty(), "the demo left {left:?} behind");
+
+    // With -o the results stay, and the scratch input is still removed.
+    let out = tmp.path().join("kept.jsonl");
+    cli()
+        .args(["demo", "--requests", "3", "--no-progress", "-o", out.to_str().unwrap()])
+        .env("TMPDIR", tmp.path())
+        .assert()
+        .code(0);
+    assert_eq!(records(&out).len(), 3);
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .expect("read tmp")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("kept.jsonl")]);
 }
 
 #[test]

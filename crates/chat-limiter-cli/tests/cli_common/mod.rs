@@ -94,3 +94,42 @@ pub fn assert_no_key(text: &[u8]) {
     let text = String::from_utf8_lossy(text);
     assert!(!text.contains(KEY), "the API key leaked: {text}");
 }
+
+/// Kills the child when the test ends, whatever happens.
+pub struct Killed(pub std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `chat-limiter emulate ARGS` and returns it with the first `n` lines of its stdout
+/// (the first is the base URL); the process is killed when the returned guard is dropped.
+pub fn start_emulate(args: &[&str], n: usize) -> (Killed, Vec<String>) {
+    use std::io::{BufRead, BufReader};
+    let child = spawnable()
+        .arg("emulate")
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut child = Killed(child);
+    let stdout = child.0.stdout.take().expect("stdout");
+    let lines: Vec<String> =
+        BufReader::new(stdout).lines().take(n).map(|l| l.expect("stdout line")).collect();
+    assert_eq!(lines.len(), n, "emulate printed {lines:?}");
+    (child, lines)
+}
+
+/// A proxy-less HTTP agent that returns error statuses as responses.
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .proxy(None)
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into()
+}

@@ -68,30 +68,26 @@ pub fn build_limiter(
     if let Some(u) = &args.base_url {
         b = b.base_url(u);
     }
-    if let Some(n) = args.rpm {
+    if let Some(n) = args.request_limit {
         b = b.request_limit(n);
     }
-    if let Some(n) = args.tpm {
+    if let Some(n) = args.token_limit {
         b = b.token_limit(n);
     }
-    if let Some(n) = args.input_tpm {
+    if let Some(n) = args.input_token_limit {
         b = b.input_token_limit(n);
     }
-    if let Some(n) = args.output_tpm {
+    if let Some(n) = args.output_token_limit {
         b = b.output_token_limit(n);
     }
-    if let Some(n) = args.max_retries {
-        b = b.max_retries(n);
-    }
-    if let Some(secs) = args.timeout {
-        let d = Duration::try_from_secs_f64(secs).map_err(|_| {
-            Fatal::usage(format!("--timeout must be a positive number of seconds, got {secs}"))
-        })?;
-        b = b.timeout(d);
-    }
-    if let Some(n) = args.max_concurrent {
-        b = b.max_in_flight(u32::try_from(n).unwrap_or(u32::MAX));
-    }
+    b = b.max_retries(args.max_retries);
+    let secs = args.timeout;
+    let d = Duration::try_from_secs_f64(secs).map_err(|_| {
+        Fatal::usage(format!("--timeout must be a positive number of seconds, got {secs}"))
+    })?;
+    b = b.timeout(d);
+    // One flag for both caps: the batch's requests in flight, and the limiter's per model.
+    b = b.max_in_flight(u32::try_from(args.max_concurrent_requests).unwrap_or(u32::MAX));
     if let Some(url) = &args.redis {
         #[cfg(feature = "redis")]
         {
@@ -102,7 +98,7 @@ pub fn build_limiter(
             let _ = url;
             return Err(Fatal::usage(
                 "--redis needs a chat-limiter built with the `redis` feature \
-                 (cargo install chat-limiter --features cli,redis)",
+                 (cargo install --path crates/chat-limiter-cli --features redis)",
             ));
         }
     }
@@ -111,16 +107,10 @@ pub fn build_limiter(
 
 /// The batch engine's configuration (progress callback added by the caller).
 pub fn batch_config(args: &RunArgs) -> Result<BatchConfig, Fatal> {
-    let mut c = BatchConfig::default();
-    if let Some(n) = args.max_workers {
-        c = c.max_workers(n);
-    }
-    if let Some(n) = args.max_concurrent {
-        c = c.max_concurrent_requests(n);
-    }
-    if args.max_retries == Some(0) {
-        c = c.max_retries_per_item(0); // "no retries" means none at either level
-    }
+    let c = BatchConfig::default()
+        .max_workers(args.max_workers)
+        .max_concurrent_requests(args.max_concurrent_requests);
+    // Retries are the limiter's alone (one retry loop): the batch adds none of its own.
     c.validate()?;
     Ok(c)
 }

@@ -1,10 +1,9 @@
 //! `chat-limiter` rejects zero, absurd and non-numeric settings with exit code 2 and a message
 //! naming the setting, before anything is sent; a plain-http base URL to another host warns.
-#![cfg(feature = "cli")]
 
 mod cli_common;
 
-use chat_limiter::emulator::Emulator;
+use chat_limiter_emulator::Emulator;
 use cli_common::*;
 
 #[test]
@@ -18,15 +17,15 @@ fn zero_and_absurd_run_flags_exit_2_naming_the_setting() {
     let ok = ["run", i, "-o", o, "--model", "gpt-4o-mini", "--base-url", &base];
     // (flag, value, a word the message must contain)
     let cases = [
-        ("--rpm", "0", "request_limit"),
-        ("--tpm", "0", "token_limit"),
-        ("--input-tpm", "0", "input_token_limit"),
-        ("--output-tpm", "0", "output_token_limit"),
-        ("--rpm", "-5", "-5"),
-        ("--rpm", "99999999999", "--rpm"),
+        ("--request-limit", "0", "request_limit"),
+        ("--token-limit", "0", "token_limit"),
+        ("--input-token-limit", "0", "input_token_limit"),
+        ("--output-token-limit", "0", "output_token_limit"),
+        ("--request-limit", "-5", "-5"),
+        ("--request-limit", "99999999999", "--request-limit"),
         ("--max-workers", "100000", "max_workers"),
-        ("--max-concurrent", "0", "max_in_flight"),
-        ("--max-concurrent", "99999999999", "max_in_flight"),
+        ("--max-concurrent-requests", "0", "max_concurrent_requests"),
+        ("--max-concurrent-requests", "99999999999", "max_concurrent_requests"),
         ("--max-retries", "1000", "max_retries"),
         ("--timeout", "0", "timeout"),
         ("--timeout", "NaN", "--timeout"),

@@ -88,13 +88,13 @@ pub(crate) fn status_response(
         (_, k) => k,
     };
     let resp = match (provider, kind) {
-        (P::OpenAi, FaultKind::Status500) => openai_error(500, "The server had an error while processing your request. Sorry about that!", "server_error", None, rng),
-        (P::OpenAi, FaultKind::Status502) => HttpResponse {
+        (P::OpenAI, FaultKind::Status500) => openai_error(500, "The server had an error while processing your request. Sorry about that!", "server_error", None, rng),
+        (P::OpenAI, FaultKind::Status502) => HttpResponse {
             status: 502,
             headers: vec![("content-type".into(), "text/html".into())],
             body: b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>cloudflare</center>\r\n</body>\r\n</html>\r\n".to_vec(),
         },
-        (P::OpenAi, _) => openai_error(503, "The engine is currently overloaded, please try again later", "service_unavailable_error", Some("server_is_overloaded"), rng),
+        (P::OpenAI, _) => openai_error(503, "The engine is currently overloaded, please try again later", "service_unavailable_error", Some("server_is_overloaded"), rng),
         (P::Anthropic, FaultKind::Status500) => anthropic_error(500, "api_error", "Internal server error", rng),
         (P::Anthropic, FaultKind::Status502) => anthropic_error(502, "api_error", "Bad gateway", rng),
         (P::Anthropic, FaultKind::Status529) => anthropic_error(529, "overloaded_error", "Overloaded", rng),
@@ -118,7 +118,7 @@ pub(crate) fn provider_error(
 ) -> HttpResponse {
     use EmulatedProvider as P;
     match (provider, kind) {
-        (P::OpenAi, FaultKind::BillingError) => openai_error(429, "Your credit balance is too low to access the API. Please go to Plans & Billing to purchase credits.", "insufficient_quota", Some("credit_balance_exhausted"), rng),
+        (P::OpenAI, FaultKind::BillingError) => openai_error(429, "Your credit balance is too low to access the API. Please go to Plans & Billing to purchase credits.", "insufficient_quota", Some("credit_balance_exhausted"), rng),
         (P::Anthropic, FaultKind::BillingError) => anthropic_error(402, "billing_error", "Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits.", rng),
         (P::OpenRouter, FaultKind::BillingError) => router_error(402, "Insufficient credits. Add more using https://openrouter.ai/settings/credits", json!({"error_type": "payment_required"})),
         (P::OpenRouter, FaultKind::UpstreamError) => router_error(429, "Provider returned error", json!({"provider_name": "Emulator", "raw": "emulator/model is temporarily rate-limited upstream. Please retry shortly.", "error_type": "rate_limit_exceeded"})),
@@ -146,7 +146,7 @@ pub(crate) fn malformed(provider: EmulatedProvider) -> HttpResponse {
 pub(crate) fn garble(provider: EmulatedProvider, headers: &mut Vec<(String, String)>) {
     const HUGE: &str = "99999999999999999999999999";
     let (prefix, garbage): (&str, &[(&str, &str)]) = match provider {
-        EmulatedProvider::OpenAi => (
+        EmulatedProvider::OpenAI => (
             "x-ratelimit-",
             &[
                 ("x-ratelimit-limit-requests", HUGE),
@@ -189,7 +189,7 @@ pub(crate) fn not_found(
     rng: &mut Rng,
 ) -> HttpResponse {
     match provider {
-        EmulatedProvider::OpenAi => openai_error(
+        EmulatedProvider::OpenAI => openai_error(
             404,
             &format!("Invalid URL ({method} {path})"),
             "invalid_request_error",
@@ -209,7 +209,7 @@ mod tests {
 
     #[test]
     fn pick_respects_probabilities() {
-        let mut cfg = EmulatorConfig::new(EmulatedProvider::OpenAi);
+        let mut cfg = EmulatorConfig::new(EmulatedProvider::OpenAI);
         let mut rng = Rng::new(1);
         assert_eq!(pick(&cfg, &mut rng, false), Pick::None);
         cfg.faults = vec![(FaultKind::Status500, 1.0)];

@@ -1,0 +1,173 @@
+//! The subcommands' flags. The flags of `run` are named after the library settings they set
+//! (`--request-limit` is [`ChatLimiterBuilder::request_limit`], `--max-workers` is
+//! [`BatchConfig::max_workers`], ...); the defaults shown by `--help` are taken from the
+//! library, so they cannot drift from it.
+//!
+//! [`ChatLimiterBuilder::request_limit`]: chat_limiter::ChatLimiterBuilder::request_limit
+//! [`BatchConfig::max_workers`]: chat_limiter::BatchConfig::max_workers
+
+use std::path::PathBuf;
+
+use chat_limiter::{BatchConfig, Config, Provider};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::Args;
+
+/// `--provider`'s parser: one of the library's providers, listed in `--help`.
+fn provider_parser() -> impl TypedValueParser<Value = Provider> {
+    PossibleValuesParser::new(Provider::ALL.map(|p| p.as_str())).try_map(|s| s.parse::<Provider>())
+}
+
+/// The options of `run` (and, with a generated input, of `demo`).
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Input JSONL: OpenAI Batch lines, Anthropic Message Batches lines, bare chat bodies,
+    /// or {"prompt": ..., "id": ...}.
+    pub input: PathBuf,
+    /// Output JSONL in the Batch API output shape; appended to, and read to resume.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Model for lines that name none; also tells the provider when --provider is not given.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// The provider every line goes to (default: detected from the model name).
+    #[arg(long, value_parser = provider_parser(), ignore_case = true)]
+    pub provider: Option<Provider>,
+    /// API base URL (a proxy, or the emulator).
+    #[arg(long)]
+    pub base_url: Option<String>,
+    /// Requests per minute (default: learned from the provider's headers).
+    #[arg(long, value_name = "RPM")]
+    pub request_limit: Option<u32>,
+    /// Tokens per minute, OpenAI and OpenRouter (default: learned).
+    #[arg(long, value_name = "TPM")]
+    pub token_limit: Option<u32>,
+    /// Anthropic input tokens per minute (default: learned).
+    #[arg(long, value_name = "TPM")]
+    pub input_token_limit: Option<u32>,
+    /// Anthropic output tokens per minute (default: learned).
+    #[arg(long, value_name = "TPM")]
+    pub output_token_limit: Option<u32>,
+    /// Worker threads of the batch.
+    #[arg(long, value_name = "N", default_value_t = BatchConfig::default().max_workers)]
+    pub max_workers: usize,
+    /// Most requests in flight at once (also the limiter's cap per model).
+    #[arg(long, value_name = "N",
+          default_value_t = BatchConfig::default().max_concurrent_requests)]
+    pub max_concurrent_requests: usize,
+    /// Retries of one request after its first attempt.
+    #[arg(long, value_name = "N", default_value_t = Config::default().max_retries())]
+    pub max_retries: u32,
+    /// Time limit of one attempt, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = Config::default().timeout().as_secs_f64())]
+    pub timeout: f64,
+    /// Share the limits with other processes through this Redis (feature `redis`).
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
+    /// Also write the summary as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub stats_json: Option<PathBuf>,
+    /// No progress bar (it is also off when stderr is not a terminal).
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+impl RunArgs {
+    /// The arguments of `run INPUT -o OUTPUT` with every other flag at its default.
+    pub fn new(input: PathBuf, output: PathBuf) -> Self {
+        let batch = BatchConfig::default();
+        let defaults = Config::default();
+        RunArgs {
+            input,
+            output,
+            model: None,
+            provider: None,
+            base_url: None,
+            request_limit: None,
+            token_limit: None,
+            input_token_limit: None,
+            output_token_limit: None,
+            max_workers: batch.max_workers,
+            max_concurrent_requests: batch.max_concurrent_requests,
+            max_retries: defaults.max_retries(),
+            timeout: defaults.timeout().as_secs_f64(),
+            redis: None,
+            stats_json: None,
+            no_progress: false,
+        }
+    }
+}
+
+/// The options of `emulate`: the settings of the emulated *server*, named as in the
+/// emulator's builder.
+#[derive(Debug, Args)]
+pub struct EmulateArgs {
+    /// The provider to emulate.
+    #[arg(long, value_parser = provider_parser(), ignore_case = true)]
+    pub provider: Provider,
+    /// Port on 127.0.0.1 (default: a free one).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Requests per minute, or per --request-window (default: the emulator's for the provider;
+    /// OpenRouter: unlimited).
+    #[arg(long)]
+    pub rpm: Option<u64>,
+    /// The window --rpm counts over, in seconds: OpenRouter-style interval limits
+    /// (`--rpm 20 --request-window 10` is 20 requests per 10 s).
+    #[arg(long, value_name = "SECS", requires = "rpm")]
+    pub request_window: Option<u64>,
+    /// Requests per day.
+    #[arg(long)]
+    pub rpd: Option<u64>,
+    /// OpenAI tokens per minute.
+    #[arg(long)]
+    pub tpm: Option<u64>,
+    /// Anthropic input tokens per minute.
+    #[arg(long)]
+    pub input_tpm: Option<u64>,
+    /// Anthropic output tokens per minute.
+    #[arg(long)]
+    pub output_tpm: Option<u64>,
+    /// OpenRouter: the key's credit balance (its limit) in USD (default: unlimited).
+    #[arg(long, value_name = "USD")]
+    pub credits: Option<f64>,
+    /// OpenRouter: price of a prompt token in USD (default: the emulator's).
+    #[arg(long, value_name = "USD")]
+    pub prompt_price: Option<f64>,
+    /// OpenRouter: price of a completion token in USD (default: the emulator's).
+    #[arg(long, value_name = "USD")]
+    pub completion_price: Option<f64>,
+    /// Latency before each answer, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Probability of a 5xx answer, in [0, 1].
+    #[arg(long, default_value_t = 0.0)]
+    pub fault_rate: f64,
+}
+
+/// The options of `demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where to write the results (default: a temporary file, removed at the end).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// How many prompts to send.
+    #[arg(long, default_value_t = 300)]
+    pub requests: usize,
+    /// No progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// The options of `limits`.
+#[derive(Debug, Args)]
+pub struct LimitsArgs {
+    /// The model to probe.
+    #[arg(long)]
+    pub model: String,
+    /// API base URL.
+    #[arg(long)]
+    pub base_url: Option<String>,
+    /// The provider (default: detected from the model name).
+    #[arg(long, value_parser = provider_parser(), ignore_case = true)]
+    pub provider: Option<Provider>,
+}

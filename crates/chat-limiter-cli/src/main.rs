@@ -1,0 +1,96 @@
+//! `chat-limiter`: run JSONL batches of chat requests through the rate limiter, resumably;
+//! run the provider emulator; a self-contained demo; probe a key's limits.
+//!
+//! Exit codes: 0 every line succeeded, 1 some lines failed, 2 usage or configuration error.
+
+mod args;
+mod demo;
+mod emulate;
+mod input;
+mod limits;
+mod logger;
+mod output;
+mod run;
+mod setup;
+mod summary;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use args::{DemoArgs, EmulateArgs, LimitsArgs, RunArgs};
+
+/// Rate-limited batches of chat requests for OpenAI, Anthropic and OpenRouter.
+#[derive(Debug, Parser)]
+#[command(name = "chat-limiter", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Send every line of a JSONL file, appending results to OUTPUT (resumes when rerun).
+    Run(RunArgs),
+    /// Run the provider emulator in the foreground; prints its base URL on the first line.
+    Emulate(EmulateArgs),
+    /// Run a few hundred generated prompts against an in-process emulator (no key, no network).
+    Demo(DemoArgs),
+    /// One probe call, then a table of the limits the provider reported.
+    Limits(LimitsArgs),
+}
+
+/// A failure that ends the command, with its exit code.
+#[derive(Debug)]
+pub struct Fatal {
+    /// 1 for a failed operation, 2 for usage and configuration errors.
+    pub code: u8,
+    /// What to tell the user.
+    pub message: String,
+}
+
+impl Fatal {
+    /// A usage or configuration error (exit code 2).
+    pub fn usage(message: impl Into<String>) -> Self {
+        Fatal { code: 2, message: message.into() }
+    }
+    /// An operation that failed after a valid start (exit code 1).
+    pub fn failed(message: impl Into<String>) -> Self {
+        Fatal { code: 1, message: message.into() }
+    }
+}
+
+impl From<chat_limiter::Error> for Fatal {
+    /// Library errors raised before any request is sent are configuration errors.
+    fn from(e: chat_limiter::Error) -> Self {
+        use chat_limiter::Error;
+        // The library's messages name builder methods; say it in the CLI's terms.
+        Fatal::usage(match e {
+            Error::MissingApiKey { provider, var } => {
+                format!("no API key for {provider}: set the {var} environment variable")
+            }
+            Error::UnknownModel { model } => format!(
+                "cannot tell the provider of model {model:?}: pass --provider openai|anthropic|openrouter"
+            ),
+            other => other.to_string(),
+        })
+    }
+}
+
+fn main() -> ExitCode {
+    logger::install();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => run::run(&args, None).map(|o| o.exit_code()),
+        Command::Emulate(args) => emulate::emulate(&args),
+        Command::Demo(args) => demo::demo(&args),
+        Command::Limits(args) => limits::limits(&args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(f) => {
+            eprintln!("chat-limiter: error: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}
