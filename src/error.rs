@@ -109,7 +109,8 @@ pub struct ApiError {
     pub request_id: Option<String>,
     /// The server's retry hint, when it gave one.
     pub retry_after: Option<Duration>,
-    /// Whether this error is worth retrying (rate limits, overload, 5xx), per providers.md §5.
+    /// Whether this error is worth retrying (rate limits, overload, 5xx), per
+    /// docs/providers.md §5.
     pub retryable: bool,
 }
 

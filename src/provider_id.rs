@@ -28,7 +28,7 @@ impl Provider {
     /// Detects the provider from a model name, or `None` when it cannot be told.
     ///
     /// `vendor/model` ids are OpenRouter's; `claude-*` is Anthropic; `gpt-*`, `o1`/`o3`/`o4*`,
-    /// `chatgpt-*` and the other OpenAI families are OpenAI (providers.md §4).
+    /// `chatgpt-*` and the other OpenAI families are OpenAI (docs/providers.md §4).
     ///
     /// ```
     /// use chat_limiter::Provider;

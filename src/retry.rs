@@ -1,4 +1,4 @@
-//! The one retry policy: whether to try again, and how long to wait first (providers.md §5).
+//! The one retry policy: whether to try again, and how long to wait first (docs/providers.md §5).
 //!
 //! Whether an error can succeed on a retry is [`Error::is_retryable`], decided where the error
 //! is parsed; this module turns it into a decision for the request loop: the server's hint

@@ -1,4 +1,4 @@
-//! Anthropic emulator behaviour against providers.md §2 and §6.
+//! Anthropic emulator behaviour against docs/providers.md §2 and §6.
 
 mod emu_common;
 

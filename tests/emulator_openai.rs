@@ -1,4 +1,4 @@
-//! OpenAI emulator behaviour against providers.md §1 and §6.
+//! OpenAI emulator behaviour against docs/providers.md §1 and §6.
 
 mod emu_common;
 
@@ -222,7 +222,7 @@ fn stream_without_usage_has_no_usage_field() {
 
 #[test]
 fn daily_bucket_shows_when_it_binds() {
-    // providers.md §1.6: free tier 200 RPD → `limit-requests: 200`, one request = 7m12s.
+    // docs/providers.md §1.6: free tier 200 RPD → `limit-requests: 200`, one request = 7m12s.
     let emu = Emulator::openai().rpm(500).rpd(200).tpm(40_000).start().unwrap();
     let r = post(&agent(), &url(&emu), &OPENAI_AUTH, &body(119));
     assert_eq!(r.h("x-ratelimit-limit-requests"), Some("200"));

@@ -1,4 +1,4 @@
-//! OpenRouter emulator behaviour against providers.md §3 and §6.
+//! OpenRouter emulator behaviour against docs/providers.md §3 and §6.
 
 mod emu_common;
 

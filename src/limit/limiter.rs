@@ -4,12 +4,12 @@
 //! Admission is first come, first served: only the head of a model's queue may reserve, and it
 //! waits (on a timed condvar) until the buckets can cover its whole cost, while everyone behind
 //! it waits for their turn. This is what keeps a large request from starving behind a stream of
-//! small ones (DESIGN.md lesson 1). Followers wait on one of 64 condvars picked by ticket, so a
-//! change of head wakes about one thread, not the whole queue.
+//! small ones (docs/design.md lesson 1). Followers wait on one of 64 condvars picked by
+//! ticket, so a change of head wakes about one thread, not the whole queue.
 //!
 //! Why not the `ratelimit` crate (a dependency of the benchmarks only): its buckets are
 //! try-then-sleep, and with many threads taking small permits a large request retrying on
-//! its own never finds the bucket full enough: measured, it starved (DESIGN.md lesson 1).
+//! its own never finds the bucket full enough: measured, it starved (docs/design.md lesson 1).
 //! `batch_bench` keeps it as the baseline users would hand-roll.
 
 use std::collections::HashMap;

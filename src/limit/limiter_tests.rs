@@ -177,7 +177,7 @@ fn header_sync_lowers_balance_for_usage_we_did_not_see() {
     assert_eq!(at - now, Duration::from_secs(6), "1000 tokens short at 10000/60s");
 }
 
-/// DESIGN.md lesson 1, on real threads: eight threads hammering 10-token requests cannot
+/// docs/design.md lesson 1, on real threads: eight threads hammering 10-token requests cannot
 /// starve one 800-token request on a 1000 tokens/s bucket.
 #[test]
 fn large_request_is_not_starved_by_small_ones() {

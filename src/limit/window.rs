@@ -104,7 +104,7 @@ mod tests {
     }
 
     #[test]
-    fn captures_from_providers_md_give_a_minute_or_a_day() {
+    fn documented_captures_give_a_minute_or_a_day() {
         let one = |l, r, reset| learn(&[(l, r, reset)], ms(1));
         assert_eq!(one(40_000, 39_880, ms(180)), 60.0);
         assert_eq!(one(300_000, 295_432, ms(913)), 60.0);

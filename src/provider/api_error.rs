@@ -1,4 +1,4 @@
-//! What the three providers' error parsers share: the retry decision of providers.md §5 and
+//! What the three providers' error parsers share: the retry decision of docs/providers.md §5 and
 //! turning untrusted error text into a short, key-free message.
 //!
 //! The decision order is fixed by the spec: the server's `x-should-retry` header wins, then
@@ -38,7 +38,7 @@ pub(crate) struct Draft {
 }
 
 impl Draft {
-    /// The final error, with `retryable` decided per providers.md §5.
+    /// The final error, with `retryable` decided per docs/providers.md §5.
     pub(crate) fn finish(self, provider: Provider, headers: &HeaderMap) -> ApiError {
         let retryable = match should_retry_header(headers) {
             Some(server_says) => server_says,

@@ -1,5 +1,5 @@
 //! What a request reserves, and what it turned out to cost, in each provider's accounting
-//! (DESIGN.md lesson 2, providers.md §1.7 and §2.6).
+//! (docs/design.md lesson 2, docs/providers.md §1.7 and §2.6).
 
 use crate::limit::model::Cost;
 use crate::provider_id::Provider;
@@ -18,7 +18,7 @@ pub(crate) fn reserve(provider: Provider, prompt: u64, max_output: u64, n: u64) 
 /// What the provider finally charged, given the usage it reported.
 ///
 /// OpenAI charges its estimate at admission and (as far as anyone has measured) does not
-/// refund unused `max_tokens`: the safe reading of providers.md §7 question 1 is to keep the
+/// refund unused `max_tokens`: the safe reading of docs/providers.md §7 question 1 is to keep the
 /// reservation, and to charge more only if the reported usage exceeded it. Anthropic adjusts
 /// ITPM to the real uncached input and OTPM to the real output. Cache reads do not count
 /// against ITPM except on the older models marked † in Anthropic's docs.

@@ -2,8 +2,8 @@
 //!
 //! OpenAI prints Go `time.Duration` values (`0s`, `913ms`, `6m0s`, `23h18m29.144s`); Groq copies
 //! the headers with fractional forms (`2.34s`, `1m26.4s`); Azure sends bare integer seconds.
-//! The parser accepts all of these (providers.md §1.6) and answers `None` for anything else, so
-//! a strange header means "unknown", never an error or a panic.
+//! The parser accepts all of these (docs/providers.md §1.6) and answers `None` for anything
+//! else, so a strange header means "unknown", never an error or a panic.
 
 use std::time::Duration;
 
@@ -94,7 +94,7 @@ mod tests {
 
     #[test]
     fn values_seen_in_openai_traffic() {
-        // providers.md §1.6, including every header of its arithmetic table.
+        // docs/providers.md §1.6, including every header of its arithmetic table.
         assert_eq!(parse_go_duration("0s"), ms(0));
         assert_eq!(parse_go_duration("2ms"), ms(2));
         assert_eq!(parse_go_duration("12ms"), ms(12));

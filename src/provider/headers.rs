@@ -40,8 +40,8 @@ pub(crate) fn header_go_duration(headers: &HeaderMap, name: &str) -> Option<Dura
 /// The server's idea of "now": its `Date` header when present and valid, else `now`.
 ///
 /// Absolute resets (Anthropic's RFC 3339, OpenRouter's epoch ms) are measured against this so
-/// that a skewed local clock does not stretch or shrink the wait (providers.md §2.5). `Date` has
-/// whole-second resolution and is stamped before the body is sent, so the result can only err
+/// that a skewed local clock does not stretch or shrink the wait (docs/providers.md §2.5).
+/// `Date` has whole-second resolution and is stamped before the body is sent, so the result can only err
 /// towards waiting slightly longer, which is the safe side.
 pub(crate) fn server_now(headers: &HeaderMap, now: SystemTime) -> SystemTime {
     header_str(headers, "date").and_then(|d| httpdate::parse_http_date(d).ok()).unwrap_or(now)

@@ -1,7 +1,7 @@
 //! RFC 3339 timestamps, the format of Anthropic's `anthropic-ratelimit-*-reset` headers.
 //!
 //! Real traffic only shows whole-second UTC values (`2025-02-24T22:25:47Z`), but the spec allows
-//! fractions and numeric offsets, so the parser accepts any RFC 3339 date-time (providers.md
+//! fractions and numeric offsets, so the parser accepts any RFC 3339 date-time (docs/providers.md
 //! §2.5). Written by hand (a days-from-civil conversion) to avoid a date-time dependency for one
 //! format; anything malformed is `None`.
 

@@ -72,7 +72,7 @@ pub(crate) fn parse_chat_response(
 }
 
 /// Builds the error for a non-2xx answer: type, code, redacted message, request id, retry hint
-/// and whether to retry (providers.md §5). Any body is accepted, including non-JSON. `now` is
+/// and whether to retry (docs/providers.md §5). Any body is accepted, including non-JSON. `now` is
 /// when the answer arrived, for HTTP-date and epoch retry hints.
 pub(crate) fn parse_error(
     p: Provider,

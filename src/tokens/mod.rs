@@ -3,7 +3,7 @@
 //! The limiter reserves `prompt estimate + max output` before a request goes out, so the
 //! estimate decides how close to the limit a job can run. [`TokenCounter`] is the seam; the
 //! default [`CharEstimator`] uses the rule the providers' own admission check is reported to
-//! use (`ceil(characters / 4)`, providers.md §1.7). With the `tiktoken` feature,
+//! use (`ceil(characters / 4)`, docs/providers.md §1.7). With the `tiktoken` feature,
 //! [`TiktokenCounter`] counts OpenAI prompts exactly.
 
 use crate::types::{ChatCompletionRequest, Message};

@@ -1,4 +1,4 @@
-//! Anthropic Messages (providers.md §2): `x-api-key` + `anthropic-version`, validation,
+//! Anthropic Messages (docs/providers.md §2): `x-api-key` + `anthropic-version`, validation,
 //! RPM/ITPM/OTPM admission with OTPM settlement, `anthropic-ratelimit-*` headers, bodies
 //! and the named-event SSE stream.
 

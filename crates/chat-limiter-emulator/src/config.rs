@@ -98,7 +98,7 @@ pub enum OutputLen {
     Fixed(u64),
 }
 
-/// How Anthropic output tokens are charged to OTPM (providers.md §2.6).
+/// How Anthropic output tokens are charged to OTPM (docs/providers.md §2.6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum OtpmMode {

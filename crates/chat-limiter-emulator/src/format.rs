@@ -1,5 +1,6 @@
 //! Header value formats (Go durations, RFC 3339), ids, and the seeded PRNG and hash the
-//! emulator uses for determinism. Written from providers.md, independent of the client.
+//! emulator uses for determinism. Written from the providers' public documentation
+//! (summarised in docs/providers.md), independent of the client.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -139,7 +140,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn go_duration_table_from_providers_md() {
+    fn go_duration_table_of_the_provider_docs() {
         let ms = Duration::from_millis;
         let cases = [
             (Duration::ZERO, "0s"),

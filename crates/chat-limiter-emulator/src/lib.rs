@@ -1,7 +1,8 @@
 //! A local, faithful fake of the OpenAI, Anthropic and OpenRouter chat APIs that enforces
 //! their rate limits, for tests, demos and benchmarks.
 //!
-//! It is written from `providers.md` alone and shares no code with the client, so a bug on
+//! It is written from the providers' public documentation alone
+//! (summarised in `docs/providers.md`) and shares no code with the client, so a bug on
 //! one side is caught by the other. One instance emulates one provider:
 //!
 //! ```no_run

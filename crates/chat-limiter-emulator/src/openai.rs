@@ -1,4 +1,4 @@
-//! OpenAI Chat Completions (providers.md §1): auth, validation, TPM/RPM admission, bodies,
+//! OpenAI Chat Completions (docs/providers.md §1): auth, validation, TPM/RPM admission, bodies,
 //! `x-ratelimit-*` headers and SSE chunks. The chunk and completion builders are shared
 //! with OpenRouter, whose wire format extends OpenAI's.
 
@@ -145,7 +145,7 @@ fn p_too_large(cap: u64, n: u64) -> bool {
 }
 
 /// The chosen bucket of a family: the one with the fewest units left (a daily bucket shows
-/// once it binds, as the free-tier captures in providers.md §1.6 do).
+/// once it binds, as the free-tier captures in docs/providers.md §1.6 do).
 fn pick(views: &[DimView], minute: Dim, day: Dim) -> Option<DimView> {
     match (find(views, minute), find(views, day)) {
         (Some(m), Some(d)) => Some(if d.remaining < m.remaining { d } else { m }),

@@ -1,4 +1,4 @@
-//! OpenRouter (providers.md §3): OpenAI-shaped chat with `gen-` ids, `provider`,
+//! OpenRouter (docs/providers.md §3): OpenAI-shaped chat with `gen-` ids, `provider`,
 //! `native_finish_reason` and `usage.cost`; a credit balance (402s); request limits per
 //! interval with `X-RateLimit-*` only on 429s; `GET /api/v1/key`; processing comments in
 //! streams.

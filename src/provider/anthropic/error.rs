@@ -1,5 +1,5 @@
 //! Anthropic error bodies (`{"type":"error","error":{"type","message",...},"request_id"}`) and
-//! their retry class (providers.md §2.7).
+//! their retry class (docs/providers.md §2.7).
 //!
 //! Terminal despite a retryable-looking status: the monthly spend cap (429 with
 //! `details.error_code = enforced_spend_limit_reached`), 402 `billing_error`, and 400 (which is

@@ -1,4 +1,4 @@
-//! The Anthropic error table of providers.md §2.7.
+//! The Anthropic error table of docs/providers.md §2.7.
 
 use super::*;
 use crate::provider::headers::test_headers;
@@ -41,7 +41,7 @@ fn spend_cap_and_billing_are_terminal() {
         )
         .retryable
     );
-    // x-should-retry is the server's word and wins (providers.md §5 step 1).
+    // x-should-retry is the server's word and wins (docs/providers.md §5 step 1).
     assert!(err(400, &[("x-should-retry", "true")], &body("invalid_request_error", "x")).retryable);
 }
 

@@ -1,4 +1,4 @@
-//! Anthropic's `anthropic-ratelimit-*` response headers (providers.md §2.5).
+//! Anthropic's `anthropic-ratelimit-*` response headers (docs/providers.md §2.5).
 //!
 //! Resets are absolute RFC 3339 times. They are turned into waits against the response's `Date`
 //! header (the server's clock) when present, so local clock skew does not distort them.
@@ -27,9 +27,9 @@ pub(crate) fn parse_rate_limits(headers: &HeaderMap, now: SystemTime) -> RateLim
         input_tokens: dim("input-tokens"),
         output_tokens: dim("output-tokens"),
         retry_after: standard_retry_after(headers, now),
-        // RFC 3339 resets in whole seconds (providers.md §2.5).
+        // RFC 3339 resets in whole seconds (docs/providers.md §2.5).
         reset_resolution: std::time::Duration::from_secs(1),
-        // Token remainders are rounded to the nearest 1000 (providers.md §2.5).
+        // Token remainders are rounded to the nearest 1000 (docs/providers.md §2.5).
         token_remaining_rounding: 1000,
     }
 }
@@ -40,7 +40,7 @@ mod tests {
     use crate::provider::headers::test_headers;
     use std::time::{Duration, UNIX_EPOCH};
 
-    /// The real capture of providers.md §2.5.
+    /// The real capture of docs/providers.md §2.5.
     fn capture() -> Vec<(&'static str, &'static str)> {
         vec![
             ("date", "Mon, 24 Feb 2025 22:25:32 GMT"),

@@ -1,6 +1,6 @@
 //! Anthropic Messages request bodies built from the unified (OpenAI-shaped) request.
 //!
-//! The differences that matter (providers.md §2.2): system and developer messages move to the
+//! The differences that matter (docs/providers.md §2.2): system and developer messages move to the
 //! top-level `system` (all of them, joined by a blank line, in order); `max_tokens` is required;
 //! `stop` is `stop_sequences`; the penalties do not exist; `top_k` does. OpenAI tool traffic is
 //! translated best effort: an assistant's `tool_calls` become `tool_use` blocks and a `tool`

@@ -3,7 +3,7 @@
 //! Text blocks are concatenated; `tool_use` blocks become OpenAI `tool_calls` in
 //! `message.extra`; `stop_reason` is renamed to OpenAI's words; usage counts every input token
 //! (uncached + cache writes + cache reads), since `input_tokens` alone excludes the cached part
-//! (providers.md §2.3).
+//! (docs/providers.md §2.3).
 
 use serde_json::{json, Map, Value};
 

@@ -1,4 +1,4 @@
-//! Anthropic's named SSE events turned into unified chunks (providers.md §2.4).
+//! Anthropic's named SSE events turned into unified chunks (docs/providers.md §2.4).
 //!
 //! The stream is stateful: `message_start` carries the id, model and input usage, later
 //! `message_delta` events carry the stop reason and the cumulative output usage. The decoder

@@ -1,4 +1,4 @@
-//! Anthropic stream events in the documented order (providers.md §2.4).
+//! Anthropic stream events in the documented order (docs/providers.md §2.4).
 
 use super::*;
 use crate::types::MessageRole;

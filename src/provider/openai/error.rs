@@ -2,7 +2,7 @@
 //!
 //! A 429 is not always a rate limit: quota, billing and spend-limit codes, and "Request too
 //! large" (one request bigger than the whole bucket), will fail again however long we wait
-//! (providers.md §1.8). They are told apart by `error.code`, `error.type` and the message.
+//! (docs/providers.md §1.8). They are told apart by `error.code`, `error.type` and the message.
 
 use std::time::{Duration, SystemTime};
 

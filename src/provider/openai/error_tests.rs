@@ -1,4 +1,4 @@
-//! The OpenAI error table of providers.md §1.8 and the retry decisions of §5.
+//! The OpenAI error table of docs/providers.md §1.8 and the retry decisions of §5.
 
 use super::*;
 use crate::provider::headers::test_headers;

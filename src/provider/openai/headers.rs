@@ -1,4 +1,4 @@
-//! OpenAI's `x-ratelimit-*` response headers (providers.md §1.5, §1.6).
+//! OpenAI's `x-ratelimit-*` response headers (docs/providers.md §1.5, §1.6).
 //!
 //! Values are relative: a reset is a Go duration counted from when the response arrived, so no
 //! clock is needed except for an HTTP-date `retry-after`. Only the `requests` and `tokens`
@@ -17,7 +17,7 @@ pub(crate) fn parse_rate_limits(headers: &HeaderMap, now: SystemTime) -> RateLim
         requests: dimension(headers, "requests"),
         tokens: dimension(headers, "tokens"),
         retry_after: standard_retry_after(headers, now),
-        // Go durations are printed truncated to whole milliseconds (providers.md §1.6).
+        // Go durations are printed truncated to whole milliseconds (docs/providers.md §1.6).
         reset_resolution: std::time::Duration::from_millis(1),
         ..RateLimitInfo::default()
     }

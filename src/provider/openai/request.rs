@@ -1,7 +1,7 @@
 //! Request bodies in the OpenAI Chat Completions shape, used by OpenAI and OpenRouter.
 //!
 //! The two differ in three places only: OpenAI does not know `top_k`, OpenAI's reasoning models
-//! reject `max_tokens` (providers.md §1.2), and only OpenAI needs `stream_options` to report
+//! reject `max_tokens` (docs/providers.md §1.2), and only OpenAI needs `stream_options` to report
 //! usage in a stream (OpenRouter always does, §3.2).
 
 use serde_json::{json, Map, Value};

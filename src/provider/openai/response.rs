@@ -1,7 +1,7 @@
 //! Non-streaming responses in the OpenAI shape (OpenAI and OpenRouter) and their `usage`.
 //!
 //! OpenRouter can answer HTTP 200 with an `error` object, at the top level or inside a choice
-//! with `finish_reason: "error"`, when the upstream failed after routing (providers.md §3.3);
+//! with `finish_reason: "error"`, when the upstream failed after routing (docs/providers.md §3.3);
 //! both become `Error::Api` so that they are classified and retried like an HTTP error.
 
 use serde_json::{Map, Value};

@@ -3,7 +3,7 @@
 //! The stream ends with `data: [DONE]`. Usage arrives on a late chunk (with `choices: []` for
 //! OpenAI's `include_usage`; OpenRouter sometimes puts it on a chunk that still has choices), so
 //! `usage` is read from every chunk. A chunk with an `error` object is a failure reported after
-//! HTTP 200 (providers.md §1.4, §3.4) and becomes `Error::Api`.
+//! HTTP 200 (docs/providers.md §1.4, §3.4) and becomes `Error::Api`.
 
 use serde_json::Value;
 

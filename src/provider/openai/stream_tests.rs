@@ -1,4 +1,4 @@
-//! OpenAI and OpenRouter stream chunks, from the captures in providers.md §1.4 and §3.4.
+//! OpenAI and OpenRouter stream chunks, from the captures in docs/providers.md §1.4 and §3.4.
 
 use super::*;
 use crate::types::MessageRole;

@@ -1,5 +1,5 @@
 //! OpenRouter error bodies (`{"error":{"code":<int>,"message","metadata"?}}`) and their retry
-//! class (providers.md §3.7).
+//! class (docs/providers.md §3.7).
 //!
 //! Terminal: 402 (no credits), `payment_required`, `error.availability.retryable == false`, and
 //! the per-day free-model counter, whose reset can be hours away: it is reported with its reset
@@ -44,8 +44,8 @@ pub(crate) fn parse_error(
     draft.request_id = header_str(headers, "x-generation-id")
         .or_else(|| header_str(headers, "x-request-id"))
         .map(|id| clean_message(id, api_key));
-    // Hint order (providers.md §5): retry-after-ms, retry-after, X-RateLimit-Reset (header, then
-    // the copy in the body), then the body's availability.retry_after.
+    // Hint order (docs/providers.md §5): retry-after-ms, retry-after, X-RateLimit-Reset
+    // (header, then the copy in the body), then the body's availability.retry_after.
     let from_body = draft.retry_after.take();
     draft.retry_after = standard_retry_after(headers, now)
         .or(reset_in(headers, now).filter(|d| !d.is_zero()))

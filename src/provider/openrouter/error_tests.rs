@@ -1,4 +1,4 @@
-//! The OpenRouter error table of providers.md §3.7, with the real 429 bodies quoted there.
+//! The OpenRouter error table of docs/providers.md §3.7, with the real 429 bodies quoted there.
 
 use super::*;
 use crate::provider::headers::test_headers;

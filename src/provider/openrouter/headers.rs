@@ -1,4 +1,4 @@
-//! OpenRouter's `X-RateLimit-*` headers, sent only on its own 429s (providers.md §3.6).
+//! OpenRouter's `X-RateLimit-*` headers, sent only on its own 429s (docs/providers.md §3.6).
 //!
 //! `X-RateLimit-Reset` is an absolute Unix time in milliseconds (the next minute, or the next
 //! 00:00 UTC for the daily free-model counter). It is measured against the response's `Date`

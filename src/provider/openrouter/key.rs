@@ -1,4 +1,5 @@
-//! OpenRouter's key information (`GET /api/v1/key`, alias `/api/v1/auth/key`, providers.md §3.5).
+//! OpenRouter's key information (`GET /api/v1/key`, alias `/api/v1/auth/key`;
+//! docs/providers.md §3.5).
 //!
 //! OpenRouter sends no rate-limit headers on success, so this endpoint is how a client learns
 //! whether the key still has credit before a stream of requests all fail with 402.
