@@ -2,25 +2,21 @@
 //! switched on. Every item must end as a success or a typed error, none lost, none sent again
 //! after the client accepted its answer, no panic and no hang.
 //!
-//! The client-side view of every HTTP attempt is recorded precisely: a `TokenCounter` (called
-//! once per item attempt, on the worker thread that then sends it) tags the thread with the
-//! item's number, and a ureq middleware (same thread) logs each attempt's outcome under it.
+//! The client-side view of every HTTP attempt is recorded precisely: a ureq middleware reads
+//! the item's number from the request body (the prompt is `soak item N`) and logs each
+//! attempt's outcome under it.
 
-use std::cell::Cell;
 use std::collections::HashMap;
+use std::io::Read;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chat_limiter::{
     process_chat_completion_batch, BatchConfig, ChatCompletionRequest, ChatLimiter, Error, Message,
-    Provider, TokenCounter,
+    Provider,
 };
 use chat_limiter_emulator::{Emulator, EmulatorBuilder, FaultKind};
 use parking_lot::Mutex;
-
-thread_local! {
-    static CURRENT_ITEM: Cell<Option<usize>> = const { Cell::new(None) };
-}
 
 /// What one HTTP attempt looked like to the client before its body was read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -32,16 +28,11 @@ enum Seen {
 
 type AttemptLog = Arc<Mutex<HashMap<usize, Vec<Seen>>>>;
 
-/// Tags the worker thread with the item about to be sent (the prompt is `soak item N`).
-#[derive(Debug)]
-struct Tagger;
-
-impl TokenCounter for Tagger {
-    fn count_prompt(&self, req: &ChatCompletionRequest) -> u64 {
-        let n = req.messages[0].content.strip_prefix("soak item ").and_then(|s| s.parse().ok());
-        CURRENT_ITEM.with(|c| c.set(n));
-        8
-    }
+/// The item number in a request body (`... "soak item 17" ...`).
+fn item_of(body: &[u8]) -> Option<usize> {
+    let text = std::str::from_utf8(body).ok()?;
+    let rest = &text[text.find("soak item ")? + "soak item ".len()..];
+    rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
 }
 
 /// A proxy-less agent that logs every attempt under the thread's current item.
@@ -49,13 +40,17 @@ fn recording_agent(log: AttemptLog) -> ureq::Agent {
     let middleware = move |req: ureq::http::Request<ureq::SendBody>,
                            next: ureq::middleware::MiddlewareNext|
           -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
-        let res = next.handle(req);
+        let (parts, body) = req.into_parts();
+        let mut bytes = Vec::new();
+        body.into_reader().read_to_end(&mut bytes).expect("the body is in memory");
+        let item = item_of(&bytes).expect("every attempt carries its item");
+        let body = ureq::SendBody::from_owned_reader(std::io::Cursor::new(bytes));
+        let res = next.handle(ureq::http::Request::from_parts(parts, body));
         let seen = match &res {
             Ok(r) => Seen::Status(r.status().as_u16()),
             Err(ureq::Error::Timeout(_)) => Seen::Timeout,
             Err(_) => Seen::OtherTransport,
         };
-        let item = CURRENT_ITEM.with(Cell::get).expect("every attempt is tagged");
         log.lock().entry(item).or_default().push(seen);
         res
     };
@@ -90,7 +85,6 @@ fn soak(emu: &Emulator, provider: Provider, model: &str, n: usize) -> Outcome {
         .api_key("sk-soak-key-0123456789")
         .base_url(emu.base_url())
         .agent(recording_agent(log.clone()))
-        .token_counter(Arc::new(Tagger))
         .timeout(Duration::from_millis(250)) // below the 400 ms stall
         .max_retries(6)
         .base_backoff(Duration::from_millis(2))
@@ -104,11 +98,8 @@ fn soak(emu: &Emulator, provider: Provider, model: &str, n: usize) -> Outcome {
                 .max_tokens(8)
         })
         .collect();
-    let config = BatchConfig::default()
-        .max_workers(16)
-        .max_concurrent_requests(16)
-        .max_retries_per_item(3)
-        .retry_delay(Duration::from_millis(5));
+    // Retries are the limiter's (max_retries above): the batch adds none of its own.
+    let config = BatchConfig::default().max_workers(16).max_concurrent_requests(16);
     // The watchdog: a hang fails the test instead of blocking CI.
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
