@@ -189,7 +189,6 @@ pub use client::{ChatLimiter, ChatLimiterBuilder};
 pub use config::Config;
 pub use error::{ApiError, Error, Result};
 pub use limit::clock::{Clock, ManualClock, SystemClock};
-pub use limit::info::{DimensionInfo, RateLimitInfo};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use limit::redis_store::RedisFailurePolicy;

@@ -90,7 +90,8 @@ fn retries_exhausted_and_batch_results_are_redacted() {
     let e = limiter.chat_completion(&request()).expect_err("500s");
     assert!(matches!(e, Error::RetriesExhausted { attempts: 3, .. }), "{e:?}");
     assert_error_hidden("Error::RetriesExhausted", &e);
-    let config = BatchConfig::default().max_retries_per_item(1).retry_delay(Duration::ZERO);
+    let config =
+        BatchConfig::default().max_retries_per_item(1).retry_delay(Duration::from_millis(1));
     let results =
         process_chat_completion_batch(&limiter, vec![request(), request()], &config).unwrap();
     for r in &results {

@@ -17,6 +17,9 @@ use crate::secret::ApiKey;
 use crate::tokens::{CharEstimator, TokenCounter};
 use crate::transport::{Transport, UreqTransport};
 
+#[cfg(feature = "redis")]
+mod redis;
+
 /// Builds a [`ChatLimiter`]. Every setter is optional and named like the [`Config`] getter it
 /// sets; [`build`](Self::build) validates. Defaults are [`Config::default`]'s.
 ///
@@ -48,7 +51,7 @@ pub struct ChatLimiterBuilder {
     clock: Option<Arc<dyn Clock>>,
     token_counter: Option<Arc<dyn TokenCounter>>,
     #[cfg(feature = "redis")]
-    pub(super) redis: super::redis::RedisOptions,
+    redis: redis::RedisOptions,
 }
 
 impl std::fmt::Debug for ChatLimiterBuilder {
@@ -243,11 +246,7 @@ impl ChatLimiterBuilder {
 
 /// A duration setting outside the config (the Redis ones), checked like the config's.
 #[cfg(feature = "redis")]
-pub(super) fn check_duration(
-    name: &str,
-    v: Option<Duration>,
-    default: Duration,
-) -> Result<Duration> {
+fn check_duration(name: &str, v: Option<Duration>, default: Duration) -> Result<Duration> {
     let d = v.unwrap_or(default);
     if d.is_zero() || d > crate::config::MAX_DURATION {
         return Err(Error::Config(format!("{name} must be between 1 ns and 1 hour, got {d:?}")));
@@ -257,13 +256,7 @@ pub(super) fn check_duration(
 
 /// A count setting outside the config (the Redis ones), checked like the config's.
 #[cfg(feature = "redis")]
-pub(super) fn check_range(
-    name: &str,
-    v: Option<u32>,
-    default: u32,
-    lo: u32,
-    hi: u32,
-) -> Result<u32> {
+fn check_range(name: &str, v: Option<u32>, default: u32, lo: u32, hi: u32) -> Result<u32> {
     let n = v.unwrap_or(default);
     if !(lo..=hi).contains(&n) {
         return Err(Error::Config(format!("{name} must be in {lo}..={hi}, got {n}")));

@@ -16,8 +16,6 @@ use crate::types::{ChatCompletionRequest, ChatCompletionResponse, Message};
 
 mod base_url;
 mod builder;
-#[cfg(feature = "redis")]
-mod redis;
 
 pub use builder::ChatLimiterBuilder;
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 /// One limit dimension (requests, tokens, input tokens or output tokens) as last reported.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 #[non_exhaustive]
-pub struct DimensionInfo {
+pub(crate) struct DimensionInfo {
     /// The bucket's capacity (`x-ratelimit-limit-*`, `anthropic-ratelimit-*-limit`).
     pub limit: Option<u64>,
     /// What is left right now.
@@ -29,7 +29,7 @@ impl DimensionInfo {
 /// Everything one response said about rate limits.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 #[non_exhaustive]
-pub struct RateLimitInfo {
+pub(crate) struct RateLimitInfo {
     /// Requests per window.
     pub requests: DimensionInfo,
     /// Tokens per window (OpenAI; Anthropic's combined `tokens-*` family).

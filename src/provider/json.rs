@@ -98,3 +98,12 @@ mod tests {
         assert!(!err.to_string().contains("sk-secret"));
     }
 }
+
+/// A `code` that is an HTTP status (a number, or a string of digits).
+pub(crate) fn status_from_code(code: Option<&Value>) -> Option<u16> {
+    let n = match code? {
+        Value::String(s) => s.trim().parse::<u64>().ok()?,
+        other => u64_of(Some(other))?,
+    };
+    u16::try_from(n).ok().filter(|s| (100..=599).contains(s))
+}

@@ -116,20 +116,23 @@ pub fn describe(c: &EmulatorConfig) -> String {
 pub fn emulate(args: &EmulateArgs) -> Result<u8, Fatal> {
     let emu = configure(args)?.start().map_err(start_error)?;
     let mut out = std::io::stdout().lock();
-    // Scripts read the first line: write it and flush before anything else.
-    writeln!(out, "{}", emu.base_url())
-        .and_then(|()| {
-            writeln!(out, "emulating {}: {}", args.provider, describe(emu.config()))?;
-            writeln!(
-                out,
-                "any non-empty API key is accepted; statistics at http://{}/_stats; \
+    // Scripts read the first line: write it and flush before anything else. A reader that
+    // closes the pipe after it (`| head -1`) must not stop the server, so write errors on
+    // stdout are not fatal: the emulator keeps serving until it is killed.
+    let written = writeln!(out, "{}", emu.base_url()).and_then(|()| out.flush()).and_then(|()| {
+        writeln!(out, "emulating {}: {}", args.provider, describe(emu.config()))?;
+        writeln!(
+            out,
+            "any non-empty API key is accepted; statistics at http://{}/_stats; \
                  stop with Ctrl-C",
-                emu.addr()
-            )?;
-            out.flush()
-        })
-        .map_err(|e| Fatal::failed(e.to_string()))?;
+            emu.addr()
+        )?;
+        out.flush()
+    });
     drop(out);
+    if let Err(e) = written {
+        let _ = writeln!(std::io::stderr(), "chat-limiter: stdout closed ({e}); still serving");
+    }
     emu.wait();
     Ok(0)
 }

@@ -13,7 +13,7 @@ use crate::error::ApiError;
 use crate::provider::api_error::{body_snippet, clean_field, clean_message, Draft};
 use crate::provider::duration::parse_go_duration;
 use crate::provider::headers::{header_str, standard_retry_after};
-use crate::provider::json::{str_of, u64_of};
+use crate::provider::json::{status_from_code, str_of, u64_of};
 use crate::provider_id::Provider;
 
 /// Codes that mean the account, not the moment, is the problem.
@@ -54,15 +54,6 @@ pub(crate) fn parse_error(
 pub(crate) fn in_band_error(err: &Value, api_key: &str) -> ApiError {
     let status = status_from_code(err.get("code")).unwrap_or(500);
     draft_from(status, err, api_key).finish(Provider::OpenAI, &HeaderMap::new())
-}
-
-/// A `code` that is an HTTP status (a number, or a string of digits).
-pub(crate) fn status_from_code(code: Option<&Value>) -> Option<u16> {
-    let n = match code? {
-        Value::String(s) => s.trim().parse::<u64>().ok()?,
-        other => u64_of(Some(other))?,
-    };
-    u16::try_from(n).ok().filter(|s| (100..=599).contains(s))
 }
 
 /// Reads the `error` object; the retry hint, if any, comes from the message.

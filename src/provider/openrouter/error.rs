@@ -15,8 +15,8 @@ use crate::provider::api_error::{body_snippet, clean_field, clean_message, trunc
 use crate::provider::headers::{
     header_str, parse_epoch_millis, server_now, standard_retry_after, until,
 };
+use crate::provider::json::status_from_code;
 use crate::provider::json::{obj_of, str_of, u64_of};
-use crate::provider::openai::error::status_from_code;
 use crate::provider_id::Provider;
 
 use super::headers::reset_in;

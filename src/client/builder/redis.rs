@@ -4,8 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::builder::{check_duration, check_range};
-use super::ChatLimiterBuilder;
+use super::{check_duration, check_range, ChatLimiterBuilder};
 use crate::error::{Error, Result};
 use crate::limit::limiter::Limiter;
 use crate::limit::redis_store::{RedisFailurePolicy, RedisSettings, RedisStore};
