@@ -64,6 +64,15 @@ pub(crate) fn shape_error(p: Provider, what: &str) -> Error {
     Error::InvalidResponse { provider: p, message: what.to_string() }
 }
 
+/// A `code` that is an HTTP status (a number, or a string of digits).
+pub(crate) fn status_from_code(code: Option<&Value>) -> Option<u16> {
+    let n = match code? {
+        Value::String(s) => s.trim().parse::<u64>().ok()?,
+        other => u64_of(Some(other))?,
+    };
+    u16::try_from(n).ok().filter(|s| (100..=599).contains(s))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,13 +106,4 @@ mod tests {
         let err = parse_ok_body(Provider::OpenAI, b"<html>sk-secret</html>").expect_err("not JSON");
         assert!(!err.to_string().contains("sk-secret"));
     }
-}
-
-/// A `code` that is an HTTP status (a number, or a string of digits).
-pub(crate) fn status_from_code(code: Option<&Value>) -> Option<u16> {
-    let n = match code? {
-        Value::String(s) => s.trim().parse::<u64>().ok()?,
-        other => u64_of(Some(other))?,
-    };
-    u16::try_from(n).ok().filter(|s| (100..=599).contains(s))
 }

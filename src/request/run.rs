@@ -23,8 +23,9 @@ pub(super) const MAX_BODY: u64 = 64 * 1024 * 1024;
 /// Largest error body read: enough for any provider's error JSON.
 const MAX_ERROR_BODY: u64 = 1024 * 1024;
 
-/// A failed attempt: the error and what the answer's headers said.
-pub(super) type Failed = (Error, RateLimitInfo);
+/// A failed attempt: the error and what the answer's headers said (boxed: the failure path is
+/// rare and the success path should not carry a large `Err` variant).
+pub(super) type Failed = Box<(Error, RateLimitInfo)>;
 
 impl Engine {
     /// Runs `call` until it succeeds, fails for good, or `policy` gives up. `on_success` turns
@@ -45,7 +46,7 @@ impl Engine {
             *attempts = n + 1;
             let (err, info) = match self.attempt(call, permit, &mut on_success) {
                 Ok(t) => return Ok(t),
-                Err(failed) => failed,
+                Err(failed) => *failed,
             };
             match policy.decide(&err, &info, n) {
                 Decision::GiveUp => return Err(err),
@@ -80,15 +81,15 @@ impl Engine {
         };
         let resp = self
             .send(&call.method, &call.path, call.body.as_deref(), timeout)
-            .map_err(|e| (e, RateLimitInfo::default()))?;
+            .map_err(|e| Box::new((e, RateLimitInfo::default())))?;
         let info = self.observe(&resp.headers, &mut permit);
         if !(200..300).contains(&resp.status) {
             let status = resp.status;
             // An unreadable error body still has a status to classify by.
             let body = read_body(resp.body, MAX_ERROR_BODY).unwrap_or_default();
-            return Err((self.api_failure(status, &resp.headers, &body), info));
+            return Err(Box::new((self.api_failure(status, &resp.headers, &body), info)));
         }
-        on_success(resp, permit).map_err(|e| (e, info))
+        on_success(resp, permit).map_err(|e| Box::new((e, info)))
     }
 
     /// Records that the server answered and follows its rate-limit headers.

@@ -13,7 +13,7 @@ use crate::error::ApiError;
 use crate::provider::api_error::{body_snippet, clean_field, clean_message, Draft};
 use crate::provider::duration::parse_go_duration;
 use crate::provider::headers::{header_str, standard_retry_after};
-use crate::provider::json::{status_from_code, str_of, u64_of};
+use crate::provider::json::{status_from_code, str_of};
 use crate::provider_id::Provider;
 
 /// Codes that mean the account, not the moment, is the problem.
