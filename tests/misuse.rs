@@ -2,7 +2,7 @@
 //! bad method or path, and batch configurations out of range. Each is a typed error naming the
 //! problem, and the server never hears of it.
 
-mod loopback;
+mod fake_http;
 
 use std::time::Duration;
 
@@ -10,9 +10,9 @@ use chat_limiter::{
     process_chat_completion_batch, BatchConfig, ChatCompletionRequest, ChatLimiter, Error, Message,
     Provider,
 };
-use loopback::{Canned, Loopback};
+use fake_http::{FakeServer, Reply};
 
-fn limiter(server: &Loopback, model: Option<&str>) -> ChatLimiter {
+fn limiter(server: &FakeServer, model: Option<&str>) -> ChatLimiter {
     let mut b = ChatLimiter::builder()
         .provider(Provider::OpenAI)
         .api_key("sk-misuse")
@@ -34,7 +34,7 @@ fn invalid(e: Error, says: &str) {
 
 #[test]
 fn unusable_chat_requests_are_refused_before_sending() {
-    let server = Loopback::start(vec![Canned::new(200, "{}")]);
+    let server = FakeServer::script(vec![Reply::new(200, "{}").close()]);
     let no_default = limiter(&server, None);
     let bare = ChatCompletionRequest::new("", vec![Message::user("hi")]);
     invalid(no_default.chat_completion(&bare).unwrap_err(), "no model");
@@ -43,27 +43,28 @@ fn unusable_chat_requests_are_refused_before_sending() {
     invalid(with_default.chat_completion(&empty).unwrap_err(), "no messages");
     let zero = ChatCompletionRequest::new("gpt-4o-mini", vec![Message::user("hi")]).max_tokens(0);
     invalid(with_default.chat_completion(&zero).unwrap_err(), "max_tokens");
-    assert!(server.seen().is_empty(), "nothing may be sent");
+    assert!(server.requests().is_empty(), "nothing may be sent");
 }
 
 #[test]
 fn raw_requests_with_a_bad_method_or_path_are_refused() {
-    let server = Loopback::start(vec![Canned::new(200, "not json")]);
+    let server = FakeServer::script(vec![Reply::new(200, "not json").close()]);
     let l = limiter(&server, Some("gpt-4o-mini"));
     invalid(l.request("TRACE", "/models", None).unwrap_err(), "method");
     invalid(l.request("GET", "models", None).unwrap_err(), "path");
     invalid(l.request("GET", "/x?u=http://evil.example/", None).unwrap_err(), "path");
-    assert!(server.seen().is_empty(), "nothing may be sent");
+    assert!(server.requests().is_empty(), "nothing may be sent");
     // A valid call whose answer is not JSON: the raw response is returned, `json()` says why.
     let raw = l.request(" get ", "/models", None).expect("2xx");
     assert_eq!(raw.header("CONTENT-TYPE"), Some("application/json"));
     assert!(raw.json().is_err());
-    assert!(server.seen()[0].starts_with("get /v1/models "));
+    let sent = &server.requests()[0];
+    assert_eq!((sent.method.as_str(), sent.path.as_str()), ("GET", "/v1/models"));
 }
 
 #[test]
 fn out_of_range_batch_configs_are_refused_naming_the_field() {
-    let server = Loopback::start(vec![Canned::new(200, "{}")]);
+    let server = FakeServer::script(vec![Reply::new(200, "{}").close()]);
     let l = limiter(&server, Some("gpt-4o-mini"));
     let cases = [
         ("max_workers", BatchConfig::default().max_workers(0)),
@@ -79,7 +80,7 @@ fn out_of_range_batch_configs_are_refused_naming_the_field() {
             other => panic!("{field}: expected a config error, got {other:?}"),
         }
     }
-    assert!(server.seen().is_empty(), "nothing may be sent");
+    assert!(server.requests().is_empty(), "nothing may be sent");
 }
 
 #[test]

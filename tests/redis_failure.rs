@@ -2,6 +2,7 @@
 //! shared limiting resumes when Redis is back.
 #![cfg(feature = "redis")]
 
+mod fake_http;
 mod redis_support;
 
 use std::net::TcpListener;
@@ -11,7 +12,8 @@ use chat_limiter::{
     ChatCompletionRequest, ChatLimiter, ChatLimiterBuilder, Error, Message, Provider,
     RedisFailurePolicy,
 };
-use redis_support::{RedisServer, Reply, StubServer, KEY};
+use fake_http::{FakeServer, Reply};
+use redis_support::{RedisServer, KEY};
 
 fn builder(base_url: &str, redis: &str, policy: RedisFailurePolicy) -> ChatLimiterBuilder {
     ChatLimiter::builder()
@@ -39,8 +41,10 @@ fn keys(redis: &RedisServer) -> usize {
 #[test]
 fn fallback_local_keeps_working_and_recovers() {
     let Some(mut redis) = RedisServer::start() else { return };
-    let server = StubServer::start(|_| Reply::openai(5, 5));
-    let l = builder(&server.url, &redis.url(), RedisFailurePolicy::FallbackLocal).build().unwrap();
+    let server = FakeServer::handler(|_| Reply::openai(5, 5));
+    let l = builder(&server.url("/v1"), &redis.url(), RedisFailurePolicy::FallbackLocal)
+        .build()
+        .unwrap();
     l.chat_completion(&ask()).unwrap();
     assert_eq!(keys(&redis), 1);
 
@@ -63,8 +67,8 @@ fn fallback_local_keeps_working_and_recovers() {
 #[test]
 fn fail_policy_returns_a_store_error_promptly_then_recovers() {
     let Some(mut redis) = RedisServer::start() else { return };
-    let server = StubServer::start(|_| Reply::openai(5, 5));
-    let l = builder(&server.url, &redis.url(), RedisFailurePolicy::Fail).build().unwrap();
+    let server = FakeServer::handler(|_| Reply::openai(5, 5));
+    let l = builder(&server.url("/v1"), &redis.url(), RedisFailurePolicy::Fail).build().unwrap();
     l.chat_completion(&ask()).unwrap();
 
     redis.kill();
@@ -75,7 +79,7 @@ fn fail_policy_returns_a_store_error_promptly_then_recovers() {
         assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
         assert!(!err.to_string().contains(KEY));
     }
-    assert_eq!(server.hits(), 1, "nothing was sent without a shared reservation");
+    assert_eq!(server.count(), 1, "nothing was sent without a shared reservation");
 
     redis.restart();
     std::thread::sleep(Duration::from_millis(600));
@@ -90,15 +94,16 @@ fn a_redis_that_never_answers_costs_at_most_the_timeout() {
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("redis://{}/", silent.local_addr().unwrap());
     let held = std::thread::spawn(move || silent.incoming().take(4).flatten().collect::<Vec<_>>());
-    let server = StubServer::start(|_| Reply::openai(5, 5));
-    let fail = builder(&server.url, &url, RedisFailurePolicy::Fail).build().unwrap();
+    let server = FakeServer::handler(|_| Reply::openai(5, 5));
+    let fail = builder(&server.url("/v1"), &url, RedisFailurePolicy::Fail).build().unwrap();
     let started = Instant::now();
     let err = fail.chat_completion(&ask()).unwrap_err();
     assert!(matches!(err, Error::Store(_)), "{err:?}");
     let took = started.elapsed();
     assert!(took >= Duration::from_millis(250) && took < Duration::from_millis(1500), "{took:?}");
 
-    let fallback = builder(&server.url, &url, RedisFailurePolicy::FallbackLocal).build().unwrap();
+    let fallback =
+        builder(&server.url("/v1"), &url, RedisFailurePolicy::FallbackLocal).build().unwrap();
     let started = Instant::now();
     fallback.chat_completion(&ask()).expect("falls back");
     assert!(started.elapsed() < Duration::from_millis(1500), "{:?}", started.elapsed());

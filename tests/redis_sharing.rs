@@ -2,12 +2,14 @@
 //! key's limits, queue fairly, and see each other's settlements, header syncs and 429 pauses.
 #![cfg(feature = "redis")]
 
+mod fake_http;
 mod redis_support;
 
 use std::time::{Duration, Instant};
 
 use chat_limiter::{ChatCompletionRequest, ChatLimiter, ChatLimiterBuilder, Message, Provider};
-use redis_support::{RedisServer, Reply, StubServer, KEY};
+use fake_http::{FakeServer, Reply};
+use redis_support::{RedisServer, KEY};
 
 fn builder(provider: Provider, base_url: &str) -> ChatLimiterBuilder {
     ChatLimiter::builder()
@@ -26,7 +28,7 @@ fn ask(max_tokens: u32) -> ChatCompletionRequest {
 
 /// Runs `threads` callers on each limiter until `run` has passed (callers still waiting for
 /// a reservation then are left behind), and counts what reached the server within `run`.
-fn hammer(limiters: &[ChatLimiter], server: &StubServer, threads: usize, run: Duration) -> usize {
+fn hammer(limiters: &[ChatLimiter], server: &FakeServer, threads: usize, run: Duration) -> usize {
     let start = Instant::now();
     for l in limiters {
         for _ in 0..threads {
@@ -45,16 +47,17 @@ fn hammer(limiters: &[ChatLimiter], server: &StubServer, threads: usize, run: Du
 #[test]
 fn two_limiters_admit_at_most_the_limit_together() {
     let Some(redis) = RedisServer::start() else { return };
-    let server = StubServer::start(|_| Reply::openai(5, 5));
-    let make = || builder(Provider::OpenAI, &server.url).request_limit(30).redis(redis.url());
+    let server = FakeServer::handler(|_| Reply::openai(5, 5));
+    let make =
+        || builder(Provider::OpenAI, &server.url("/v1")).request_limit(30).redis(redis.url());
     let shared = [make().build().unwrap(), make().build().unwrap()];
     // 30 per minute: a full bucket of 30, then one every 2 s.
     let n = hammer(&shared, &server, 8, Duration::from_millis(1500));
     assert!((29..=31).contains(&n), "two limiters on one Redis admitted {n} in 1.5 s; limit 30");
 
     // The same with in-memory limiters that each believe they own the limit: twice as many.
-    let server = StubServer::start(|_| Reply::openai(5, 5));
-    let make = || builder(Provider::OpenAI, &server.url).request_limit(30);
+    let server = FakeServer::handler(|_| Reply::openai(5, 5));
+    let make = || builder(Provider::OpenAI, &server.url("/v1")).request_limit(30);
     let local = [make().build().unwrap(), make().build().unwrap()];
     let n = hammer(&local, &server, 8, Duration::from_millis(1500));
     assert!(n >= 58, "control: separate limiters admitted {n}");
@@ -64,9 +67,9 @@ fn two_limiters_admit_at_most_the_limit_together() {
 fn a_large_request_is_not_starved_by_small_ones_from_another_process() {
     let Some(redis) = RedisServer::start() else { return };
     // The first answer teaches a 1-second window and an empty bucket: 1000 tokens per second.
-    let server = StubServer::start(|n| {
+    let server = FakeServer::handler(|seen| {
         let r = Reply::openai(5, 5);
-        if n == 1 {
+        if seen.number == 1 {
             r.header("x-ratelimit-limit-tokens", "1000")
                 .header("x-ratelimit-remaining-tokens", "0")
                 .header("x-ratelimit-reset-tokens", "1s")
@@ -74,7 +77,8 @@ fn a_large_request_is_not_starved_by_small_ones_from_another_process() {
             r
         }
     });
-    let make = || builder(Provider::OpenAI, &server.url).token_limit(1000).redis(redis.url());
+    let make =
+        || builder(Provider::OpenAI, &server.url("/v1")).token_limit(1000).redis(redis.url());
     let (small, large) = (make().build().unwrap(), make().build().unwrap());
     small.chat_completion(&ask(5)).unwrap();
     let _ = hammer(&[small], &server, 8, Duration::from_millis(300));
@@ -89,9 +93,10 @@ fn a_large_request_is_not_starved_by_small_ones_from_another_process() {
 #[test]
 fn a_settlement_is_visible_to_the_other_limiter() {
     let Some(redis) = RedisServer::start() else { return };
-    let server = StubServer::start(|_| Reply::anthropic(5, 10));
-    let make =
-        || builder(Provider::Anthropic, &server.url).output_token_limit(1000).redis(redis.url());
+    let server = FakeServer::handler(|_| Reply::anthropic(5, 10));
+    let make = || {
+        builder(Provider::Anthropic, &server.url("/v1")).output_token_limit(1000).redis(redis.url())
+    };
     let (a, b) = (make().build().unwrap(), make().build().unwrap());
     let ask = |n| {
         ChatCompletionRequest::new("claude-sonnet-4-5", vec![Message::user("hi")]).max_tokens(n)
@@ -110,9 +115,9 @@ fn a_settlement_is_visible_to_the_other_limiter() {
 fn a_header_sync_is_visible_to_the_other_limiter() {
     let Some(redis) = RedisServer::start() else { return };
     // The server says the requests bucket (100 per minute) is empty: usage we never saw.
-    let server = StubServer::start(|n| {
+    let server = FakeServer::handler(|seen| {
         let r = Reply::openai(5, 5);
-        if n == 1 {
+        if seen.number == 1 {
             r.header("x-ratelimit-limit-requests", "100")
                 .header("x-ratelimit-remaining-requests", "0")
                 .header("x-ratelimit-reset-requests", "60s")
@@ -120,7 +125,8 @@ fn a_header_sync_is_visible_to_the_other_limiter() {
             r
         }
     });
-    let make = || builder(Provider::OpenAI, &server.url).request_limit(100).redis(redis.url());
+    let make =
+        || builder(Provider::OpenAI, &server.url("/v1")).request_limit(100).redis(redis.url());
     let (a, b) = (make().build().unwrap(), make().build().unwrap());
     a.chat_completion(&ask(5)).unwrap();
     let started = Instant::now();
@@ -134,13 +140,19 @@ fn a_header_sync_is_visible_to_the_other_limiter() {
 #[test]
 fn a_429_in_one_limiter_pauses_the_other() {
     let Some(redis) = RedisServer::start() else { return };
-    let server =
-        StubServer::start(|n| if n == 1 { Reply::openai_429(1500) } else { Reply::openai(5, 5) });
-    let make = || builder(Provider::OpenAI, &server.url).request_limit(1000).redis(redis.url());
+    let server = FakeServer::handler(|seen| {
+        if seen.number == 1 {
+            Reply::openai_429(1500)
+        } else {
+            Reply::openai(5, 5)
+        }
+    });
+    let make =
+        || builder(Provider::OpenAI, &server.url("/v1")).request_limit(1000).redis(redis.url());
     let (a, b) = (make().build().unwrap(), make().build().unwrap());
     let t0 = Instant::now();
     let ta = std::thread::spawn(move || a.chat_completion(&ask(5)).map(|_| ()));
-    while server.hits() == 0 {
+    while server.count() == 0 {
         std::thread::sleep(Duration::from_millis(5));
     }
     std::thread::sleep(Duration::from_millis(150)); // A reads the 429 and pauses the model
@@ -156,13 +168,13 @@ fn a_429_in_one_limiter_pauses_the_other() {
 #[test]
 fn the_api_key_is_never_written_to_redis() {
     let Some(redis) = RedisServer::start() else { return };
-    let server = StubServer::start(|_| {
+    let server = FakeServer::handler(|_| {
         Reply::openai(5, 5)
             .header("x-ratelimit-limit-tokens", "10000")
             .header("x-ratelimit-remaining-tokens", "9000")
             .header("x-ratelimit-reset-tokens", "6s")
     });
-    let l = builder(Provider::OpenAI, &server.url).request_limit(100).redis(redis.url());
+    let l = builder(Provider::OpenAI, &server.url("/v1")).request_limit(100).redis(redis.url());
     let l = l.build().unwrap();
     for _ in 0..3 {
         l.chat_completion(&ask(5)).unwrap();

@@ -2,7 +2,7 @@
 //! from answers that echo it back (bodies, request ids, stream events), and never sent to a
 //! host a redirect points at.
 
-mod loopback;
+mod fake_http;
 
 use std::time::Duration;
 
@@ -10,7 +10,7 @@ use chat_limiter::{
     process_chat_completion_batch, BatchConfig, ChatCompletionRequest, ChatLimiter,
     ChatLimiterBuilder, Error, Message, Provider,
 };
-use loopback::{Canned, Loopback};
+use fake_http::{FakeServer, Reply};
 
 const KEY: &str = "sk-secret-ECHOED-0123456789abcdef";
 
@@ -63,17 +63,17 @@ fn builders_limiters_and_configs_hide_the_key() {
 }
 
 /// An error status whose body and request id echo the key, as a misbehaving proxy might.
-fn echo_error(status: u16) -> Canned {
+fn echo_error(status: u16) -> Reply {
     let body = format!(
         r#"{{"error":{{"message":"Incorrect API key provided: {KEY}.","type":"invalid_request_error","code":"invalid_api_key"}},"type":"error"}}"#
     );
-    Canned::new(status, body).header("x-request-id", KEY).header("request-id", KEY)
+    Reply::new(status, body).header("x-request-id", KEY).header("request-id", KEY).close()
 }
 
 #[test]
 fn api_errors_echoing_the_key_are_redacted() {
     for p in [Provider::OpenAI, Provider::Anthropic, Provider::OpenRouter] {
-        let server = Loopback::start(vec![echo_error(401)]);
+        let server = FakeServer::script(vec![echo_error(401)]);
         let limiter = builder(p, &server.url("/v1")).build().expect("limiter");
         let e = limiter.chat_completion(&request()).expect_err("401");
         assert_eq!(e.status(), Some(401), "{p}");
@@ -85,7 +85,7 @@ fn api_errors_echoing_the_key_are_redacted() {
 
 #[test]
 fn retries_exhausted_and_batch_results_are_redacted() {
-    let server = Loopback::start(vec![echo_error(500)]);
+    let server = FakeServer::script(vec![echo_error(500)]);
     let limiter = builder(Provider::OpenAI, &server.url("/v1")).max_retries(2).build().unwrap();
     let e = limiter.chat_completion(&request()).expect_err("500s");
     assert!(matches!(e, Error::RetriesExhausted { attempts: 3, .. }), "{e:?}");
@@ -110,7 +110,8 @@ fn transport_and_invalid_response_errors_are_redacted() {
     assert_error_hidden("Error::Transport", &e);
 
     let body = format!("<html>proxy error for {KEY}</html>");
-    let server = Loopback::start(vec![Canned::new(200, body).header("x-request-id", KEY)]);
+    let server =
+        FakeServer::script(vec![Reply::new(200, body).header("x-request-id", KEY).close()]);
     let limiter = builder(Provider::OpenAI, &server.url("/v1")).max_retries(0).build().unwrap();
     let e = limiter.chat_completion(&request()).expect_err("not JSON");
     assert!(matches!(e, Error::InvalidResponse { .. }), "{e:?}");
@@ -123,10 +124,11 @@ fn streams_and_stream_errors_are_redacted() {
         "data: {{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"m\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"hi\"}}}}]}}\n\n\
          data: {{\"error\":{{\"message\":\"key {KEY} revoked mid-stream\",\"type\":\"server_error\"}}}}\n\n"
     );
-    let canned = Canned::new(200, events)
+    let canned = Reply::new(200, events)
         .header("content-type", "text/event-stream")
-        .header("x-request-id", KEY);
-    let server = Loopback::start(vec![canned]);
+        .header("x-request-id", KEY)
+        .close();
+    let server = FakeServer::script(vec![canned]);
     let limiter = builder(Provider::OpenAI, &server.url("/v1")).max_retries(0).build().unwrap();
     let mut stream = limiter.chat_completion_stream(&request()).expect("stream starts");
     assert_hidden("ChatStream", format!("{stream:?}"), None);
@@ -142,15 +144,15 @@ fn streams_and_stream_errors_are_redacted() {
 }
 
 /// A first server that redirects every request to a second one on another host name.
-fn redirect_pair(status: u16) -> (Loopback, Loopback) {
-    let target = Loopback::start(vec![Canned::new(200, "{}")]);
-    let to = format!("http://localhost:{}/v1/chat/completions", target.port);
-    let first = Loopback::start(vec![Canned::new(status, "").header("location", &to)]);
+fn redirect_pair(status: u16) -> (FakeServer, FakeServer) {
+    let target = FakeServer::script(vec![Reply::new(200, "{}").close()]);
+    let to = format!("http://localhost:{}/v1/chat/completions", target.port());
+    let first = FakeServer::script(vec![Reply::new(status, "").header("location", &to).close()]);
     (first, target)
 }
 
-fn assert_not_forwarded(target: &Loopback) {
-    for head in target.seen() {
+fn assert_not_forwarded(target: &FakeServer) {
+    for head in target.requests().iter().map(|r| r.head.to_ascii_lowercase()) {
         assert!(!head.contains("authorization") && !head.contains("x-api-key"), "{head}");
         assert!(!head.contains(&KEY.to_ascii_lowercase()), "{head}");
     }
@@ -179,8 +181,8 @@ fn redirects_are_not_followed_so_the_key_stays_put() {
             assert_error_hidden("redirect error", &e);
             let raw = limiter.request("GET", "/models", None);
             assert!(raw.is_err(), "{p} {status}: a redirect is no answer to request() either");
-            assert_eq!(first.seen().len(), 2, "{p} {status}");
-            assert!(target.seen().is_empty(), "{p} {status}: the redirect was followed");
+            assert_eq!(first.count(), 2, "{p} {status}");
+            assert!(target.requests().is_empty(), "{p} {status}: the redirect was followed");
             assert_not_forwarded(&target);
         }
     }

@@ -3,19 +3,33 @@
 //! connection, a stall), each ending with a typed error and a free limiter slot.
 
 mod common;
+mod fake_http;
 mod stream_common;
 
 use std::time::{Duration, Instant};
 
 use chat_limiter::{ChatCompletionRequest, Error, Message, Provider};
 use common::builder;
+use fake_http::{End, FakeServer, Reply};
 use httpmock::prelude::*;
-use stream_common::{drain, in_flight, one_shot, sse, End};
+use stream_common::{drain, in_flight, sse};
 
 const MODEL: &str = "gpt-4o-mini";
 
 fn req() -> ChatCompletionRequest {
     ChatCompletionRequest::new(MODEL, vec![Message::user("Say hello")]).max_tokens(50)
+}
+
+/// A fresh fake answering with one chunked event stream, written piece by piece (each after
+/// its pause) and then ended as `end`: for what httpmock cannot do (cut a connection, stall
+/// between chunks). Returns its base URL and the fake.
+fn one_shot(pieces: Vec<(Duration, String)>, end: End) -> (String, FakeServer) {
+    let reply = Reply::chunked(200, pieces, end)
+        .header("x-request-id", "req_oneshot")
+        .header("request-id", "req_oneshot")
+        .close();
+    let server = FakeServer::script(vec![reply]);
+    (server.url(""), server)
 }
 
 fn chunk(delta: &str, finish: Option<&str>) -> String {
@@ -147,7 +161,7 @@ fn connection_cut_mid_stream_is_a_transport_error() {
     assert_eq!(text, "Hello");
     assert!(matches!(err, Some(Error::Transport { timeout: false, .. })), "{err:?}");
     assert_eq!(in_flight(&limiter, MODEL), 0);
-    server.join().unwrap();
+    assert_eq!(server.count(), 1, "one request, never retried");
 }
 
 #[test]
@@ -162,7 +176,7 @@ fn a_stall_between_chunks_times_out_without_hanging() {
     assert!(matches!(err, Some(Error::Transport { timeout: true, .. })), "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
     assert_eq!(in_flight(&limiter, MODEL), 0);
-    server.join().unwrap();
+    assert_eq!(server.count(), 1, "one request, never retried");
 }
 
 #[test]
@@ -185,7 +199,7 @@ fn the_timeout_applies_between_chunks_not_to_the_whole_stream() {
     assert!(started.elapsed() > Duration::from_millis(800), "took {:?}", started.elapsed());
     assert_eq!(r.text(), "0123456789");
     assert_eq!(r.request_id.as_deref(), Some("req_oneshot"));
-    server.join().unwrap();
+    assert_eq!(server.count(), 1, "one request, never retried");
 }
 
 #[test]
