@@ -15,7 +15,7 @@ use crate::provider_id::Provider;
 use crate::request::{Engine, EngineParts};
 use crate::secret::ApiKey;
 use crate::tokens::{CharEstimator, TokenCounter};
-use crate::transport::{Transport, UreqTransport};
+use crate::transport::{CallingThreadResolver, Transport, UreqTransport};
 
 #[cfg(feature = "redis")]
 mod redis;
@@ -265,7 +265,8 @@ fn check_range(name: &str, v: Option<u32>, default: u32, lo: u32, hi: u32) -> Re
 }
 
 /// The agent used when the caller brings none: connection reuse for many threads, no proxy for
-/// loopback addresses (the emulator, tests), the environment's proxy otherwise.
+/// loopback addresses (the emulator, tests), the environment's proxy otherwise, and names
+/// resolved on the calling thread (see `transport/resolver.rs` for why).
 fn default_agent(base_url: &str, connect: Duration) -> ureq::Agent {
     let mut cfg = ureq::Agent::config_builder()
         .timeout_connect(Some(connect))
@@ -275,5 +276,9 @@ fn default_agent(base_url: &str, connect: Duration) -> ureq::Agent {
     if is_loopback(base_url) {
         cfg = cfg.proxy(None);
     }
-    cfg.build().into()
+    ureq::Agent::with_parts(
+        cfg.build(),
+        ureq::unversioned::transport::DefaultConnector::default(),
+        CallingThreadResolver,
+    )
 }

@@ -7,11 +7,13 @@ use std::time::Duration;
 
 use ureq::http::HeaderMap;
 
+mod resolver;
 mod ureq_transport;
 
 #[cfg(test)]
 pub(crate) mod fake;
 
+pub(crate) use resolver::CallingThreadResolver;
 pub(crate) use ureq_transport::UreqTransport;
 
 /// How long one exchange may take.
