@@ -20,7 +20,7 @@ use chat_limiter::{
     process_chat_completion_batch, BatchConfig, ChatCompletionRequest, ChatLimiter, Message,
     Provider,
 };
-use chat_limiter_emulator::{Emulator, EmulatorBuilder, OutputLen};
+use chat_limiter_emulator::{Emulator, EmulatorBuilder, FaultKind, OutputLen};
 
 #[path = "bench_support/ideal.rs"]
 mod ideal;
@@ -39,6 +39,9 @@ struct Case {
     latency: (Duration, Duration),
     configure: Configure,
     naive_rpm: Option<u64>,
+    /// The server fails some attempts after charging them: the ideal then counts every attempt
+    /// it received (a client that loses nothing must send a failed item again).
+    faults: bool,
 }
 
 fn prompt(chars: usize, i: usize) -> String {
@@ -84,6 +87,7 @@ fn mixed_case(name: &'static str, configure: Configure, naive_rpm: Option<u64>) 
         latency: (Duration::from_millis(20), Duration::ZERO),
         configure,
         naive_rpm,
+        faults: false,
     }
 }
 
@@ -103,11 +107,43 @@ fn latency_case(name: &'static str, configure: Configure) -> Case {
         latency: (Duration::from_secs(1), Duration::from_millis(20)),
         configure,
         naive_rpm: None,
+        faults: false,
+    }
+}
+
+/// OpenAI 240 RPM / 90k TPM, 300 requests, with 3% 500s, 3% 503s, 2% connection resets and
+/// 2% garbage bodies: what failures cost at the limit. The emulator charges a failed attempt
+/// like any other, so the ideal counts every attempt it received.
+fn fault_case() -> Case {
+    Case {
+        name: "OpenAI 240 RPM / 90k TPM, 10% faults (500, 503, resets, garbage bodies)",
+        emulator: Emulator::openai()
+            .rpm(240)
+            .tpm(90_000)
+            .output_len(OutputLen::Fraction(0.5))
+            .fault(FaultKind::Status500, 0.03)
+            .fault(FaultKind::Status503, 0.03)
+            .fault(FaultKind::ConnectionDrop, 0.02)
+            .fault(FaultKind::MalformedBody, 0.02)
+            .seed(11),
+        provider: Provider::OpenAI,
+        model: "gpt-4o-mini",
+        items: (0..300).map(|i| (prompt(400, i), 200)).collect(),
+        buckets: vec![(240.0, 60.0), (90_000.0, 60.0)],
+        output_fraction: 0.5,
+        latency: (Duration::from_millis(50), Duration::from_millis(1)),
+        configure: keep,
+        naive_rpm: None,
+        faults: true,
     }
 }
 
 fn cases() -> Vec<Case> {
+    if std::env::args().any(|a| a == "--faults-only") {
+        return vec![fault_case()];
+    }
     vec![
+        fault_case(),
         mixed_case(
             "OpenAI mixed, limits configured",
             |b| b.request_limit(300).token_limit(12_000),
@@ -129,6 +165,7 @@ fn cases() -> Vec<Case> {
             latency: (Duration::from_millis(50), Duration::from_millis(2)),
             configure: keep,
             naive_rpm: None,
+            faults: false,
         },
         latency_case("Latency 2 s, 100 req/s (200+ in flight), limits configured", |b| {
             b.request_limit(200).request_window(Duration::from_secs(2))
@@ -184,7 +221,7 @@ fn run(case: Case) {
         .collect();
     let buckets: Vec<Bucket> =
         case.buckets.iter().map(|&(cap, w)| Bucket { cap, rate: cap / w }).collect();
-    let ideal = simulate(&buckets, &items);
+    let mut ideal = simulate(&buckets, &items);
     let requests: Vec<ChatCompletionRequest> = case
         .items
         .iter()
@@ -205,6 +242,12 @@ fn run(case: Case) {
     };
     let wall = started.elapsed().as_secs_f64();
     let stats = emu.stats();
+    if case.faults {
+        let extra = stats.requests.saturating_sub(n as u64) as usize;
+        let all: Vec<Item> =
+            items.iter().chain(items.iter().cycle().take(extra)).cloned().collect();
+        ideal = simulate(&buckets, &all);
+    }
     println!(
         "| {} | {}/{} | {:.1} | {:.1} | {:.3} | {} | {} | {} |",
         case.name,

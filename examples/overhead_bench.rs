@@ -122,11 +122,8 @@ fn main() {
             .max_in_flight(1024)
     };
     let unconfigured = builder().build().expect("limiter");
-    let configured = builder()
-        .request_limit(100_000_000)
-        .token_limit(2_000_000_000)
-        .build()
-        .expect("limiter");
+    let configured =
+        builder().request_limit(100_000_000).token_limit(2_000_000_000).build().expect("limiter");
     let call = |l: &ChatLimiter| {
         let r = l.chat_completion(&request).expect("chat");
         assert!(!r.text().is_empty());

@@ -62,7 +62,13 @@ impl RetryPolicy {
         if n >= self.max_retries {
             return Decision::Exhausted;
         }
-        let wait = hint.unwrap_or_else(|| self.backoff.delay(n));
+        let wait = hint.unwrap_or_else(|| match says_nothing_about_load(err) {
+            // A reset connection or an unreadable 2xx says nothing about the server's load:
+            // the first one goes again as soon as the limiter has room; repeated ones back off.
+            true if n == 0 => Duration::ZERO,
+            true => self.backoff.delay(n - 1),
+            false => self.backoff.delay(n),
+        });
         if err.is_rate_limited() {
             Decision::PauseQueue(wait)
         } else {
@@ -109,6 +115,12 @@ impl Backoff {
         z ^= z >> 31;
         (z >> 11) as f64 / (1u64 << 53) as f64
     }
+}
+
+/// Failures that tell nothing about the server's load: a connection reset or cut (not a
+/// timeout, which may be a slow, loaded server), or a 2xx body that could not be read.
+fn says_nothing_about_load(err: &Error) -> bool {
+    matches!(err, Error::Transport { timeout: false, .. } | Error::InvalidResponse { .. })
 }
 
 /// How long the server asks us to wait: its explicit hint, else the time until the exhausted
@@ -174,8 +186,15 @@ mod tests {
             message: "reset".into(),
             timeout: false,
         };
+        assert_eq!(policy.decide(&reset, &none, 0), Decision::Sleep(Duration::ZERO), "at once");
         let Decision::Sleep(d) = policy.decide(&reset, &none, 1) else { panic!("sleep") };
-        assert!(d <= Duration::from_millis(200) && d >= Duration::from_millis(150), "{d:?}");
+        assert!(d <= Duration::from_millis(100) && d >= Duration::from_millis(75), "{d:?}");
+        let overloaded = Error::Api(Box::new(ApiError { status: 503, ..api(None) }));
+        let Decision::Sleep(d) = policy.decide(&overloaded, &none, 0) else { panic!("sleep") };
+        assert!(d >= Duration::from_millis(75), "5xx backs off from the first retry: {d:?}");
+        let timeout =
+            Error::Transport { provider: Provider::OpenAI, message: "t".into(), timeout: true };
+        assert_ne!(policy.decide(&timeout, &none, 0), Decision::Sleep(Duration::ZERO));
         let batch = policy.with(Some(0), None);
         assert_eq!(batch.decide(&reset, &none, 0), Decision::Exhausted, "override of the count");
     }

@@ -11,6 +11,7 @@ pub struct Bucket {
 
 /// One request: its charge per bucket at admission, what is refunded when it completes, and
 /// its latency in seconds.
+#[derive(Clone)]
 pub struct Item {
     pub charge: Vec<f64>,
     pub refund: Vec<f64>,

@@ -215,9 +215,7 @@ impl ChatLimiterBuilder {
         let transport = match self.transport {
             Some(t) => t,
             None => {
-                let agent = self.agent.unwrap_or_else(|| {
-                    default_agent(config.base_url().unwrap_or(""), config.connect_timeout)
-                });
+                let agent = self.agent.unwrap_or_else(|| default_agent(&config));
                 Box::new(UreqTransport::new(agent))
             }
         };
@@ -265,11 +263,17 @@ fn check_range(name: &str, v: Option<u32>, default: u32, lo: u32, hi: u32) -> Re
 }
 
 /// The agent used when the caller brings none: connection reuse for many threads, no proxy for
-/// loopback addresses (the emulator, tests), the environment's proxy otherwise, and names
-/// resolved on the calling thread (see `transport/resolver.rs` for why).
-fn default_agent(base_url: &str, connect: Duration) -> ureq::Agent {
+/// loopback addresses (the emulator, tests), the environment's proxy otherwise, names resolved
+/// on the calling thread (see `transport/resolver.rs` for why), and already set as every
+/// attempt needs it (no redirects, statuses as answers, the attempt timeout), so requests need
+/// no configuration of their own.
+fn default_agent(config: &Config) -> ureq::Agent {
+    let base_url = config.base_url().unwrap_or("");
     let mut cfg = ureq::Agent::config_builder()
-        .timeout_connect(Some(connect))
+        .timeout_connect(Some(config.connect_timeout))
+        .timeout_global(Some(config.timeout))
+        .http_status_as_error(false)
+        .max_redirects(0)
         .max_idle_connections(1024)
         .max_idle_connections_per_host(1024)
         .user_agent(concat!("chat-limiter/", env!("CARGO_PKG_VERSION")));

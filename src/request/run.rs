@@ -60,7 +60,8 @@ impl Engine {
                 }
                 Decision::Sleep(wait) => {
                     self.clock.sleep(wait);
-                    front = false;
+                    // A retried request keeps its place: it goes back to the front.
+                    front = true;
                 }
             }
         }

@@ -139,6 +139,9 @@ fn connection_failures_and_unreadable_bodies_are_retried() {
     ]);
     assert_eq!(rig.chat().unwrap().text(), "hi");
     assert_eq!(rig.fake.seen().len(), 4);
+    // The first goes again at once; then 0.4 s and 0.8 s, each shortened by at most 25%.
+    let waited = rig.elapsed().as_secs_f64();
+    assert!((0.9..=1.2).contains(&waited), "{waited}");
 }
 
 #[test]

@@ -66,7 +66,11 @@ mod tests {
     use ureq::unversioned::transport::time::Duration;
 
     fn resolve(uri: &str) -> Result<Vec<SocketAddr>, ureq::Error> {
-        let timeout = NextTimeout { after: Duration::NotHappening, reason: ureq::Timeout::Global };
+        let timeout = NextTimeout {
+            after: Duration::NotHappening,
+            reason: ureq::Timeout::Global,
+            ..NextTimeout::default()
+        };
         let uri: Uri = uri.parse().unwrap();
         CallingThreadResolver
             .resolve(&uri, &Config::default(), timeout)
@@ -75,7 +79,10 @@ mod tests {
 
     #[test]
     fn ip_literals_and_names_resolve_without_a_thread() {
-        assert_eq!(resolve("http://127.0.0.1:8080/v1").unwrap(), ["127.0.0.1:8080".parse().unwrap()]);
+        assert_eq!(
+            resolve("http://127.0.0.1:8080/v1").unwrap(),
+            ["127.0.0.1:8080".parse().unwrap()]
+        );
         assert_eq!(resolve("https://[::1]/v1").unwrap(), ["[::1]:443".parse().unwrap()]);
         assert!(resolve("http://localhost:9/").unwrap().iter().all(|a| a.ip().is_loopback()));
         assert!(matches!(resolve("ftp://127.0.0.1/"), Err(ureq::Error::BadUri(_))));

@@ -7,11 +7,19 @@ use super::{HttpRequest, HttpResponse, Timeout, Transport, TransportError};
 /// The production transport: a shared `ureq::Agent` (connection pool, TLS, proxy).
 pub(crate) struct UreqTransport {
     agent: ureq::Agent,
+    /// The whole-attempt timeout the agent is already configured for, with every other setting
+    /// the loop needs (no redirects, statuses as answers). Such requests skip the per-request
+    /// configuration, which copies the agent's whole `Config` on every request.
+    ready_for: Option<std::time::Duration>,
 }
 
 impl UreqTransport {
     pub(crate) fn new(agent: ureq::Agent) -> Self {
-        UreqTransport { agent }
+        let c = agent.config();
+        let t = c.timeouts();
+        let ready = !c.http_status_as_error() && c.max_redirects() == 0 && t.per_call.is_none();
+        let ready_for = if ready { t.global } else { None };
+        UreqTransport { agent, ready_for }
     }
 
     fn run<S: ureq::AsSendBody>(
@@ -25,17 +33,22 @@ impl UreqTransport {
             Timeout::Whole(d) => (Some(d), None),
             Timeout::BetweenReads(d) => (None, Some(d)),
         };
-        let resp = ureq::RequestExt::with_agent(request, &self.agent)
-            .configure()
-            // Every status is an answer the loop classifies; a redirect is never followed, so
-            // the key is only ever sent to the configured host.
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .timeout_global(global)
-            .timeout_per_read(per_read)
-            .build()
-            .run()
-            .map_err(failure)?;
+        let request = ureq::RequestExt::with_agent(request, &self.agent);
+        let resp = if self.ready_for.is_some() && global == self.ready_for {
+            request.run()
+        } else {
+            request
+                .configure()
+                // Every status is an answer the loop classifies; a redirect is never followed,
+                // so the key is only ever sent to the configured host.
+                .http_status_as_error(false)
+                .max_redirects(0)
+                .timeout_global(global)
+                .timeout_per_read(per_read)
+                .build()
+                .run()
+        }
+        .map_err(failure)?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let body = Box::new(UreqBody(resp.into_body().into_reader()));
