@@ -78,6 +78,37 @@ impl Provider {
         }
     }
 
+    /// The environment variable that may hold this provider's base URL, read when the builder
+    /// is given none (`OPENAI_BASE_URL`, `ANTHROPIC_BASE_URL`, `OPENROUTER_BASE_URL`, as the
+    /// official SDKs and tools do).
+    pub fn base_url_env_var(self) -> &'static str {
+        match self {
+            Provider::OpenAI => "OPENAI_BASE_URL",
+            Provider::Anthropic => "ANTHROPIC_BASE_URL",
+            Provider::OpenRouter => "OPENROUTER_BASE_URL",
+        }
+    }
+
+    /// A base URL as this provider's ecosystem writes it, made into the form requests are
+    /// appended to. Anthropic's SDKs take the root (`https://api.anthropic.com`) and add `/v1`
+    /// themselves, so an Anthropic URL that does not end in `/v1` gets it; OpenAI's and
+    /// OpenRouter's already include their version path and are kept as given. Trailing
+    /// slashes and white space are removed.
+    ///
+    /// ```
+    /// use chat_limiter::Provider;
+    /// assert_eq!(Provider::Anthropic.normalize_base_url("https://api.anthropic.com/"), "https://api.anthropic.com/v1");
+    /// assert_eq!(Provider::Anthropic.normalize_base_url("https://api.anthropic.com/v1"), "https://api.anthropic.com/v1");
+    /// assert_eq!(Provider::OpenAI.normalize_base_url("http://127.0.0.1:8080/v1/"), "http://127.0.0.1:8080/v1");
+    /// ```
+    pub fn normalize_base_url(self, url: &str) -> String {
+        let url = url.trim().trim_end_matches('/');
+        match self {
+            Provider::Anthropic if !url.ends_with("/v1") => format!("{url}/v1"),
+            _ => url.to_string(),
+        }
+    }
+
     /// The provider's public API base URL (paths such as `/chat/completions` are appended).
     pub fn default_base_url(self) -> &'static str {
         match self {

@@ -94,7 +94,10 @@ impl ChatLimiterBuilder {
         self.config = config;
         self
     }
-    /// The API base URL (a proxy, or an emulator's `base_url()`). Default: the provider's.
+    /// The API base URL (a proxy, or an emulator's `base_url()`), written as the provider's
+    /// own SDKs take it: Anthropic's root (`https://api.anthropic.com`) and `.../v1` alike.
+    /// Default: the provider's environment variable
+    /// ([`Provider::base_url_env_var`]) when set, else the provider's public URL.
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.config.base_url = Some(url.into().trim().trim_end_matches('/').to_string());
         self
@@ -186,7 +189,17 @@ impl ChatLimiterBuilder {
         }
         let mut config = self.config;
         config.provider = Some(provider);
-        let base_url = config.base_url.get_or_insert_with(|| provider.default_base_url().into());
+        // An explicit setting wins, then the provider's environment variable, then its
+        // public URL; each as the provider's ecosystem writes it.
+        let from_env = || {
+            std::env::var(provider.base_url_env_var()).ok().filter(|u| !u.trim().is_empty())
+        };
+        let url = config
+            .base_url
+            .clone()
+            .or_else(from_env)
+            .unwrap_or_else(|| provider.default_base_url().into());
+        let base_url = config.base_url.insert(provider.normalize_base_url(&url));
         if let Some(warning) = plain_http_warning(base_url) {
             log::warn!("{warning}");
         }
