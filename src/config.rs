@@ -12,6 +12,20 @@ use crate::provider_id::Provider;
 /// Longest timeout or backoff accepted: anything above is surely a unit mistake.
 pub(crate) const MAX_DURATION: Duration = Duration::from_secs(3600);
 
+/// What a request does when the server asks it to wait longer than
+/// [`max_backoff`](Config::max_backoff) (a daily cap, a long `retry-after`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum LongWait {
+    /// Pause the model's queue until the time the server gave (at most two days), say so once
+    /// on the logging facade, then go on: nothing fails that can simply wait.
+    #[default]
+    Wait,
+    /// Fail at once with the server's error, so the caller can stop and come back later
+    /// (its `retry_after` says when).
+    Fail,
+}
+
 /// Every setting of a [`ChatLimiter`](crate::ChatLimiter).
 ///
 /// Built by [`ChatLimiterBuilder`](crate::ChatLimiterBuilder), whose setters carry the same
@@ -57,6 +71,7 @@ pub struct Config {
     pub(crate) max_retries: u32,
     pub(crate) base_backoff: Duration,
     pub(crate) max_backoff: Duration,
+    pub(crate) long_wait: LongWait,
     pub(crate) timeout: Duration,
     pub(crate) connect_timeout: Duration,
     pub(crate) max_in_flight: u32,
@@ -84,6 +99,7 @@ impl std::fmt::Debug for Config {
             .field("max_retries", &self.max_retries)
             .field("base_backoff", &self.base_backoff)
             .field("max_backoff", &self.max_backoff)
+            .field("long_wait", &self.long_wait)
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("max_in_flight", &self.max_in_flight)
@@ -98,7 +114,7 @@ impl std::fmt::Debug for Config {
 impl Default for Config {
     /// The defaults: provider and base URL decided at build time, limits learned from the
     /// provider's headers over one-minute windows, 5 retries with backoff from 0.5 s to 60 s,
-    /// a 600 s attempt timeout and 10 s to connect, at most 512 requests in flight per model,
+    /// waiting out longer server hints (a daily cap) by pausing the queue, a 600 s attempt timeout and 10 s to connect, at most 512 requests in flight per model,
     /// 1024 output tokens assumed when a request sets none, OpenRouter credit checks on.
     fn default() -> Self {
         Config {
@@ -115,6 +131,7 @@ impl Default for Config {
             max_retries: 5,
             base_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(60),
+            long_wait: LongWait::Wait,
             timeout: Duration::from_secs(600),
             connect_timeout: Duration::from_secs(10),
             max_in_flight: 512,
@@ -176,9 +193,14 @@ impl Config {
     pub fn base_backoff(&self) -> Duration {
         self.base_backoff
     }
-    /// Longest backoff delay, and the longest server retry hint honoured.
+    /// Longest backoff delay of our own; longer server hints follow
+    /// [`long_wait`](Self::long_wait).
     pub fn max_backoff(&self) -> Duration {
         self.max_backoff
+    }
+    /// What a request does when the server asks for a wait longer than `max_backoff`.
+    pub fn long_wait(&self) -> LongWait {
+        self.long_wait
     }
     /// Time limit of one attempt (connect, send and the whole answer); between chunks for a
     /// stream.

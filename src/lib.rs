@@ -186,7 +186,7 @@ pub use batch::{
     BatchConfig, BatchProgress, BatchResult, BatchSummary, ProgressFn,
 };
 pub use client::{ChatLimiter, ChatLimiterBuilder};
-pub use config::Config;
+pub use config::{Config, LongWait};
 pub use error::{ApiError, Error, Result};
 pub use limit::clock::{Clock, ManualClock, SystemClock};
 #[cfg(feature = "redis")]

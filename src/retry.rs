@@ -27,17 +27,29 @@ pub(crate) enum Decision {
     Sleep(Duration),
 }
 
+/// The longest server hint ever waited out: a day's cap and then some. Anything longer is
+/// surely not a rate limit to wait for.
+pub(crate) const MAX_LONG_WAIT: Duration = Duration::from_secs(2 * 86_400);
+
 /// How many attempts a request gets and how long to wait between them.
 #[derive(Debug, Clone)]
 pub(crate) struct RetryPolicy {
     /// Retries after the first attempt.
     pub max_retries: u32,
     backoff: Arc<Backoff>,
+    /// Wait out server hints longer than `max_backoff` (up to [`MAX_LONG_WAIT`]).
+    wait_long: bool,
 }
 
 impl RetryPolicy {
     pub(crate) fn new(max_retries: u32, base: Duration, max: Duration) -> Self {
-        RetryPolicy { max_retries, backoff: Arc::new(Backoff::new(base, max)) }
+        RetryPolicy { max_retries, backoff: Arc::new(Backoff::new(base, max)), wait_long: false }
+    }
+
+    /// Whether server hints longer than `max_backoff` are waited out instead of failing.
+    pub(crate) fn waiting_long(mut self, on: bool) -> Self {
+        self.wait_long = on;
+        self
     }
 
     /// The same policy with another attempt count and first delay (a batch's override).
@@ -46,7 +58,16 @@ impl RetryPolicy {
             Some(b) => Arc::new(Backoff::new(b.min(self.backoff.max), self.backoff.max)),
             None => Arc::clone(&self.backoff),
         };
-        RetryPolicy { max_retries: max_retries.unwrap_or(self.max_retries), backoff }
+        RetryPolicy {
+            max_retries: max_retries.unwrap_or(self.max_retries),
+            backoff,
+            wait_long: self.wait_long,
+        }
+    }
+
+    /// Whether a wait is longer than our own backoff ever waits (a server's long hint).
+    pub(crate) fn is_long(&self, d: Duration) -> bool {
+        d > self.backoff.max()
     }
 
     /// The decision after attempt number `n` (0 for the first) failed with `err`.
@@ -55,8 +76,9 @@ impl RetryPolicy {
             return Decision::GiveUp;
         }
         let hint = err.api_error().and_then(|a| server_wait(a, info));
-        if hint.is_some_and(|h| h > self.backoff.max()) {
-            // The server asks for longer than we may wait (a daily limit): surface it.
+        let long = hint.is_some_and(|h| h > self.backoff.max());
+        if long && (!self.wait_long || hint.is_some_and(|h| h > MAX_LONG_WAIT)) {
+            // The server asks for longer than we are told to wait: surface it.
             return Decision::GiveUp;
         }
         if n >= self.max_retries {

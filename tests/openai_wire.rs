@@ -161,14 +161,18 @@ fn server_errors_are_retried_until_attempts_run_out() {
 }
 
 #[test]
-fn long_retry_after_is_surfaced_not_waited() {
+fn long_retry_after_is_surfaced_when_long_waits_fail() {
     let server = MockServer::start();
     let m = server.mock(|when, then| {
         when.method(POST).path("/v1/chat/completions");
         then.status(429).header("retry-after", "3600").json_body(json!({"error": {
             "message": "Rate limit reached for gpt-4o on requests per day (RPD)", "type": "requests", "param": null, "code": "rate_limit_exceeded"}}));
     });
-    let limiter = builder(Provider::OpenAI, &server.url("/v1")).build().unwrap();
+    // The default waits it out (tested with a manual clock in the crate); `Fail` hands it back.
+    let limiter = builder(Provider::OpenAI, &server.url("/v1"))
+        .long_wait(chat_limiter::LongWait::Fail)
+        .build()
+        .unwrap();
     let err = limiter.simple_chat("gpt-4o", "hi", 5).unwrap_err();
     m.assert_calls(1);
     assert_eq!(err.api_error().unwrap().retry_after, Some(Duration::from_secs(3600)));

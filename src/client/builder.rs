@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::base_url::{is_loopback, plain_http_warning};
 use super::ChatLimiter;
-use crate::config::Config;
+use crate::config::{Config, LongWait};
 use crate::error::{Error, Result};
 use crate::limit::clock::{Clock, SystemClock};
 use crate::limit::limiter::Limiter;
@@ -130,8 +130,12 @@ impl ChatLimiterBuilder {
         max_retries: u32 => std::convert::identity;
         /// First backoff delay (doubles each retry).
         base_backoff: Duration => std::convert::identity;
-        /// Longest backoff, and the longest server retry hint honoured.
+        /// Longest backoff of our own; a server hint longer than this is handled as
+        /// [`long_wait`](Self::long_wait) says.
         max_backoff: Duration => std::convert::identity;
+        /// What a request does when the server asks for a longer wait than `max_backoff`:
+        /// wait (pausing the model's queue) or fail at once.
+        long_wait: LongWait => std::convert::identity;
         /// Time limit of one attempt (connect, send and the whole answer); for streams it
         /// applies between chunks instead.
         timeout: Duration => std::convert::identity;
@@ -191,9 +195,8 @@ impl ChatLimiterBuilder {
         config.provider = Some(provider);
         // An explicit setting wins, then the provider's environment variable, then its
         // public URL; each as the provider's ecosystem writes it.
-        let from_env = || {
-            std::env::var(provider.base_url_env_var()).ok().filter(|u| !u.trim().is_empty())
-        };
+        let from_env =
+            || std::env::var(provider.base_url_env_var()).ok().filter(|u| !u.trim().is_empty());
         let url = config
             .base_url
             .clone()

@@ -261,14 +261,17 @@ impl ModelLimiter {
     }
 
     /// Pauses the whole queue for `d` (a 429 for this model).
-    pub(crate) fn pause(&self, d: Duration) {
+    /// Pauses the model's queue for `d`; true when that extends the pause in force (so a
+    /// caller can say so once, not once per rejected request).
+    pub(crate) fn pause(&self, d: Duration) -> bool {
         let mut st = self.state.lock();
         let until = self.clock.now() + d;
-        st.pause(until);
+        let extended = st.pause(until);
         drop(st);
         if let Some((store, key)) = self.shared_up() {
             self.mirror(store.pause(key, d));
         }
+        extended
     }
 }
 

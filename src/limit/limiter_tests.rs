@@ -142,7 +142,7 @@ fn pause_holds_the_queue_and_retry_goes_first() {
     let now = clock.now();
     let mut st = ModelState::new(LimitConfig { requests: Some(100), ..cfg() }, now);
     let _waiting = st.enqueue(false);
-    st.pause(now + Duration::from_secs(2));
+    assert!(st.pause(now + Duration::from_secs(2)), "a new pause");
     assert_eq!(st.paused_for(now), Duration::from_secs(2));
     assert_eq!(st.poll_head(&tokens(0), now), Poll::WaitUntil(now + Duration::from_secs(2)));
     let retry = st.enqueue(true);
@@ -264,4 +264,14 @@ fn configured_per_day_limit_refills_per_day() {
     }
     st.enqueue(false);
     assert_eq!(st.poll_head(&tokens(0), t0), Poll::WaitUntil(t0 + Duration::from_secs(432)));
+}
+
+#[test]
+fn a_pause_within_the_one_in_force_is_not_an_extension() {
+    let now = Instant::now();
+    let mut st = ModelState::new(cfg(), now);
+    assert!(st.pause(now + Duration::from_secs(2)));
+    assert!(!st.pause(now + Duration::from_secs(1)), "shorter: nothing new to say");
+    assert!(st.pause(now + Duration::from_secs(3)), "longer: extended");
+    assert_eq!(st.paused_for(now), Duration::from_secs(3));
 }

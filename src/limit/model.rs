@@ -342,9 +342,12 @@ impl ModelState {
     }
 
     /// Holds the whole queue until `until` (a 429: nobody else should try before then).
-    pub(crate) fn pause(&mut self, until: Instant) {
+    /// Pauses admission until `until`; true when that is later than the pause in force.
+    pub(crate) fn pause(&mut self, until: Instant) -> bool {
         self.rate_limited += 1;
+        let extended = self.paused_until.is_none_or(|p| until > p);
         self.paused_until = Some(self.paused_until.map_or(until, |p| p.max(until)));
+        extended
     }
 
     pub(crate) fn snapshot(&mut self, model: &str, now: Instant) -> ModelLimits {

@@ -166,7 +166,9 @@ proptest! {
                         st.settle(reserved, &actual, now);
                     }
                 }
-                Op::Pause(ms) => st.pause(now + Duration::from_millis(ms)),
+                Op::Pause(ms) => {
+                    st.pause(now + Duration::from_millis(ms));
+                }
                 Op::Advance(ms) => now += Duration::from_millis(ms),
             }
             let snap = st.snapshot("m", now);

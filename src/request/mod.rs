@@ -59,7 +59,8 @@ pub(crate) struct EngineParts {
 impl Engine {
     pub(crate) fn new(p: EngineParts) -> Self {
         let c = &p.config;
-        let policy = RetryPolicy::new(c.max_retries, c.base_backoff, c.max_backoff);
+        let policy = RetryPolicy::new(c.max_retries, c.base_backoff, c.max_backoff)
+            .waiting_long(c.long_wait == crate::config::LongWait::Wait);
         let base_url = c.base_url.clone().unwrap_or_else(|| p.provider.default_base_url().into());
         let credits =
             (c.check_credits && p.provider == Provider::OpenRouter).then(credits::Credits::default);

@@ -55,7 +55,23 @@ impl Engine {
                     return Err(Error::RetriesExhausted { attempts: n + 1, last: Box::new(err) })
                 }
                 Decision::PauseQueue(wait) => {
-                    model.pause(wait);
+                    let extended = model.pause(wait);
+                    if extended && policy.is_long(wait) {
+                        let resume = httpdate::fmt_http_date(self.clock.system_now() + wait);
+                        log::warn!(
+                            "{}: rate limit reached ({err}); the server asks to wait {}; \
+                             pausing {} until {resume}",
+                            self.provider,
+                            human_duration(wait),
+                            call.model,
+                        );
+                    } else if extended {
+                        log::info!(
+                            "{}: 429 on {}; pausing its queue for {wait:?}",
+                            self.provider,
+                            call.model
+                        );
+                    }
                     front = true;
                 }
                 Decision::Sleep(wait) => {
@@ -147,6 +163,16 @@ impl Engine {
             message: format!("reading the response body: {e}"),
             timeout: e.kind() == io::ErrorKind::TimedOut,
         })
+    }
+}
+
+/// `6h12m`, `45m3s`, `12s`: a wait as a person reads it.
+fn human_duration(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    match (s / 3600, s / 60 % 60, s % 60) {
+        (0, 0, sec) => format!("{sec}s"),
+        (0, m, sec) => format!("{m}m{sec}s"),
+        (h, m, _) => format!("{h}h{m:02}m"),
     }
 }
 

@@ -122,10 +122,35 @@ fn retryable_failures_give_up_after_max_retries_with_the_doubling_schedule() {
 }
 
 #[test]
-fn a_hint_longer_than_max_backoff_gives_up_at_once() {
-    let rig = Rig::new(vec![Scripted::json(429, &[("retry-after", "120")], RATE_LIMITED)]);
+fn a_daily_cap_pauses_the_queue_until_its_reset_by_default() {
+    // An OpenAI-style daily cap: no retry-after, remaining 0, reset in 23h59m.
+    let cap = [
+        ("x-ratelimit-limit-requests", "200"),
+        ("x-ratelimit-remaining-requests", "0"),
+        ("x-ratelimit-reset-requests", "23h59m0s"),
+    ];
+    let rig = Rig::new(vec![Scripted::json(429, &cap, RATE_LIMITED), Scripted::json(200, &[], OK)]);
+    assert_eq!(rig.chat().unwrap().text(), "hi", "waited, not failed");
+    assert_eq!(rig.fake.seen().len(), 2, "one retry, after the reset, not early");
+    assert!(rig.elapsed() >= Duration::from_secs(23 * 3600 + 59 * 60), "{:?}", rig.elapsed());
+}
+
+#[test]
+fn a_hint_longer_than_max_backoff_fails_at_once_when_asked_to() {
+    let rig = Rig::with(vec![Scripted::json(429, &[("retry-after", "120")], RATE_LIMITED)], |b| {
+        b.long_wait(crate::LongWait::Fail)
+    });
     let err = rig.chat().unwrap_err();
-    assert!(matches!(&err, Error::Api(a) if a.status == 429), "{err:?}");
+    let Error::Api(api) = &err else { panic!("{err:?}") };
+    assert_eq!((api.status, api.retry_after), (429, Some(Duration::from_secs(120))));
+    assert_eq!(rig.fake.seen().len(), 1);
+    assert_eq!(rig.elapsed(), Duration::ZERO);
+}
+
+#[test]
+fn an_absurd_hint_is_never_waited_out() {
+    let rig = Rig::new(vec![Scripted::json(429, &[("retry-after", "31536000")], RATE_LIMITED)]);
+    assert!(matches!(rig.chat().unwrap_err(), Error::Api(_)));
     assert_eq!(rig.fake.seen().len(), 1);
 }
 
