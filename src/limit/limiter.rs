@@ -306,18 +306,46 @@ impl Permit {
     /// Follows what this request's response headers said. A cold-start probe, admitted
     /// before its buckets existed, is then charged to the buckets the headers created, so
     /// that settling it later corrects a real charge.
+    ///
+    /// A bucket that this very response created from a `remaining` figure already counts the
+    /// request (the server charged it before answering), so it is charged once, not again, and
+    /// not corrected at settle time either: the server's figure is the truth. This holds for
+    /// tokens and input tokens, which every provider charges at admission. Output tokens may
+    /// be counted only as they are produced (a stream's headers come first), so a new output
+    /// bucket is still charged late and settled: at worst one request's output counted twice
+    /// on a cold start, the safe side.
     pub(crate) fn sync(&mut self, info: &RateLimitInfo) {
         self.model.sync(info, Some(&self.since));
         if self.probe && !self.model.is_shared() {
             let mut st = self.model.state.lock();
             let now_charged = st.charged(&self.requested);
-            let extra = Cost {
-                tokens: now_charged.tokens - self.cost.tokens.min(now_charged.tokens),
-                input: now_charged.input - self.cost.input.min(now_charged.input),
-                output: now_charged.output - self.cost.output.min(now_charged.output),
-            };
+            let mut cost = now_charged;
+            let mut extra = Cost::default();
+            for (now_c, had, counted, extra_slot, cost_slot) in [
+                (
+                    now_charged.tokens,
+                    self.cost.tokens,
+                    info.tokens.remaining.is_some(),
+                    &mut extra.tokens,
+                    &mut cost.tokens,
+                ),
+                (
+                    now_charged.input,
+                    self.cost.input,
+                    info.input_tokens.remaining.is_some(),
+                    &mut extra.input,
+                    &mut cost.input,
+                ),
+                (now_charged.output, self.cost.output, false, &mut extra.output, &mut cost.output),
+            ] {
+                if now_c > had && counted {
+                    *cost_slot = had; // the new bucket's figure already holds this request
+                } else {
+                    *extra_slot = now_c - had.min(now_c);
+                }
+            }
             st.charge_late(&extra, self.model.clock.now());
-            self.cost = now_charged;
+            self.cost = cost;
         }
     }
 

@@ -275,3 +275,24 @@ fn a_pause_within_the_one_in_force_is_not_an_extension() {
     assert!(st.pause(now + Duration::from_secs(3)), "longer: extended");
     assert_eq!(st.paused_for(now), Duration::from_secs(3));
 }
+
+#[test]
+fn the_cold_start_probe_is_counted_once_by_buckets_its_own_answer_created() {
+    let clock = Arc::new(ManualClock::new());
+    let limiter = Limiter::new(LimitConfig { learn_from_headers: true, ..cfg() }, clock.clone());
+    let m = limiter.model("m");
+    let mut permit = m.acquire(tokens(100), false).expect("the probe");
+    permit.answered();
+    // The server charged the probe's 100 tokens before answering: 900 of 1000 remain.
+    let info = RateLimitInfo {
+        requests: dim(10, 9, 6_000),
+        tokens: dim(1_000, 900, 6_000),
+        ..RateLimitInfo::default()
+    };
+    permit.sync(&info);
+    permit.settle(Cost { tokens: 120, ..Cost::default() });
+    drop(permit);
+    let snap = limiter.snapshot();
+    let t = snap[0].tokens.unwrap();
+    assert_eq!(t.remaining, 900, "counted once: the header's figure, not 900 - 100");
+}

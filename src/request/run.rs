@@ -99,7 +99,7 @@ impl Engine {
         let resp = self
             .send(&call.method, &call.path, call.body.as_deref(), timeout)
             .map_err(|e| Box::new((e, RateLimitInfo::default())))?;
-        let info = self.observe(&resp.headers, &mut permit);
+        let info = self.observe(resp.status, &resp.headers, &mut permit);
         if !(200..300).contains(&resp.status) {
             let status = resp.status;
             // An unreadable error body still has a status to classify by.
@@ -109,10 +109,15 @@ impl Engine {
         on_success(resp, permit).map_err(|e| Box::new((e, info)))
     }
 
-    /// Records that the server answered and follows its rate-limit headers.
-    fn observe(&self, headers: &HeaderMap, permit: &mut Permit) -> RateLimitInfo {
-        permit.answered();
+    /// Follows the answer's rate-limit headers, and records whether the answer taught the
+    /// limiter anything: a success does (the server took the request), and so does any answer
+    /// carrying limit figures. A 5xx, a 529 or a 429 with no figures does not, so a cold start
+    /// whose first request meets a fault does not open the gate: the next request probes.
+    fn observe(&self, status: u16, headers: &HeaderMap, permit: &mut Permit) -> RateLimitInfo {
         let info = wire::parse_rate_limits(self.provider, headers, self.clock.system_now());
+        if (200..300).contains(&status) || !info.is_empty() {
+            permit.answered();
+        }
         permit.sync(&info);
         info
     }

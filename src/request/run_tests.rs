@@ -225,3 +225,20 @@ fn openrouter_402_marks_the_key_spent_and_later_calls_fail_without_sending() {
     assert!(matches!(err, Error::CreditsExhausted { .. }), "{err:?}");
     assert_eq!(rig.fake.seen().len(), sent, "nothing more was sent");
 }
+
+#[test]
+fn a_cold_start_that_meets_a_fault_keeps_probing_one_request_at_a_time() {
+    // Learning limits: the first request is a probe; its 529-like 503 carries no limits, so
+    // the gate must stay shut and the retry is a probe again (one in flight, not the queue).
+    let limited = [
+        ("x-ratelimit-limit-requests", "60"),
+        ("x-ratelimit-remaining-requests", "59"),
+        ("x-ratelimit-reset-requests", "1s"),
+    ];
+    let rig =
+        Rig::new(vec![Scripted::json(503, &[], SERVER_ERROR), Scripted::json(200, &limited, OK)]);
+    rig.chat().unwrap();
+    let m = rig.limiter.current_limits().models.into_iter().next().unwrap();
+    assert_eq!(m.requests.unwrap().limit, 60, "learned from the answer that taught something");
+    assert_eq!(rig.fake.seen().len(), 2);
+}
