@@ -19,12 +19,14 @@ use crate::transport::Transport;
 
 mod calls;
 mod credits;
+mod direct;
 mod prepare;
 mod raw;
 mod run;
 #[cfg(test)]
 mod run_tests;
 
+pub(crate) use direct::{DirectBody, Replay};
 pub(crate) use prepare::Call;
 pub use raw::RawResponse;
 
