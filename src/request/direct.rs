@@ -85,8 +85,8 @@ impl Engine {
             .iter()
             .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into()))
             .collect();
-        let bytes = read_body(resp.body, MAX_BODY)
-            .map_err(|e| Box::new((self.read_error(&e), info)))?;
+        let bytes =
+            read_body(resp.body, MAX_BODY).map_err(|e| Box::new((self.read_error(&e), info)))?;
         Ok(RawResponse { status: resp.status, headers, body: bytes })
     }
 

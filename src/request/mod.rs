@@ -20,6 +20,8 @@ use crate::transport::Transport;
 mod calls;
 mod credits;
 mod direct;
+#[cfg(test)]
+mod direct_tests;
 mod prepare;
 mod raw;
 mod run;
