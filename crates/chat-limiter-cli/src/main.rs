@@ -4,6 +4,7 @@
 //! Exit codes: 0 every line succeeded, 1 some lines failed, 2 usage or configuration error.
 
 mod args;
+mod batch_state;
 mod demo;
 mod emulate;
 mod input;
@@ -13,6 +14,7 @@ mod output;
 mod run;
 mod setup;
 mod summary;
+mod via_batch;
 
 use std::process::ExitCode;
 
@@ -81,6 +83,7 @@ fn main() -> ExitCode {
     logger::install();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run(args) if args.via == args::Via::Batch => via_batch::run(&args, None),
         Command::Run(args) => run::run(&args, None).map(|o| o.exit_code()),
         Command::Emulate(args) => emulate::emulate(&args),
         Command::Demo(args) => demo::demo(&args),

@@ -1,0 +1,221 @@
+//! `chat-limiter run --via batch` through the binary against the emulator's batch APIs, both
+//! providers: a job split over several batches, kill -9 while polling then resume, a rerun
+//! that resubmits only the expired lines, and nothing ever submitted twice.
+
+mod cli_common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use chat_limiter_emulator::{BatchEmulation, Emulator};
+use cli_common::{assert_no_key, cli, records, spawnable, write_lines, KEY};
+
+fn emulator(provider: &str, processing_ms: u64, expire: u64) -> Emulator {
+    let mut b = BatchEmulation::default();
+    b.processing_time = Duration::from_millis(processing_ms);
+    b.max_requests = Some(3);
+    b.expire_items = expire;
+    let builder = if provider == "openai" { Emulator::openai() } else { Emulator::anthropic() };
+    builder.api_key(KEY).batch(b).start().expect("emulator")
+}
+
+fn model(provider: &str) -> &'static str {
+    if provider == "openai" {
+        "gpt-4o-mini"
+    } else {
+        "claude-3-5-haiku-latest"
+    }
+}
+
+fn key_var(provider: &str) -> &'static str {
+    if provider == "openai" {
+        "OPENAI_API_KEY"
+    } else {
+        "ANTHROPIC_API_KEY"
+    }
+}
+
+/// Eight prompts; ids with a space, which Anthropic's batch API would refuse as custom_ids.
+fn input(dir: &Path) -> std::path::PathBuf {
+    let lines: Vec<String> = (0..8)
+        .map(|i| serde_json::json!({"id": format!("item {i}"), "prompt": format!("question {i}"), "max_tokens": 8}).to_string())
+        .collect();
+    write_lines(dir, "in.jsonl", &lines)
+}
+
+fn args(provider: &str, emu: &Emulator, input: &Path, out: &Path) -> Vec<String> {
+    [
+        "run",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--via",
+        "batch",
+        "--provider",
+        provider,
+        "--model",
+        model(provider),
+        "--base-url",
+        &emu.base_url(),
+        "--batch-max-requests",
+        "3",
+        "--poll-interval",
+        "0.05",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// Every line answered exactly once, with the answer to its own question.
+fn assert_answered_once(out: &Path) {
+    let recs = records(out);
+    assert_eq!(recs.len(), 8, "{recs:?}");
+    for i in 0..8 {
+        let mine: Vec<_> = recs.iter().filter(|r| r["custom_id"] == format!("item {i}")).collect();
+        assert_eq!(mine.len(), 1, "item {i}: {mine:?}");
+        let body = &mine[0]["response"]["body"];
+        let text = body["choices"][0]["message"]["content"]
+            .as_str()
+            .or_else(|| body["content"][0]["text"].as_str())
+            .unwrap_or_default();
+        assert_eq!(text, format!("batch answer to: question {i}"), "{}", mine[0]);
+    }
+}
+
+#[test]
+fn a_job_is_split_over_several_batches_and_a_rerun_submits_nothing() {
+    for provider in ["openai", "anthropic"] {
+        let dir = tempfile::tempdir().unwrap();
+        let emu = emulator(provider, 300, 0);
+        let (inp, out) = (input(dir.path()), dir.path().join("out.jsonl"));
+        let done = cli()
+            .env(key_var(provider), KEY)
+            .args(args(provider, &emu, &inp, &out))
+            .output()
+            .unwrap();
+        assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+        assert_no_key(&done.stderr);
+        assert!(
+            String::from_utf8_lossy(&done.stderr).contains("succeeded"),
+            "progress shows counts"
+        );
+        assert_answered_once(&out);
+        assert_eq!(emu.batch_stats().batches, 3, "{provider}: 8 lines at 3 per batch");
+        assert!(
+            out.with_file_name("out.jsonl.batches.json").exists(),
+            "the job state is beside the output"
+        );
+        let again = cli()
+            .env(key_var(provider), KEY)
+            .args(args(provider, &emu, &inp, &out))
+            .output()
+            .unwrap();
+        assert!(again.status.success());
+        assert_eq!(emu.batch_stats().batches, 3, "a finished job submits nothing");
+        assert_answered_once(&out);
+    }
+}
+
+#[test]
+fn kill_9_while_polling_then_resume_submits_no_batch_twice() {
+    for provider in ["openai", "anthropic"] {
+        let dir = tempfile::tempdir().unwrap();
+        let emu = emulator(provider, 2500, 0);
+        let (inp, out) = (input(dir.path()), dir.path().join("out.jsonl"));
+        let state = out.with_file_name("out.jsonl.batches.json");
+        let mut child = spawnable()
+            .env(key_var(provider), KEY)
+            .args(args(provider, &emu, &inp, &out))
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let ids = std::fs::read_to_string(&state)
+                .ok()
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+                .map(|v| {
+                    v["parts"]
+                        .as_array()
+                        .map(|p| p.iter().filter(|p| p["batch_id"].is_string()).count())
+                        .unwrap_or(0)
+                })
+                .unwrap_or(0);
+            if ids == 3 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the batches were never all submitted");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        child.kill().expect("kill -9");
+        let _ = child.wait();
+        assert_eq!(records(&out).len(), 0, "killed while the batches were still running");
+        let done = cli()
+            .env(key_var(provider), KEY)
+            .args(args(provider, &emu, &inp, &out))
+            .output()
+            .unwrap();
+        assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+        assert_answered_once(&out);
+        let stats = emu.batch_stats();
+        assert_eq!((stats.batches, stats.requests), (3, 8), "{provider}: nothing submitted twice");
+    }
+}
+
+#[test]
+fn expired_lines_are_recorded_retryable_and_a_rerun_resubmits_only_those() {
+    for provider in ["openai", "anthropic"] {
+        let dir = tempfile::tempdir().unwrap();
+        let emu = emulator(provider, 100, 2);
+        let (inp, out) = (input(dir.path()), dir.path().join("out.jsonl"));
+        let first = cli()
+            .env(key_var(provider), KEY)
+            .args(args(provider, &emu, &inp, &out))
+            .output()
+            .unwrap();
+        assert_eq!(first.status.code(), Some(1), "expired lines are failures of this run");
+        let expired: Vec<_> =
+            records(&out).into_iter().filter(|r| r["error"]["code"] == "batch_expired").collect();
+        assert_eq!(expired.len(), 2, "{provider}");
+        assert!(expired.iter().all(|r| r["error"]["retryable"] == true));
+        let second = cli()
+            .env(key_var(provider), KEY)
+            .args(args(provider, &emu, &inp, &out))
+            .output()
+            .unwrap();
+        assert!(second.status.success(), "{}", String::from_utf8_lossy(&second.stderr));
+        assert_answered_once(&out);
+        let stats = emu.batch_stats();
+        assert_eq!(
+            (stats.batches, stats.requests),
+            (4, 10),
+            "{provider}: only the 2 expired lines again"
+        );
+    }
+}
+
+#[test]
+fn openrouter_has_no_batch_api_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let inp = input(dir.path());
+    let out = dir.path().join("out.jsonl");
+    let done = cli()
+        .env("OPENROUTER_API_KEY", KEY)
+        .args([
+            "run",
+            inp.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--via",
+            "batch",
+            "--provider",
+            "openrouter",
+            "--model",
+            "openai/gpt-4o",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(done.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&done.stderr).contains("no batch API"));
+}
