@@ -11,7 +11,12 @@ use chat_limiter_emulator::{BatchEmulation, Emulator};
 use cli_common::{assert_no_key, cli, records, spawnable, write_lines, KEY};
 
 fn emulator(provider: &str, processing_ms: u64, expire: u64) -> Emulator {
+    emulator_with(provider, processing_ms, expire, Duration::ZERO)
+}
+
+fn emulator_with(provider: &str, processing_ms: u64, expire: u64, download: Duration) -> Emulator {
     let mut b = BatchEmulation::default();
+    b.download_delay = download;
     b.processing_time = Duration::from_millis(processing_ms);
     b.max_requests = Some(3);
     b.expire_items = expire;
@@ -160,6 +165,39 @@ fn kill_9_while_polling_then_resume_submits_no_batch_twice() {
         assert_answered_once(&out);
         let stats = emu.batch_stats();
         assert_eq!((stats.batches, stats.requests), (3, 8), "{provider}: nothing submitted twice");
+    }
+}
+
+#[test]
+fn kill_9_during_the_download_then_resume_writes_every_line_once() {
+    for provider in ["openai", "anthropic"] {
+        let dir = tempfile::tempdir().unwrap();
+        // Each results download takes 1.5 s: the kill lands while the second batch's is served.
+        let emu = emulator_with(provider, 200, 0, Duration::from_millis(1500));
+        let (inp, out) = (input(dir.path()), dir.path().join("out.jsonl"));
+        let child = spawnable()
+            .env(key_var(provider), KEY)
+            .args(args(provider, &emu, &inp, &out))
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut child = cli_common::Killed(child);
+        cli_common::wait_for_lines(&out, 3, Duration::from_secs(20));
+        child.0.kill().expect("kill -9");
+        let _ = child.0.wait();
+        let written = records(&out).len();
+        assert!((3..8).contains(&written), "killed mid-job: {written} records");
+        let downloads_before = emu.batch_stats().downloads;
+        let done = cli()
+            .env(key_var(provider), KEY)
+            .args(args(provider, &emu, &inp, &out))
+            .output()
+            .unwrap();
+        assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+        assert_answered_once(&out);
+        let stats = emu.batch_stats();
+        assert_eq!((stats.batches, stats.requests), (3, 8), "{provider}: nothing submitted twice");
+        assert!(stats.downloads > downloads_before, "the resumed run downloaded what was left");
     }
 }
 

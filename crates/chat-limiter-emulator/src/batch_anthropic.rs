@@ -192,6 +192,7 @@ fn cancel(shared: &Shared, id: &str, base: &str) -> HttpResponse {
 }
 
 fn results(shared: &Shared, id: &str) -> HttpResponse {
+    std::thread::sleep(shared.cfg.batch.download_delay);
     let processing = shared.cfg.batch.processing_time;
     shared.batches.inner.lock().stats.downloads += 1;
     with_batch(shared, id, |b| {

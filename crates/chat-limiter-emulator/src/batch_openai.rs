@@ -293,6 +293,7 @@ fn cancel(shared: &Shared, id: &str) -> HttpResponse {
 }
 
 fn content(shared: &Shared, file_id: &str) -> HttpResponse {
+    std::thread::sleep(shared.cfg.batch.download_delay);
     let processing = shared.cfg.batch.processing_time;
     let mut s = shared.batches.inner.lock();
     s.stats.downloads += 1;

@@ -28,6 +28,8 @@ pub struct BatchEmulation {
     pub enqueued_tokens: Option<u64>,
     /// The next this many items received expire instead of being answered.
     pub expire_items: u64,
+    /// A pause before each results download is served (a large file's transfer time).
+    pub download_delay: Duration,
 }
 
 impl Default for BatchEmulation {
@@ -39,6 +41,7 @@ impl Default for BatchEmulation {
             max_bytes: None,
             enqueued_tokens: None,
             expire_items: 0,
+            download_delay: Duration::ZERO,
         }
     }
 }
