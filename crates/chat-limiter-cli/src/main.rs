@@ -5,6 +5,7 @@
 
 mod args;
 mod batch_state;
+mod batches_cmd;
 mod demo;
 mod emulate;
 mod input;
@@ -40,6 +41,8 @@ enum Command {
     Demo(DemoArgs),
     /// One probe call, then a table of the limits the provider reported.
     Limits(LimitsArgs),
+    /// The provider batches of a `run --via batch` job: `status` or `cancel`.
+    Batches(batches_cmd::BatchesArgs),
 }
 
 /// A failure that ends the command, with its exit code.
@@ -88,6 +91,7 @@ fn main() -> ExitCode {
         Command::Emulate(args) => emulate::emulate(&args),
         Command::Demo(args) => demo::demo(&args),
         Command::Limits(args) => limits::limits(&args),
+        Command::Batches(args) => batches_cmd::batches(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -233,6 +233,72 @@ fn expired_lines_are_recorded_retryable_and_a_rerun_resubmits_only_those() {
     }
 }
 
+/// Waits until the job's state shows `n` submitted batches.
+fn wait_for_batches(state: &Path, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let ids = std::fs::read_to_string(state)
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|v| {
+                v["parts"]
+                    .as_array()
+                    .map(|p| p.iter().filter(|p| p["batch_id"].is_string()).count())
+            })
+            .unwrap_or(0);
+        if ids == n {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the batches were never all submitted");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn batches_cancel_stops_a_running_job_and_status_shows_each_batch() {
+    for provider in ["openai", "anthropic"] {
+        let dir = tempfile::tempdir().unwrap();
+        let emu = emulator(provider, 60_000, 0);
+        let (inp, out) = (input(dir.path()), dir.path().join("out.jsonl"));
+        let child = spawnable()
+            .env(key_var(provider), KEY)
+            .args(args(provider, &emu, &inp, &out))
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut child = cli_common::Killed(child);
+        wait_for_batches(&out.with_file_name("out.jsonl.batches.json"), 3);
+        let o = out.to_str().unwrap();
+        let cancel = cli()
+            .env(key_var(provider), KEY)
+            .args(["batches", "cancel", "-o", o, "--base-url", &emu.base_url()])
+            .output()
+            .unwrap();
+        assert!(cancel.status.success(), "{}", String::from_utf8_lossy(&cancel.stderr));
+        assert_eq!(String::from_utf8_lossy(&cancel.stdout).lines().count(), 3);
+        assert_eq!(emu.batch_stats().cancels, 3);
+        // The running job sees its batches end and records every line as cancelled.
+        let status = child.0.wait().unwrap();
+        assert_eq!(status.code(), Some(1));
+        let recs = records(&out);
+        assert_eq!(recs.len(), 8);
+        assert!(recs.iter().all(|r| r["error"]["code"] == "batch_cancelled" && r["error"]["retryable"] == true), "{recs:?}");
+        let shown = cli()
+            .env(key_var(provider), KEY)
+            .args(["batches", "status", "-o", o, "--base-url", &emu.base_url()])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&shown.stdout).to_string();
+        let want = if provider == "openai" { "\tcancelled\t" } else { "\tended\t" };
+        assert_eq!(
+            text.lines().filter(|l| l.contains(want) && l.ends_with("recorded")).count(),
+            3,
+            "{text}"
+        );
+        assert_no_key(&shown.stdout);
+    }
+}
+
 #[test]
 fn openrouter_has_no_batch_api_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
