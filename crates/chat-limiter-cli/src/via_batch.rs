@@ -208,11 +208,20 @@ fn finish(writer: Writer, compact: bool, path: &std::path::Path) -> Result<(), F
         .map_err(|e| Fatal::failed(format!("cannot finish {}: {e}", path.display())))
 }
 
-/// A batch's counts and how long it has run, on stderr.
+/// A batch's counts and how long it has run (since its creation when the provider says,
+/// else since this run started polling), on stderr.
 fn progress(info: &BatchInfo, started: Instant) {
     let c = &info.counts;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let running = match info.created_at {
+        Some(t) if t <= now => (now - t) as f64,
+        _ => started.elapsed().as_secs_f64(),
+    };
     eprintln!(
-        "chat-limiter: batch {} {}: {}/{} succeeded, {} errored, {} expired, {} canceled, {:.0}s",
+        "chat-limiter: batch {} {}: {}/{} succeeded, {} errored, {} expired, {} canceled, running {:.0}s",
         info.id,
         info.status,
         c.succeeded,
@@ -220,7 +229,7 @@ fn progress(info: &BatchInfo, started: Instant) {
         c.errored,
         c.expired,
         c.canceled,
-        started.elapsed().as_secs_f64()
+        running
     );
 }
 
