@@ -86,9 +86,10 @@ pub struct RunArgs {
 /// How `run` sends the job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Via {
-    /// The real-time endpoints, at the rate limits.
+    // (Plain comments: variant docs would make clap print `run --help` in its long layout.)
+    // The real-time endpoints, at the rate limits.
     Realtime,
-    /// The provider's batch API.
+    // The provider's batch API.
     Batch,
 }
 
