@@ -225,3 +225,20 @@ fn a_wrong_key_is_a_typed_error_that_never_shows_the_key() {
     assert!(!text.contains(KEY) && !text.contains("SECRET"), "{text}");
     assert_eq!(emu.batch_stats().files, 0);
 }
+
+#[test]
+fn an_openai_batch_is_found_by_its_input_file_so_a_resumed_run_need_not_create_it_again() {
+    let emu = Emulator::openai().api_key(KEY).batch(emulation(100)).start().unwrap();
+    let api = BatchApi::new(&limiter(&emu, Provider::OpenAI, "gpt-4o-mini")).unwrap();
+    let file = api.upload(&items(2)).unwrap();
+    assert!(api.find_by_input_file(&file).unwrap().is_none());
+    let created = api.create_from_file(&file).unwrap();
+    let other = api.submit(&items(1)).unwrap();
+    let found = api.find_by_input_file(&file).unwrap().expect("found");
+    assert_eq!(found.id, created.id);
+    assert_ne!(found.id, other.id);
+    let anthropic = Emulator::anthropic().api_key(KEY).start().unwrap();
+    let a = BatchApi::new(&limiter(&anthropic, Provider::Anthropic, "claude-3-5-haiku-latest"))
+        .unwrap();
+    assert!(matches!(a.upload(&items(1)), Err(BatchError::OpenAiOnly { .. })));
+}

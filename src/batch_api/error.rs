@@ -63,6 +63,12 @@ pub enum BatchError {
     /// The provider answered 2xx with something that is not a batch, a file or a result.
     #[error("unexpected answer from the batch API: {0}")]
     InvalidResponse(String),
+    /// A step only OpenAI's batch API has (input files), asked of another provider.
+    #[error("{what} exists only in OpenAI's batch API")]
+    OpenAiOnly {
+        /// The step.
+        what: &'static str,
+    },
     /// A job with no items.
     #[error("the job has no items")]
     Empty,

@@ -188,6 +188,55 @@ impl BatchApi {
         }
     }
 
+    /// OpenAI: uploads the items as a batch input file, without creating the batch, and
+    /// returns the file's id. Saving it before [`create_from_file`](Self::create_from_file)
+    /// lets a run killed in between find its batch with
+    /// [`find_by_input_file`](Self::find_by_input_file) instead of submitting it twice.
+    pub fn upload(&self, items: &[BatchItem]) -> Result<String, BatchError> {
+        if self.provider() == Provider::Anthropic {
+            return Err(BatchError::OpenAiOnly { what: "an input file" });
+        }
+        let encoded = self.encode(items)?;
+        if self.parts(&encoded)?.len() > 1 {
+            return Err(BatchError::TooLarge {
+                custom_id: items[items.len() - 1].custom_id.clone(),
+                cap: Cap::Requests,
+                needed: items.len() as u64,
+                limit: self.caps.max_requests,
+            });
+        }
+        let lines: Vec<u8> = encoded.into_iter().flat_map(|(_, b)| b).collect();
+        openai::upload(self.engine(), &lines)
+    }
+
+    /// OpenAI: creates the batch of an uploaded input file.
+    pub fn create_from_file(&self, file_id: &str) -> Result<BatchInfo, BatchError> {
+        if self.provider() == Provider::Anthropic {
+            return Err(BatchError::OpenAiOnly { what: "an input file" });
+        }
+        openai::create(self.engine(), parse::path_id(file_id)?, self.endpoint)
+    }
+
+    /// OpenAI: the batch created from this input file, if any (the newest first, looking
+    /// through the account's most recent 1,000 batches).
+    pub fn find_by_input_file(&self, file_id: &str) -> Result<Option<BatchInfo>, BatchError> {
+        if self.provider() == Provider::Anthropic {
+            return Err(BatchError::OpenAiOnly { what: "an input file" });
+        }
+        let mut after: Option<String> = None;
+        for _ in 0..10 {
+            let (page, more) = openai::list(self.engine(), after.as_deref())?;
+            if let Some(found) = page.iter().find(|b| b.input_file_id.as_deref() == Some(file_id)) {
+                return Ok(Some(found.clone()));
+            }
+            match page.last() {
+                Some(last) if more => after = Some(last.id.clone()),
+                _ => break,
+            }
+        }
+        Ok(None)
+    }
+
     /// Reads a batch's status and counts.
     pub fn status(&self, id: &str) -> Result<BatchInfo, BatchError> {
         match self.provider() {

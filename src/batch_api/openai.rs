@@ -70,6 +70,26 @@ pub(crate) fn get(engine: &Engine, id: &str) -> Result<BatchInfo, BatchError> {
     parse::openai_batch(&parse::json(&resp.body)?, engine)
 }
 
+/// One page of the account's batches, newest first, and whether there are more.
+pub(crate) fn list(
+    engine: &Engine,
+    after: Option<&str>,
+) -> Result<(Vec<BatchInfo>, bool), BatchError> {
+    let path = match after {
+        Some(a) => format!("/batches?limit=100&after={}", parse::path_id(a)?),
+        None => "/batches?limit=100".to_string(),
+    };
+    let resp = engine.direct("GET", &path, None, Replay::Safe)?;
+    let v = parse::json(&resp.body)?;
+    let data = v
+        .get("data")
+        .and_then(Value::as_array)
+        .ok_or_else(|| parse::invalid("a list without data"))?;
+    let page =
+        data.iter().map(|b| parse::openai_batch(b, engine)).collect::<Result<Vec<_>, _>>()?;
+    Ok((page, v.get("has_more").and_then(Value::as_bool).unwrap_or(false)))
+}
+
 /// Asks for a batch to be cancelled.
 pub(crate) fn cancel(engine: &Engine, id: &str) -> Result<BatchInfo, BatchError> {
     let path = format!("/batches/{}/cancel", parse::path_id(id)?);

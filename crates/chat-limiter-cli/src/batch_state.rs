@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 pub struct PartState {
     /// The input line numbers it holds (its items' ids are `l{line}`).
     pub lines: Vec<u64>,
+    /// OpenAI: the uploaded input file, saved before the batch is created from it.
+    #[serde(default)]
+    pub file_id: Option<String>,
     /// The provider's batch id, once created.
     pub batch_id: Option<String>,
     /// Its results are all in the output.
@@ -81,7 +84,12 @@ mod tests {
         let state = JobState {
             version: 1,
             provider: "openai".into(),
-            parts: vec![PartState { lines: vec![1, 3], batch_id: Some("b".into()), done: false }],
+            parts: vec![PartState {
+                lines: vec![1, 3],
+                file_id: None,
+                batch_id: Some("b".into()),
+                done: false,
+            }],
         };
         save(&path, &state).unwrap();
         assert_eq!(load(&path).unwrap(), Some(state));

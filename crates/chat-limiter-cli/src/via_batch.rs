@@ -121,8 +121,30 @@ pub fn run(args: &RunArgs, api_key: Option<String>) -> Result<u8, Fatal> {
         }
     }
 
-    // A part saved without a batch id was killed while being submitted: send its lines again.
-    let unsure = state.parts.iter().filter(|p| p.batch_id.is_none() && !p.done).count();
+    // OpenAI: a part whose file was uploaded but whose batch id was not saved is looked up by
+    // its file (the batch may have been created just before the kill), else created from it.
+    for i in 0..state.parts.len() {
+        let Some(file) =
+            state.parts[i].file_id.clone().filter(|_| state.parts[i].batch_id.is_none())
+        else {
+            continue;
+        };
+        let fail =
+            |e: chat_limiter::BatchError| Fatal::failed(format!("cannot submit a batch: {e}"));
+        let info = match api.find_by_input_file(&file).map_err(fail)? {
+            Some(info) => info,
+            None => api.create_from_file(&file).map_err(fail)?,
+        };
+        state.parts[i].batch_id = Some(info.id);
+        save(&state)?;
+    }
+    // A part saved without a batch id or a file was killed while being submitted: send its
+    // lines again (Anthropic has no way to find a batch it may have created).
+    let unsure = state
+        .parts
+        .iter()
+        .filter(|p| p.batch_id.is_none() && p.file_id.is_none() && !p.done)
+        .count();
     if unsure > 0 {
         eprintln!(
             "chat-limiter: {unsure} batch(es) were being submitted when the last run stopped; \
@@ -142,12 +164,26 @@ pub fn run(args: &RunArgs, api_key: Option<String>) -> Result<u8, Fatal> {
         let plan = api.plan(&items).map_err(|e| Fatal::usage(e.to_string()))?;
         for indices in plan {
             let part_lines: Vec<u64> = indices.iter().map(|i| fresh[*i]).collect();
-            state.parts.push(PartState { lines: part_lines, batch_id: None, done: false });
+            state.parts.push(PartState {
+                lines: part_lines,
+                file_id: None,
+                batch_id: None,
+                done: false,
+            });
             save(&state)?;
             let subset: Vec<BatchItem> = indices.iter().map(|i| items[*i].clone()).collect();
-            let info = api
-                .submit(&subset)
-                .map_err(|e| Fatal::failed(format!("cannot submit a batch: {e}")))?;
+            let fail =
+                |e: chat_limiter::BatchError| Fatal::failed(format!("cannot submit a batch: {e}"));
+            let info = if provider == chat_limiter::Provider::Anthropic {
+                api.submit(&subset).map_err(fail)?
+            } else {
+                let file = api.upload(&subset).map_err(fail)?;
+                if let Some(last) = state.parts.last_mut() {
+                    last.file_id = Some(file.clone());
+                }
+                save(&state)?;
+                api.create_from_file(&file).map_err(fail)?
+            };
             eprintln!("chat-limiter: submitted batch {} ({} requests)", info.id, subset.len());
             if let Some(last) = state.parts.last_mut() {
                 last.batch_id = Some(info.id);

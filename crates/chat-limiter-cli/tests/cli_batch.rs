@@ -300,6 +300,50 @@ fn batches_cancel_stops_a_running_job_and_status_shows_each_batch() {
 }
 
 #[test]
+fn a_run_killed_between_creating_a_batch_and_saving_its_id_finds_it_by_its_file() {
+    use chat_limiter::{
+        BatchApi, BatchItem, ChatCompletionRequest, ChatLimiter, Message, Provider,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let emu = emulator("openai", 300, 0);
+    let (inp, out) = (input(dir.path()), dir.path().join("out.jsonl"));
+    // What the run had done when it was killed: lines 1-3 uploaded and their batch created,
+    // but only the file id saved.
+    let limiter = ChatLimiter::builder()
+        .provider(Provider::OpenAI)
+        .model("gpt-4o-mini")
+        .api_key(KEY)
+        .base_url(emu.base_url())
+        .build()
+        .unwrap();
+    let api = BatchApi::new(&limiter).unwrap();
+    let part: Vec<BatchItem> = (1..=3)
+        .map(|n| {
+            let q = format!("question {}", n - 1);
+            BatchItem::new(
+                format!("l{n}"),
+                ChatCompletionRequest::new("", vec![Message::user(q)]).max_tokens(8),
+            )
+        })
+        .collect();
+    let file = api.upload(&part).unwrap();
+    api.create_from_file(&file).unwrap();
+    let state = serde_json::json!({"version": 1, "provider": "openai",
+        "parts": [{"lines": [1, 2, 3], "file_id": file, "batch_id": null, "done": false}]});
+    std::fs::write(out.with_file_name("out.jsonl.batches.json"), state.to_string()).unwrap();
+    let done =
+        cli().env("OPENAI_API_KEY", KEY).args(args("openai", &emu, &inp, &out)).output().unwrap();
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    assert_answered_once(&out);
+    let stats = emu.batch_stats();
+    assert_eq!(
+        (stats.batches, stats.requests, stats.files),
+        (3, 8, 3),
+        "the first batch was not created twice"
+    );
+}
+
+#[test]
 fn openrouter_has_no_batch_api_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let inp = input(dir.path());

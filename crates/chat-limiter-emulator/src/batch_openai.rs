@@ -27,6 +27,7 @@ pub(crate) fn handle(shared: &Shared, req: &HttpRequest) -> Option<HttpResponse>
     let route = match (req.method.as_str(), parts.as_slice()) {
         ("POST", ["files"]) => 0,
         ("POST", ["batches"]) => 1,
+        ("GET", ["batches"]) => 5,
         ("GET", ["batches", _]) => 2,
         ("POST", ["batches", _, "cancel"]) => 3,
         ("GET", ["files", _, "content"]) => 4,
@@ -44,6 +45,7 @@ pub(crate) fn handle(shared: &Shared, req: &HttpRequest) -> Option<HttpResponse>
         1 => create(shared, req),
         2 => get(shared, parts[1]),
         3 => cancel(shared, parts[1]),
+        5 => list(shared),
         _ => content(shared, parts[1]),
     })
 }
@@ -269,6 +271,13 @@ fn view(b: &Batch, shared: &Shared) -> Value {
         "created_at": b.created_unix, "metadata": null,
         "request_counts": {"total": b.items.len(), "completed": done - expired - failed, "failed": failed}
     })
+}
+
+/// Every batch, newest first, in one page (the emulator ignores `limit` and `after`).
+fn list(shared: &Shared) -> HttpResponse {
+    let s = shared.batches.inner.lock();
+    let data: Vec<Value> = s.batches.iter().rev().map(|b| view(b, shared)).collect();
+    HttpResponse::json(200, &json!({"object": "list", "data": data, "has_more": false}))
 }
 
 fn get(shared: &Shared, id: &str) -> HttpResponse {

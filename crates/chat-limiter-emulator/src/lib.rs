@@ -23,7 +23,7 @@
 //! # Routes
 //! OpenAI `POST /v1/chat/completions`; Anthropic `POST /v1/messages`; OpenRouter
 //! `POST /api/v1/chat/completions`, `GET /api/v1/key` and `GET /api/v1/auth/key`. The batch APIs (see [`BatchEmulation`]): OpenAI `POST /v1/files`,
-//! `POST /v1/batches`, `GET /v1/batches/{id}`, `POST /v1/batches/{id}/cancel`,
+//! `POST /v1/batches`, `GET /v1/batches`, `GET /v1/batches/{id}`, `POST /v1/batches/{id}/cancel`,
 //! `GET /v1/files/{id}/content`; Anthropic `POST /v1/messages/batches`, `GET` and
 //! `POST .../cancel` on `/v1/messages/batches/{id}`, `GET .../results`; `GET /_batches`
 //! returns [`BatchStats`]. On every
