@@ -12,7 +12,8 @@ use std::io::BufReader;
 use std::time::{Duration, Instant};
 
 use chat_limiter::{
-    BatchApi, BatchCaps, BatchInfo, BatchItem, ChatCompletionRequest, ItemOutcome, PollSchedule,
+    BatchApi, BatchCaps, BatchInfo, BatchItem, BatchStatus, ChatCompletionRequest, ItemOutcome,
+    PollSchedule, Provider,
 };
 
 use crate::batch_state::{self, JobState, PartState};
@@ -172,30 +173,16 @@ pub fn run(args: &RunArgs, api_key: Option<String>) -> Result<u8, Fatal> {
             });
             save(&state)?;
             let subset: Vec<BatchItem> = indices.iter().map(|i| items[*i].clone()).collect();
-            let fail =
-                |e: chat_limiter::BatchError| Fatal::failed(format!("cannot submit a batch: {e}"));
-            let info = if provider == chat_limiter::Provider::Anthropic {
-                api.submit(&subset).map_err(fail)?
-            } else {
-                let file = api.upload(&subset).map_err(fail)?;
-                if let Some(last) = state.parts.last_mut() {
-                    last.file_id = Some(file.clone());
-                }
-                save(&state)?;
-                api.create_from_file(&file).map_err(fail)?
-            };
-            eprintln!("chat-limiter: submitted batch {} ({} requests)", info.id, subset.len());
-            if let Some(last) = state.parts.last_mut() {
-                last.batch_id = Some(info.id);
-            }
-            save(&state)?;
+            let last = state.parts.len() - 1;
+            submit_part(&api, &subset, &mut state, last, &state_path)?;
         }
     }
 
     // Poll every unfinished part; download and record each as it ends.
     let started = Instant::now();
+    let mut waiting: Vec<usize> = Vec::new();
     for n in 0.. {
-        let mut left = 0;
+        let (mut left, mut ended) = (0, 0);
         for i in 0..state.parts.len() {
             let part = &state.parts[i];
             let Some(id) = part.batch_id.clone().filter(|_| !part.done) else { continue };
@@ -207,6 +194,24 @@ pub fn run(args: &RunArgs, api_key: Option<String>) -> Result<u8, Fatal> {
                 left += 1;
                 continue;
             }
+            let over_tokens = info.status == BatchStatus::Failed
+                && info.errors.iter().any(|e| e.code == "token_limit_exceeded");
+            let others = state
+                .parts
+                .iter()
+                .enumerate()
+                .any(|(j, p)| j != i && p.batch_id.is_some() && !p.done);
+            if over_tokens && others {
+                // Rejected whole (nothing ran, nothing is charged): the enqueued-token limit
+                // is full. Submit it again when an earlier batch ends.
+                eprintln!("chat-limiter: batch {id} waits for the enqueued-token limit");
+                state.parts[i].batch_id = None;
+                state.parts[i].file_id = None;
+                save(&state)?;
+                waiting.push(i);
+                continue;
+            }
+            ended += 1;
             let results = api
                 .results(&info)
                 .map_err(|e| Fatal::failed(format!("cannot download batch {id}: {e}")))?;
@@ -225,6 +230,19 @@ pub fn run(args: &RunArgs, api_key: Option<String>) -> Result<u8, Fatal> {
             state.parts[i].done = true;
             save(&state)?;
         }
+        if !waiting.is_empty() && (ended > 0 || left == 0) {
+            for i in std::mem::take(&mut waiting) {
+                let subset: Vec<BatchItem> = state.parts[i]
+                    .lines
+                    .iter()
+                    .filter_map(|n| {
+                        lines.get(n).map(|l| BatchItem::new(format!("l{n}"), l.request.clone()))
+                    })
+                    .collect();
+                submit_part(&api, &subset, &mut state, i, &state_path)?;
+                left += 1;
+            }
+        }
         if left == 0 {
             break;
         }
@@ -236,6 +254,33 @@ pub fn run(args: &RunArgs, api_key: Option<String>) -> Result<u8, Fatal> {
         tally.succeeded, tally.failed, tally.skipped
     );
     Ok(if tally.failed == 0 && tally.skipped_failed == 0 { 0 } else { 1 })
+}
+
+/// Submits part `i` of the job and saves its ids as they come (OpenAI: the file before the
+/// batch, so a kill in between can find the batch by its file).
+fn submit_part(
+    api: &BatchApi,
+    subset: &[BatchItem],
+    state: &mut JobState,
+    i: usize,
+    path: &std::path::Path,
+) -> Result<(), Fatal> {
+    let save = |state: &JobState| {
+        batch_state::save(path, state)
+            .map_err(|e| Fatal::failed(format!("cannot save {}: {e}", path.display())))
+    };
+    let fail = |e: chat_limiter::BatchError| Fatal::failed(format!("cannot submit a batch: {e}"));
+    let info = if state.provider == Provider::Anthropic.as_str() {
+        api.submit(subset).map_err(fail)?
+    } else {
+        let file = api.upload(subset).map_err(fail)?;
+        state.parts[i].file_id = Some(file.clone());
+        save(state)?;
+        api.create_from_file(&file).map_err(fail)?
+    };
+    eprintln!("chat-limiter: submitted batch {} ({} requests)", info.id, subset.len());
+    state.parts[i].batch_id = Some(info.id);
+    save(state)
 }
 
 fn finish(writer: Writer, compact: bool, path: &std::path::Path) -> Result<(), Fatal> {

@@ -344,6 +344,27 @@ fn a_run_killed_between_creating_a_batch_and_saving_its_id_finds_it_by_its_file(
 }
 
 #[test]
+fn batches_over_the_enqueued_token_limit_wait_for_earlier_ones_then_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = BatchEmulation::default();
+    b.processing_time = Duration::from_millis(300);
+    b.max_requests = Some(3);
+    // "question N" is 3 tokens: one batch of 3 lines (9 tokens) at a time.
+    b.enqueued_tokens = Some(10);
+    let emu = Emulator::openai().api_key(KEY).batch(b).start().unwrap();
+    let (inp, out) = (input(dir.path()), dir.path().join("out.jsonl"));
+    let done =
+        cli().env("OPENAI_API_KEY", KEY).args(args("openai", &emu, &inp, &out)).output().unwrap();
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert!(done.status.success(), "{stderr}");
+    assert!(stderr.contains("waits for the enqueued-token limit"), "{stderr}");
+    assert_answered_once(&out);
+    // Submitted 3 at once: 1 accepted, 2 refused whole (not billed); then 2 again (1 accepted),
+    // then the last one.
+    assert_eq!(emu.batch_stats().batches, 6);
+}
+
+#[test]
 fn openrouter_has_no_batch_api_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let inp = input(dir.path());
