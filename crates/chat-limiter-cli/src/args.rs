@@ -70,7 +70,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_progress: bool,
     /// `realtime`: one request at a time at the rate limits; `batch`: the provider's batch
-    /// API (half the price, answers within 24 h; the job's state is kept beside the output).
+    /// API (half the price, answers within 24 h; the job's state is kept beside the output);
+    /// `auto`: the batch API when --deadline allows its window, else real time.
     #[arg(long, value_enum, default_value_t = Via::Realtime)]
     pub via: Via,
     /// `--via batch`: requests per batch (default: the provider's cap).
@@ -81,6 +82,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "SECS",
           default_value_t = chat_limiter::PollSchedule::default().first.as_secs_f64())]
     pub poll_interval: f64,
+    /// `--via auto`: when the job must be done (`90s`, `30m`, `2h`, `1d`).
+    #[arg(long, value_name = "DURATION")]
+    pub deadline: Option<String>,
 }
 
 /// How `run` sends the job.
@@ -91,6 +95,8 @@ pub enum Via {
     Realtime,
     // The provider's batch API.
     Batch,
+    // The batch API when --deadline allows its 24 h window, else real time.
+    Auto,
 }
 
 impl RunArgs {
@@ -118,6 +124,7 @@ impl RunArgs {
             via: Via::Realtime,
             batch_max_requests: None,
             poll_interval: chat_limiter::PollSchedule::default().first.as_secs_f64(),
+            deadline: None,
         }
     }
 }

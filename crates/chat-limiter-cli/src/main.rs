@@ -15,6 +15,7 @@ mod output;
 mod run;
 mod setup;
 mod summary;
+mod via_auto;
 mod via_batch;
 
 use std::process::ExitCode;
@@ -87,6 +88,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) if args.via == args::Via::Batch => via_batch::run(&args, None),
+        Command::Run(args) if args.via == args::Via::Auto => via_auto::run(&args),
         Command::Run(args) => run::run(&args, None).map(|o| o.exit_code()),
         Command::Emulate(args) => emulate::emulate(&args),
         Command::Demo(args) => demo::demo(&args),

@@ -364,6 +364,64 @@ fn batches_over_the_enqueued_token_limit_wait_for_earlier_ones_then_run() {
     assert_eq!(emu.batch_stats().batches, 6);
 }
 
+fn auto_args(
+    provider: &str,
+    emu: &Emulator,
+    input: &Path,
+    out: &Path,
+    deadline: &str,
+) -> Vec<String> {
+    let mut a = args(provider, emu, input, out);
+    let via = a.iter().position(|x| x == "batch").unwrap();
+    a[via] = "auto".into();
+    a.extend(["--deadline".to_string(), deadline.to_string()]);
+    a
+}
+
+#[test]
+fn via_auto_takes_the_real_time_path_for_a_deadline_shorter_than_the_batch_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = emulator("openai", 100, 0);
+    let (inp, out) = (input(dir.path()), dir.path().join("out.jsonl"));
+    let done = cli()
+        .env("OPENAI_API_KEY", KEY)
+        .args(auto_args("openai", &emu, &inp, &out, "2h"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert!(done.status.success(), "{stderr}");
+    assert!(stderr.contains("--via auto: realtime") && stderr.contains("24 h window"), "{stderr}");
+    assert_eq!(emu.batch_stats().batches, 0);
+    assert_eq!(emu.stats().accepted, 8);
+    assert_eq!(records(&out).iter().filter(|r| r["response"]["status_code"] == 200).count(), 8);
+}
+
+#[test]
+fn via_auto_uses_the_batch_api_and_finishes_expired_lines_on_the_real_time_path() {
+    for provider in ["openai", "anthropic"] {
+        let dir = tempfile::tempdir().unwrap();
+        let emu = emulator(provider, 100, 2);
+        let (inp, out) = (input(dir.path()), dir.path().join("out.jsonl"));
+        let done = cli()
+            .env(key_var(provider), KEY)
+            .args(auto_args(provider, &emu, &inp, &out, "2d"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&done.stderr);
+        assert!(done.status.success(), "{stderr}");
+        assert!(
+            stderr.contains("--via auto: batch") && stderr.contains("half the price"),
+            "{stderr}"
+        );
+        let recs = cli_common::by_id(&records(&out));
+        assert_eq!(recs.len(), 8);
+        assert!(recs.values().all(|r| r["response"]["status_code"] == 200), "{recs:?}");
+        assert_eq!(records(&out).len(), 8, "one record per line after the run");
+        assert_eq!(emu.batch_stats().requests, 8, "{provider}");
+        assert_eq!(emu.stats().accepted, 2, "{provider}: only the 2 expired lines in real time");
+    }
+}
+
 #[test]
 fn openrouter_has_no_batch_api_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
