@@ -63,10 +63,13 @@ pub(crate) fn results(engine: &Engine, info: &BatchInfo) -> Result<Vec<ItemResul
         .filter(|p| p.starts_with('/'))
         .map(str::to_string)
         .unwrap_or(standard);
-    let resp = engine.direct("GET", &path, None, Replay::Safe)?;
+    let mut reader = std::io::BufReader::new(engine.direct_download(&path)?);
     let mut out = Vec::new();
-    for line in resp.body.split(|b| *b == b'\n').filter(|l| !l.trim_ascii().is_empty()) {
-        out.push(result_line(engine, &parse::json(line)?)?);
+    let mut line = Vec::new();
+    while engine.read_line(&mut reader, &mut line)?.is_some() {
+        if !line.trim_ascii().is_empty() {
+            out.push(result_line(engine, &parse::json(&line)?)?);
+        }
     }
     Ok(out)
 }

@@ -102,9 +102,12 @@ pub(crate) fn results(engine: &Engine, info: &BatchInfo) -> Result<Vec<ItemResul
     let mut out = Vec::new();
     for file in [&info.output_file_id, &info.error_file_id].into_iter().flatten() {
         let path = format!("/files/{}/content", parse::path_id(file)?);
-        let resp = engine.direct("GET", &path, None, Replay::Safe)?;
-        for line in resp.body.split(|b| *b == b'\n').filter(|l| !l.trim_ascii().is_empty()) {
-            out.push(result_line(engine, &parse::json(line)?)?);
+        let mut reader = std::io::BufReader::new(engine.direct_download(&path)?);
+        let mut line = Vec::new();
+        while engine.read_line(&mut reader, &mut line)?.is_some() {
+            if !line.trim_ascii().is_empty() {
+                out.push(result_line(engine, &parse::json(&line)?)?);
+            }
         }
     }
     Ok(out)

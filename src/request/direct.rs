@@ -58,6 +58,48 @@ impl Engine {
         unreachable!("the attempt loop only ends by returning")
     }
 
+    /// A `GET` whose 2xx body is handed over unread (a results file may be far larger than
+    /// memory should hold); the timeout applies between reads. Retried like any safe call.
+    pub(crate) fn direct_download(&self, path: &str) -> Result<Box<dyn std::io::Read + Send>> {
+        for n in 0.. {
+            let resp =
+                self.send_as("GET", path, None, None, Timeout::BetweenReads(self.config.timeout));
+            let (err, info) = match resp {
+                Ok(r) if (200..300).contains(&r.status) => return Ok(r.body),
+                Ok(r) => {
+                    let info =
+                        wire::parse_rate_limits(self.provider, &r.headers, self.clock.system_now());
+                    let body = read_body(r.body, 1024 * 1024).unwrap_or_default();
+                    (self.api_failure(r.status, &r.headers, &body), info)
+                }
+                Err(e) => (e, Default::default()),
+            };
+            match self.policy.decide(&err, &info, n) {
+                Decision::GiveUp => return Err(err),
+                Decision::Exhausted if n == 0 => return Err(err),
+                Decision::Exhausted => {
+                    return Err(Error::RetriesExhausted { attempts: n + 1, last: Box::new(err) })
+                }
+                Decision::PauseQueue(wait) | Decision::Sleep(wait) => self.clock.sleep(wait),
+            }
+        }
+        unreachable!("the attempt loop only ends by returning")
+    }
+
+    /// Reads one line (without its newline) of a downloaded body; `None` at the end.
+    pub(crate) fn read_line(
+        &self,
+        reader: &mut impl std::io::BufRead,
+        buf: &mut Vec<u8>,
+    ) -> Result<Option<()>> {
+        buf.clear();
+        match reader.read_until(b'\n', buf) {
+            Ok(0) => Ok(None),
+            Ok(_) => Ok(Some(())),
+            Err(e) => Err(self.read_error(&e)),
+        }
+    }
+
     fn direct_attempt(
         &self,
         method: &str,

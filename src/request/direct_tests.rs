@@ -87,3 +87,38 @@ fn an_error_never_shows_the_key() {
     let text = format!("{err} {err:?}");
     assert!(!text.contains(KEY), "{text}");
 }
+
+#[test]
+fn a_download_is_retried_before_its_body_and_read_line_by_line() {
+    let (l, fake) = rig(vec![
+        Scripted::json(503, &[], SERVER_ERROR),
+        Scripted::json(200, &[], "{\"a\":1}\n{\"b\":2}\n"),
+    ]);
+    let e = l.engine();
+    let mut reader = std::io::BufReader::new(e.direct_download("/files/f/content").unwrap());
+    let mut line = Vec::new();
+    let mut lines = Vec::new();
+    while e.read_line(&mut reader, &mut line).unwrap().is_some() {
+        lines.push(String::from_utf8(line.clone()).unwrap());
+    }
+    assert_eq!(lines, ["{\"a\":1}\n", "{\"b\":2}\n"]);
+    assert_eq!(fake.seen().len(), 2);
+}
+
+#[test]
+fn a_download_cut_in_the_middle_is_a_typed_transport_error() {
+    let cut = Scripted::Cut { status: 200, headers: vec![], body: b"{\"a\":1}\n{\"b\"".to_vec() };
+    let (l, _) = rig(vec![cut]);
+    let e = l.engine();
+    let mut reader = std::io::BufReader::new(e.direct_download("/files/f/content").unwrap());
+    let mut line = Vec::new();
+    assert!(e.read_line(&mut reader, &mut line).unwrap().is_some());
+    let mut err = None;
+    for _ in 0..3 {
+        if let Err(x) = e.read_line(&mut reader, &mut line) {
+            err = Some(x);
+            break;
+        }
+    }
+    assert!(matches!(err, Some(crate::Error::Transport { .. })), "{err:?}");
+}
