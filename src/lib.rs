@@ -167,6 +167,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod batch;
+mod batch_api;
 mod client;
 mod config;
 mod error;
@@ -184,6 +185,10 @@ mod types;
 pub use batch::{
     create_chat_completion_requests, process_chat_completion_batch, process_chat_completion_stream,
     BatchConfig, BatchProgress, BatchResult, BatchSummary, ProgressFn,
+};
+pub use batch_api::{
+    BatchApi, BatchCaps, BatchEndpoint, BatchError, BatchFailure, BatchInfo, BatchItem,
+    BatchStatus, Cap, ItemOutcome, ItemResult, PollSchedule, RequestCounts,
 };
 pub use client::{ChatLimiter, ChatLimiterBuilder};
 pub use config::{Config, LongWait};

@@ -19,12 +19,16 @@ use crate::transport::Transport;
 
 mod calls;
 mod credits;
+mod direct;
+#[cfg(test)]
+mod direct_tests;
 mod prepare;
 mod raw;
 mod run;
 #[cfg(test)]
 mod run_tests;
 
+pub(crate) use direct::{DirectBody, Replay};
 pub(crate) use prepare::Call;
 pub use raw::RawResponse;
 

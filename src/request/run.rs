@@ -140,8 +140,25 @@ impl Engine {
         body: Option<&[u8]>,
         timeout: Timeout,
     ) -> Result<HttpResponse> {
+        self.send_as(method, path, body, None, timeout)
+    }
+
+    /// [`send`](Self::send) with the body's own content type (a multipart upload) in place
+    /// of JSON when `content_type` is given.
+    pub(super) fn send_as(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+        content_type: Option<&str>,
+        timeout: Timeout,
+    ) -> Result<HttpResponse> {
         let auth = wire::auth_headers(self.provider, self.key.expose());
         let mut headers: Vec<(&str, &str)> = auth.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        if let Some(ct) = content_type {
+            headers.retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
+            headers.push(("content-type", ct));
+        }
         headers.extend(self.config.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         let request = HttpRequest {
             method,

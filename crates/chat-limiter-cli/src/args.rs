@@ -69,6 +69,34 @@ pub struct RunArgs {
     /// No progress bar (it is also off when stderr is not a terminal).
     #[arg(long)]
     pub no_progress: bool,
+    /// `realtime`: one request at a time at the rate limits; `batch`: the provider's batch
+    /// API (half the price, answers within 24 h; the job's state is kept beside the output);
+    /// `auto`: the batch API when --deadline allows its window, else real time.
+    #[arg(long, value_enum, default_value_t = Via::Realtime)]
+    pub via: Via,
+    /// `--via batch`: requests per batch (default: the provider's cap).
+    #[arg(long, value_name = "N")]
+    pub batch_max_requests: Option<u64>,
+    /// `--via batch`: the first delay between two polls of a batch, in seconds; it grows to
+    /// minutes while the batch runs.
+    #[arg(long, value_name = "SECS",
+          default_value_t = chat_limiter::PollSchedule::default().first.as_secs_f64())]
+    pub poll_interval: f64,
+    /// `--via auto`: when the job must be done (`90s`, `30m`, `2h`, `1d`).
+    #[arg(long, value_name = "DURATION")]
+    pub deadline: Option<String>,
+}
+
+/// How `run` sends the job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Via {
+    // (Plain comments: variant docs would make clap print `run --help` in its long layout.)
+    // The real-time endpoints, at the rate limits.
+    Realtime,
+    // The provider's batch API.
+    Batch,
+    // The batch API when --deadline allows its 24 h window, else real time.
+    Auto,
 }
 
 impl RunArgs {
@@ -93,6 +121,10 @@ impl RunArgs {
             redis: None,
             stats_json: None,
             no_progress: false,
+            via: Via::Realtime,
+            batch_max_requests: None,
+            poll_interval: chat_limiter::PollSchedule::default().first.as_secs_f64(),
+            deadline: None,
         }
     }
 }

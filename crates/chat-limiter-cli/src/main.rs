@@ -4,6 +4,8 @@
 //! Exit codes: 0 every line succeeded, 1 some lines failed, 2 usage or configuration error.
 
 mod args;
+mod batch_state;
+mod batches_cmd;
 mod demo;
 mod emulate;
 mod input;
@@ -13,6 +15,8 @@ mod output;
 mod run;
 mod setup;
 mod summary;
+mod via_auto;
+mod via_batch;
 
 use std::process::ExitCode;
 
@@ -38,6 +42,8 @@ enum Command {
     Demo(DemoArgs),
     /// One probe call, then a table of the limits the provider reported.
     Limits(LimitsArgs),
+    /// The provider batches of a `run --via batch` job: `status` or `cancel`.
+    Batches(batches_cmd::BatchesArgs),
 }
 
 /// A failure that ends the command, with its exit code.
@@ -81,10 +87,13 @@ fn main() -> ExitCode {
     logger::install();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run(args) if args.via == args::Via::Batch => via_batch::run(&args, None),
+        Command::Run(args) if args.via == args::Via::Auto => via_auto::run(&args),
         Command::Run(args) => run::run(&args, None).map(|o| o.exit_code()),
         Command::Emulate(args) => emulate::emulate(&args),
         Command::Demo(args) => demo::demo(&args),
         Command::Limits(args) => limits::limits(&args),
+        Command::Batches(args) => batches_cmd::batches(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -53,6 +53,8 @@ impl EmulatorBuilder {
         &self.config
     }
 
+    setter!(/// How the batch APIs behave: processing time, caps, expiries.
+        batch: super::batch_store::BatchEmulation => |c, v| c.batch = v);
     setter!(/// Port on 127.0.0.1 (`0`, the default, picks a free one).
         port: u16 => |c, v| c.port = v);
     setter!(/// Accept only this API key (default: any non-empty key).
@@ -225,6 +227,11 @@ impl Emulator {
     /// A snapshot of the server-side statistics.
     pub fn stats(&self) -> EmulatorStats {
         self.shared.stats.snapshot()
+    }
+
+    /// What the batch APIs have received.
+    pub fn batch_stats(&self) -> super::batch_store::BatchStats {
+        self.shared.batches.inner.lock().stats.clone()
     }
 
     /// Clears the statistics (limits and credits are untouched).

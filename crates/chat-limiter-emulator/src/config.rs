@@ -172,6 +172,8 @@ pub struct EmulatorConfig {
     pub rejected_count_against_rpm: bool,
     /// Send `x-should-retry: true|false` on every error (Anthropic always sends it on 429s).
     pub should_retry_header: bool,
+    /// How the batch APIs behave (OpenAI and Anthropic).
+    pub batch: super::batch_store::BatchEmulation,
 }
 
 impl EmulatorConfig {
@@ -213,6 +215,7 @@ impl EmulatorConfig {
             rejected_count_against_rpm: false,
             omit_headers_on_429: false,
             should_retry_header: false,
+            batch: Default::default(),
         }
     }
 

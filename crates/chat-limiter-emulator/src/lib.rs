@@ -22,7 +22,11 @@
 //!
 //! # Routes
 //! OpenAI `POST /v1/chat/completions`; Anthropic `POST /v1/messages`; OpenRouter
-//! `POST /api/v1/chat/completions`, `GET /api/v1/key` and `GET /api/v1/auth/key`. On every
+//! `POST /api/v1/chat/completions`, `GET /api/v1/key` and `GET /api/v1/auth/key`. The batch APIs (see [`BatchEmulation`]): OpenAI `POST /v1/files`,
+//! `POST /v1/batches`, `GET /v1/batches`, `GET /v1/batches/{id}`, `POST /v1/batches/{id}/cancel`,
+//! `GET /v1/files/{id}/content`; Anthropic `POST /v1/messages/batches`, `GET` and
+//! `POST .../cancel` on `/v1/messages/batches/{id}`, `GET .../results`; `GET /_batches`
+//! returns [`BatchStats`]. On every
 //! instance `GET /_stats` returns [`EmulatorStats`](crate::EmulatorStats) as JSON and `GET /_stats/reset` clears it.
 //!
 //! # Token accounting
@@ -68,6 +72,9 @@
 #![warn(missing_docs)]
 
 mod anthropic;
+mod batch_anthropic;
+mod batch_openai;
+mod batch_store;
 mod bucket;
 mod builder;
 mod chat;
@@ -81,6 +88,7 @@ mod openrouter;
 mod server;
 mod stats;
 
+pub use batch_store::{BatchEmulation, BatchStats};
 pub use builder::{Emulator, EmulatorBuilder, EmulatorError};
 pub use config::{EmulatedProvider, EmulatorConfig, FaultKind, OtpmMode, OutputLen};
 pub use stats::{EmulatorStats, SecondStats};

@@ -29,6 +29,7 @@ pub(crate) struct Shared {
     pub(crate) limiter: Limiter,
     pub(crate) stats: StatsCollector,
     pub(crate) credits: Mutex<Credits>,
+    pub(crate) batches: super::batch_store::Store,
     counter: AtomicU64,
     pub(crate) stop: AtomicBool,
     /// Clones of live sockets, shut down when the emulator stops.
@@ -43,6 +44,7 @@ impl Shared {
             limiter,
             stats: StatsCollector::new(),
             credits,
+            batches: Default::default(),
             counter: AtomicU64::new(0),
             stop: AtomicBool::new(false),
             conns: Mutex::new(HashMap::new()),
@@ -121,6 +123,9 @@ fn handle(shared: &Shared, req: &HttpRequest, w: &mut TcpStream) -> bool {
         }
         let body = serde_json::to_value(shared.stats.snapshot()).unwrap_or(Value::Null);
         return http::write_response(w, &HttpResponse::json(200, &body), false).is_ok();
+    }
+    if let Some(resp) = batch_route(shared, req) {
+        return http::write_response(w, &resp, req.close).is_ok();
     }
     shared.stats.begin();
     // `dispatch` ends the in-flight count itself, before the last byte goes out, so a
@@ -210,6 +215,22 @@ fn dispatch(shared: &Shared, req: &HttpRequest, w: &mut TcpStream) -> bool {
     };
     let quota = ctx.quota;
     send(shared, outcome, req, w, quota)
+}
+
+/// The batch APIs and their counts, outside the chat pipeline (no faults, no rate limits).
+fn batch_route(shared: &Shared, req: &HttpRequest) -> Option<HttpResponse> {
+    if req.path == "/_batches" {
+        let stats = shared.batches.inner.lock().stats.clone();
+        return Some(HttpResponse::json(200, &serde_json::to_value(stats).unwrap_or(Value::Null)));
+    }
+    match shared.cfg.provider {
+        EmulatedProvider::OpenAI => super::batch_openai::handle(shared, req),
+        EmulatedProvider::Anthropic => {
+            let base = format!("http://{}", req.header("host").unwrap_or("127.0.0.1"));
+            super::batch_anthropic::handle(shared, req, &base)
+        }
+        EmulatedProvider::OpenRouter => None,
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -2,6 +2,8 @@
 //! environment (no proxies, no keys), input files and output records.
 #![allow(dead_code)]
 
+pub mod batch;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
