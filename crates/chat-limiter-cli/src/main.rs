@@ -1,17 +1,23 @@
 //! `chat-limiter`: run JSONL batches of chat requests through the rate limiter, resumably;
 //! run the provider emulator; a self-contained demo; probe a key's limits.
 //!
-//! Exit codes: 0 every line succeeded, 1 some lines failed, 2 usage or configuration error.
+//! Exit codes: 0 every line succeeded, 1 some lines failed (or the output could not be
+//! written), 2 usage or configuration error, 130/143 `run` stopped by SIGINT/SIGTERM.
 
 mod args;
 mod demo;
 mod emulate;
+mod feed;
 mod input;
 mod limits;
+mod lock;
 mod logger;
 mod output;
+mod record;
 mod run;
 mod setup;
+mod signals;
+mod source;
 mod summary;
 
 use std::process::ExitCode;
@@ -31,6 +37,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Send every line of a JSONL file, appending results to OUTPUT (resumes when rerun).
+    #[command(after_help = args::RUN_RULES)]
     Run(RunArgs),
     /// Run the provider emulator in the foreground; prints its base URL on the first line.
     Emulate(EmulateArgs),
@@ -81,7 +88,10 @@ fn main() -> ExitCode {
     logger::install();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run(args) => run::run(&args, None).map(|o| o.exit_code()),
+        Command::Run(args) => {
+            signals::install(std::time::Duration::from_secs_f64(args.grace.clamp(0.0, 86_400.0)));
+            run::run(&args, None).map(|o| o.exit_code())
+        }
         Command::Emulate(args) => emulate::emulate(&args),
         Command::Demo(args) => demo::demo(&args),
         Command::Limits(args) => limits::limits(&args),
@@ -89,7 +99,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(f) => {
-            eprintln!("chat-limiter: error: {}", f.message);
+            logger::say(&format!("chat-limiter: error: {}\n", f.message));
             ExitCode::from(f.code)
         }
     }
