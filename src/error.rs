@@ -172,15 +172,14 @@ impl Error {
     }
 }
 
-/// Removes every occurrence of `secret` from `text`.
+/// Removes `secret` from `text` in every form a server could echo it: exact, in any letter
+/// case, base64 or base64url (at any alignment, padded or not), URL-encoded, and any run of
+/// [`crate::secret::MIN_RUN`] or more consecutive characters of any of these.
 ///
 /// Provider error messages and transport errors can echo what was sent; this keeps keys out of
-/// everything the crate stores or prints. Empty secrets are ignored.
+/// everything the crate stores or prints. Secrets shorter than 4 bytes are ignored.
 pub(crate) fn redact(text: &str, secret: &str) -> String {
-    if secret.len() < 4 || !text.contains(secret) {
-        return text.to_string();
-    }
-    text.replace(secret, "[REDACTED]")
+    crate::secret::redact_forms(text, secret)
 }
 
 #[cfg(test)]
@@ -191,6 +190,7 @@ mod tests {
     fn redact_removes_key() {
         assert_eq!(redact("bad key sk-abcdef here", "sk-abcdef"), "bad key [REDACTED] here");
         assert_eq!(redact("nothing", "sk-abcdef"), "nothing");
+        assert_eq!(redact("x SK-ABCDEF y", "sk-abcdef"), "x [REDACTED] y");
     }
 
     #[test]

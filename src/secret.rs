@@ -41,6 +41,111 @@ impl fmt::Debug for ApiKey {
     }
 }
 
+/// The shortest run of a key's characters that redaction removes wherever it appears.
+pub(crate) const MIN_RUN: usize = 12;
+
+/// See [`crate::error::redact`].
+pub(crate) fn redact_forms(text: &str, secret: &str) -> String {
+    if secret.len() < 4 || text.is_empty() {
+        return text.to_string();
+    }
+    let forms = encoded_forms(secret.as_bytes());
+    // Every window of MIN_RUN bytes of every form (the whole form when shorter), lower-cased.
+    let mut windows: std::collections::HashSet<Vec<u8>> = std::collections::HashSet::new();
+    let mut sizes: Vec<usize> = Vec::new();
+    for f in &forms {
+        let f = f.to_ascii_lowercase();
+        let w = f.len().min(MIN_RUN);
+        if w < 4 {
+            continue;
+        }
+        if !sizes.contains(&w) {
+            sizes.push(w);
+        }
+        for win in f.windows(w) {
+            windows.insert(win.to_vec());
+        }
+    }
+    let lower = text.as_bytes().to_ascii_lowercase();
+    let mut hit = vec![false; lower.len()];
+    for &w in &sizes {
+        for (i, win) in lower.windows(w).enumerate() {
+            if windows.contains(win) {
+                hit[i..i + w].iter_mut().for_each(|h| *h = true);
+            }
+        }
+    }
+    if !hit.contains(&true) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut in_run = false;
+    for (i, ch) in text.char_indices() {
+        // A character is redacted when any of its bytes is.
+        if hit[i..i + ch.len_utf8()].contains(&true) {
+            if !in_run {
+                out.push_str("[REDACTED]");
+            }
+            in_run = true;
+        } else {
+            out.push(ch);
+            in_run = false;
+        }
+    }
+    out
+}
+
+/// The key as a server might echo it: itself, base64 and base64url at the three byte
+/// alignments (the characters that depend only on the key's bytes), and URL-encoded (only
+/// reserved bytes, or every byte).
+fn encoded_forms(key: &[u8]) -> Vec<Vec<u8>> {
+    let mut forms = vec![key.to_vec()];
+    for skip in 0..3.min(key.len()) {
+        let part = &key[skip..];
+        let whole = &part[..part.len() - part.len() % 3];
+        let std = base64(whole);
+        let url: Vec<u8> = std
+            .iter()
+            .map(|c| match c {
+                b'+' => b'-',
+                b'/' => b'_',
+                c => *c,
+            })
+            .collect();
+        forms.push(std);
+        forms.push(url);
+    }
+    let mut pct = Vec::with_capacity(key.len() * 3);
+    for &b in key {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            pct.push(b);
+        } else {
+            pct.extend_from_slice(format!("%{b:02X}").as_bytes());
+        }
+    }
+    forms.push(pct);
+    // Some encoders escape every byte.
+    forms.push(key.iter().flat_map(|b| format!("%{b:02X}").into_bytes()).collect());
+    forms
+}
+
+/// Standard base64 without padding of a whole number of 3-byte groups.
+fn base64(bytes: &[u8]) -> Vec<u8> {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::with_capacity(bytes.len() / 3 * 4);
+    for g in bytes.chunks_exact(3) {
+        let n = (u32::from(g[0]) << 16) | (u32::from(g[1]) << 8) | u32::from(g[2]);
+        for shift in [18, 12, 6, 0] {
+            out.push(ABC[((n >> shift) & 63) as usize]);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+#[path = "secret_proptests.rs"]
+mod proptests;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -69,6 +69,13 @@ pub struct RunArgs {
     /// No progress bar (it is also off when stderr is not a terminal).
     #[arg(long)]
     pub no_progress: bool,
+    /// `failed`: also send again the lines whose recorded failure is final (see the rules
+    /// below).
+    #[arg(long, value_enum, value_name = "failed", hide_possible_values = true)]
+    pub retry: Option<Retry>,
+    /// After SIGINT/SIGTERM, how long the requests in flight may take to finish, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_GRACE_SECS)]
+    pub grace: f64,
     /// `realtime`: one request at a time at the rate limits; `batch`: the provider's batch
     /// API (half the price, answers within 24 h; the job's state is kept beside the output);
     /// `auto`: the batch API when --deadline allows its window, else real time.
@@ -99,6 +106,38 @@ pub enum Via {
     Auto,
 }
 
+/// `--grace`'s default, in seconds.
+pub const DEFAULT_GRACE_SECS: f64 = 30.0;
+
+/// What `--retry` sends again beyond the default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Retry {
+    /// Every line whose latest record is a failure, final ones included.
+    Failed,
+}
+
+/// `run --help`'s closing text: which failures a rerun sends again, and the exit codes.
+pub const RUN_RULES: &str = "\
+Resume: rerun the same command to continue; a line is skipped when the output already holds
+its success, or a final failure, for the same request (each record holds a fingerprint of
+the request: a line whose request changed is sent again).
+
+Failures, as recorded in `error.class`:
+  transient      transport errors, timeouts, 429/5xx after every retry    sent again
+  configuration  401, 403, 404 (wrong key, model access or --base-url)     sent again
+  quota          quota, billing or credits exhausted (402, insufficient_quota) sent again
+  request        the provider rejected the request (400, 413, 422...)     final
+  input          the line cannot be parsed, or repeats a custom_id         final
+`--retry failed` sends the final ones again too.
+
+The output must be a regular file other than the input; a lock file beside it (OUTPUT.lock)
+keeps a second process off it. A write failure (a full disk) stops sending at once; the
+answers then in flight are kept until they can be written, or sent again by the next run.
+
+Exit codes: 0 every line succeeded; 1 some lines failed, or the output could not be written;
+2 usage or configuration error; 130/143 stopped by SIGINT/SIGTERM (after the requests in
+flight finished or --grace ran out; a second signal stops at once).";
+
 impl RunArgs {
     /// The arguments of `run INPUT -o OUTPUT` with every other flag at its default.
     pub fn new(input: PathBuf, output: PathBuf) -> Self {
@@ -121,6 +160,8 @@ impl RunArgs {
             redis: None,
             stats_json: None,
             no_progress: false,
+            retry: None,
+            grace: DEFAULT_GRACE_SECS,
             via: Via::Realtime,
             batch_max_requests: None,
             poll_interval: chat_limiter::PollSchedule::default().first.as_secs_f64(),

@@ -45,6 +45,8 @@ pub fn demo(args: &DemoArgs) -> Result<u8, Fatal> {
     run_args.base_url = Some(emu.base_url());
     run_args.no_progress = args.no_progress;
     let outcome = run::run(&run_args, Some(DEMO_KEY.into()))?;
+    // The run is over and the demo is its only user: its lock file need not stay.
+    let _ = std::fs::remove_file(crate::lock::lock_path(&output));
     let st = emu.stats();
     eprintln!(
         "  emulator's view: {} requests, {} accepted, {} answered 429, {} duplicate bodies, \

@@ -190,7 +190,11 @@ fn complete(mut req: ChatCompletionRequest, d: &Defaults) -> Result<ChatCompleti
     Ok(req)
 }
 
-/// Reads lines as raw bytes with their 1-based numbers, skipping blank ones.
+/// The UTF-8 byte order mark some editors put at the start of a file; it is dropped.
+pub const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Reads lines as raw bytes with their 1-based numbers, skipping blank ones (and a byte
+/// order mark at the start of the first).
 pub struct Lines<R> {
     reader: R,
     number: u64,
@@ -217,6 +221,9 @@ impl<R: BufRead> Iterator for Lines<R> {
                 Err(e) => return Some(Err(e)),
             }
             self.number += 1;
+            if self.number == 1 && self.buf.starts_with(BOM) {
+                self.buf.drain(..BOM.len());
+            }
             if self.buf.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
@@ -286,6 +293,16 @@ mod tests {
             let err = parse_line(line, &defaults()).request.expect_err(line);
             assert!(err.contains(want), "{line}: {err}");
         }
+    }
+
+    #[test]
+    fn bom_is_dropped_and_a_last_line_without_newline_is_read() {
+        let text = b"\xEF\xBB\xBF{\"prompt\":\"a\"}\n\n{\"prompt\":\"b\"}";
+        let lines: Vec<_> = Lines::new(&text[..]).map(|l| l.expect("read")).collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0], (1, Ok(r#"{"prompt":"a"}"#.to_string())));
+        assert_eq!(lines[1], (3, Ok(r#"{"prompt":"b"}"#.to_string())));
+        assert!(parse_line(lines[0].1.as_ref().expect("utf8"), &defaults()).request.is_ok());
     }
 
     #[test]

@@ -30,6 +30,12 @@ impl Log for StderrLogger {
     fn flush(&self) {}
 }
 
+/// Writes `text` to stderr as it is; a failed write (a closed stderr) is ignored, never a
+/// panic (`eprint!` panics on one).
+pub fn say(text: &str) {
+    let _ = std::io::stderr().write_all(text.as_bytes());
+}
+
 /// The level `CHAT_LIMITER_LOG` asks for (`warn` when unset or not understood).
 pub fn level_from(value: Option<&str>) -> LevelFilter {
     value.and_then(|v| v.trim().parse().ok()).unwrap_or(LevelFilter::Warn)

@@ -1,19 +1,25 @@
 //! `chat-limiter`: run JSONL batches of chat requests through the rate limiter, resumably;
 //! run the provider emulator; a self-contained demo; probe a key's limits.
 //!
-//! Exit codes: 0 every line succeeded, 1 some lines failed, 2 usage or configuration error.
+//! Exit codes: 0 every line succeeded, 1 some lines failed (or the output could not be
+//! written), 2 usage or configuration error, 130/143 `run` stopped by SIGINT/SIGTERM.
 
 mod args;
 mod batch_state;
 mod batches_cmd;
 mod demo;
 mod emulate;
+mod feed;
 mod input;
 mod limits;
+mod lock;
 mod logger;
 mod output;
+mod record;
 mod run;
 mod setup;
+mod signals;
+mod source;
 mod summary;
 mod via_auto;
 mod via_batch;
@@ -35,6 +41,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Send every line of a JSONL file, appending results to OUTPUT (resumes when rerun).
+    #[command(after_help = args::RUN_RULES)]
     Run(RunArgs),
     /// Run the provider emulator in the foreground; prints its base URL on the first line.
     Emulate(EmulateArgs),
@@ -89,7 +96,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) if args.via == args::Via::Batch => via_batch::run(&args, None),
         Command::Run(args) if args.via == args::Via::Auto => via_auto::run(&args),
-        Command::Run(args) => run::run(&args, None).map(|o| o.exit_code()),
+        Command::Run(args) => {
+            signals::install(std::time::Duration::from_secs_f64(args.grace.clamp(0.0, 86_400.0)));
+            run::run(&args, None).map(|o| o.exit_code())
+        }
         Command::Emulate(args) => emulate::emulate(&args),
         Command::Demo(args) => demo::demo(&args),
         Command::Limits(args) => limits::limits(&args),
@@ -98,7 +108,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(f) => {
-            eprintln!("chat-limiter: error: {}", f.message);
+            logger::say(&format!("chat-limiter: error: {}\n", f.message));
             ExitCode::from(f.code)
         }
     }

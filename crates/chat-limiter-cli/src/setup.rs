@@ -18,10 +18,14 @@ pub fn prepass(args: &RunArgs, need_model: bool) -> Result<(u64, Option<String>)
     let mut reader = BufReader::with_capacity(1 << 16, file);
     let (mut count, mut model) = (0u64, None);
     let mut buf = Vec::new();
+    let mut first = true;
     loop {
         buf.clear();
         if reader.read_until(b'\n', &mut buf).map_err(unreadable)? == 0 {
             return Ok((count, model));
+        }
+        if std::mem::take(&mut first) && buf.starts_with(input::BOM) {
+            buf.drain(..input::BOM.len());
         }
         if buf.iter().all(u8::is_ascii_whitespace) {
             continue;

@@ -34,8 +34,10 @@ pub struct Summary {
     pub skipped: u64,
     /// Of the skipped lines, those whose earlier result is a failure.
     pub skipped_failed: u64,
-    /// Requests sent in this run (one per line; retries not counted).
+    /// Lines sent in this run (one per line; retries not counted).
     pub sent: u64,
+    /// HTTP attempts made for them (what the server counts as requests).
+    pub attempts: u64,
     /// Lines that succeeded in this run.
     pub succeeded: u64,
     /// Lines whose request failed in this run.
@@ -44,11 +46,18 @@ pub struct Summary {
     pub invalid_input: u64,
     /// Lines repeating an earlier line's custom_id.
     pub duplicates: u64,
-    /// Extra attempts the batch made for failing items (the limiter's own retries of 429s
-    /// and 5xx within an attempt are not included).
+    /// Attempts beyond the first of each line (`attempts - sent` once every line is answered).
     pub retries: u64,
-    /// 429 answers seen by the limiter.
+    /// 429 answers received (rate limits and quota errors alike).
     pub rate_limited: u64,
+    /// Lines sent again because their request changed since their record was written.
+    pub changed: u64,
+    /// Lines with a final failure sent again (`--retry failed`).
+    pub resent_failed: u64,
+    /// Answers received that could not be written (a write failure); the next run sends them.
+    pub unwritten: u64,
+    /// The signal that stopped the run early, when one did.
+    pub interrupted_by: Option<String>,
     /// Prompt tokens reported by the provider.
     pub prompt_tokens: u64,
     /// Completion tokens reported by the provider.
@@ -101,7 +110,9 @@ impl Summary {
 
     /// Whether every line has a successful result.
     pub fn all_succeeded(&self) -> bool {
-        self.failed + self.invalid_input + self.duplicates + self.skipped_failed == 0
+        self.failed + self.invalid_input + self.duplicates + self.skipped_failed + self.unwritten
+            == 0
+            && self.interrupted_by.is_none()
     }
 
     /// The summary as text, for a terminal.
@@ -113,7 +124,24 @@ impl Summary {
             "  succeeded {}  failed {}  invalid {}  duplicate ids {}  skipped (done before) {}",
             self.succeeded, self.failed, self.invalid_input, self.duplicates, self.skipped
         );
-        let _ = writeln!(s, "  retries {}  429s {}", self.retries, self.rate_limited);
+        let _ = writeln!(
+            s,
+            "  sent {}  HTTP attempts {}  retries {}  429s {}",
+            self.sent, self.attempts, self.retries, self.rate_limited
+        );
+        if self.changed + self.resent_failed > 0 {
+            let _ = writeln!(
+                s,
+                "  sent again: changed requests {}  failed before (--retry failed) {}",
+                self.changed, self.resent_failed
+            );
+        }
+        if self.unwritten > 0 {
+            let _ = writeln!(s, "  answers received but not written {}", self.unwritten);
+        }
+        if let Some(sig) = &self.interrupted_by {
+            let _ = writeln!(s, "  stopped by {sig}: the lines not sent are left for a rerun");
+        }
         let _ = writeln!(
             s,
             "  wall time {:.1} s  tokens in {} out {}",

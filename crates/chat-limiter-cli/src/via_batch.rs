@@ -18,7 +18,8 @@ use chat_limiter::{
 
 use crate::batch_state::{self, JobState, PartState};
 use crate::input::{self, Defaults, Lines, Parsed};
-use crate::output::{self, id_hash, Failure, Prior, Writer, DUPLICATE, INVALID_INPUT};
+use crate::output::{self, Prior, Writer};
+use crate::record::{self, fingerprint, id_hash, Failure, DUPLICATE, INVALID_INPUT};
 use crate::setup::{build_limiter, prepass, resolve_provider};
 use crate::{Fatal, RunArgs};
 
@@ -56,6 +57,8 @@ pub fn run(args: &RunArgs, api_key: Option<String>) -> Result<u8, Fatal> {
         ))
     })?;
     let schedule = PollSchedule { first, ..PollSchedule::default() };
+    // One process per output, as for a real-time run.
+    let _lock = crate::lock::acquire(&args.output).map_err(Fatal::usage)?;
     let (mut writer, resume) = output::open(&args.output).map_err(|e| {
         Fatal::usage(format!("cannot use output file {}: {e}", args.output.display()))
     })?;
@@ -96,25 +99,33 @@ pub fn run(args: &RunArgs, api_key: Option<String>) -> Result<u8, Fatal> {
         if !seen.insert(hash) {
             if !resume.duplicate_lines.contains(&number) {
                 let msg = format!("line {number}: custom_id {id:?} repeats an earlier line's");
-                let rec = output::failure_record(number, &id, &Failure::local(DUPLICATE, msg));
+                let rec =
+                    record::failure_record(number, &id, None, &Failure::local(DUPLICATE, msg));
                 writer.write(&rec).map_err(io_fail)?;
             }
             continue;
         }
-        match resume.prior.get(&hash) {
+        // A record of another request under this custom_id (the line changed) does not count.
+        let fp = parsed.request.as_ref().ok().map(fingerprint);
+        let known = resume.prior.get(&hash).filter(|k| match (k.fingerprint, fp) {
+            (Some(had), Some(now)) => had == now,
+            _ => true,
+        });
+        match known.map(|k| k.prior) {
             Some(p @ (Prior::Succeeded | Prior::Failed)) => {
                 tally.skipped += 1;
-                tally.skipped_failed += u64::from(*p == Prior::Failed);
+                tally.skipped_failed += u64::from(p == Prior::Failed);
                 continue;
             }
             Some(Prior::Retry) => compact = true,
+            None if resume.prior.contains_key(&hash) => compact = true,
             None => {}
         }
         match parsed.request {
             Err(msg) => {
                 tally.failed += 1;
                 let f = Failure::local(INVALID_INPUT, format!("line {number}: {msg}"));
-                writer.write(&output::failure_record(number, &id, &f)).map_err(io_fail)?;
+                writer.write(&record::failure_record(number, &id, None, &f)).map_err(io_fail)?;
             }
             Ok(request) => {
                 lines.insert(number, Line { id, request });
@@ -224,7 +235,8 @@ pub fn run(args: &RunArgs, api_key: Option<String>) -> Result<u8, Fatal> {
             for line in state.parts[i].lines.clone() {
                 let Some(l) = lines.get(&line) else { continue }; // recorded by an earlier run
                 let outcome = by_line.remove(&line);
-                let rec = record(line, &l.id, outcome, &info, &mut tally);
+                let fp = fingerprint(&l.request);
+                let rec = line_record(line, &l.id, fp, outcome, &info, &mut tally);
                 writer.write(&rec).map_err(io_fail)?;
             }
             state.parts[i].done = true;
@@ -315,26 +327,34 @@ fn progress(info: &BatchInfo, started: Instant) {
 }
 
 /// The output record of one line.
-fn record(
+fn line_record(
     line: u64,
     id: &str,
+    fp: u128,
     outcome: Option<ItemOutcome>,
     info: &BatchInfo,
     tally: &mut Tally,
 ) -> serde_json::Value {
-    let retry =
-        |code: &str, message: String| Failure { retryable: true, ..Failure::local(code, message) };
+    let retry = |code: &str, message: String| Failure {
+        retryable: true,
+        class: "transient",
+        ..Failure::local(code, message)
+    };
     let failure = match outcome {
         Some(ItemOutcome::Succeeded(resp)) => {
             tally.succeeded += 1;
-            return output::success_record(line, id, &resp);
+            return record::success_record(line, id, fp, &resp);
         }
-        Some(ItemOutcome::Errored { status, code, message }) => Failure {
-            retryable: status.is_none_or(|s| s == 429 || s >= 500),
-            status,
-            error_type: Some(code.clone()),
-            ..Failure::local(&code, message)
-        },
+        Some(ItemOutcome::Errored { status, code, message }) => {
+            let retryable = status.is_none_or(|s| s == 429 || s >= 500);
+            Failure {
+                retryable,
+                class: if retryable { "transient" } else { "request" },
+                status,
+                error_type: Some(code.clone()),
+                ..Failure::local(&code, message)
+            }
+        }
         Some(ItemOutcome::Expired) => {
             retry("batch_expired", format!("batch {} expired before this line ran", info.id))
         }
@@ -357,5 +377,5 @@ fn record(
         }
     };
     tally.failed += 1;
-    output::failure_record(line, id, &failure)
+    record::failure_record(line, id, Some(fp), &failure)
 }

@@ -196,7 +196,10 @@ fn exit_code_1_when_a_request_fails_and_2_on_configuration_errors() {
     let recs = by_id(&records(&out));
     assert_eq!(recs["ok"]["error"], Value::Null);
     assert_eq!(recs["bad"]["response"]["status_code"], 404);
-    assert_eq!(recs["bad"]["error"]["retryable"], false);
+    // A 404 (a model the key cannot use, a wrong --base-url) is configuration: the next run
+    // sends the line again (issue 13).
+    assert_eq!(recs["bad"]["error"]["retryable"], true);
+    assert_eq!(recs["bad"]["error"]["class"], "configuration");
 
     // Missing key, unknown model, unreadable input, bad flag values: 2, and nothing sent.
     let sent = emu.stats().requests;
