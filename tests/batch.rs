@@ -226,3 +226,39 @@ fn progress_reports_every_item_and_bad_config_is_rejected() {
         .unwrap()
         .is_empty());
 }
+
+#[test]
+fn a_stop_flag_sends_nothing_more_and_leaves_the_rest_of_the_input_unread() {
+    let emu = slow_unlimited();
+    let limiter = builder(Provider::OpenAI, &emu.base_url()).build().unwrap();
+    let read = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&read);
+    let input = (0..10_000).map(move |i| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        ChatCompletionRequest::new("gpt-4o-mini", vec![Message::user(format!("stop {i}"))])
+            .max_tokens(4)
+    });
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let config = BatchConfig::default().max_workers(4).stop(Arc::clone(&stop));
+    let (mut ok, mut cancelled) = (0, 0);
+    let summary = process_chat_completion_stream(&limiter, input, &config, None, |r| {
+        match &r.result {
+            Ok(_) => ok += 1,
+            Err(Error::Cancelled) => {
+                assert_eq!(r.attempts, 0, "a cancelled item was never sent");
+                cancelled += 1;
+            }
+            Err(e) => panic!("{e}"),
+        }
+        if ok == 5 {
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    })
+    .unwrap();
+    let sent = emu.stats().requests;
+    assert!(ok >= 5 && sent as usize == ok, "sent {sent}, answered {ok}");
+    assert!(sent <= 5 + 4, "at most the in-flight requests after the stop: {sent}");
+    assert!(read.load(Ordering::SeqCst) < 200, "the rest of the input stays unread");
+    assert_eq!(summary.cancelled, cancelled);
+    assert_eq!(summary.total, ok + cancelled, "every item read is reported");
+}

@@ -1,5 +1,6 @@
 //! [`BatchConfig`] and the per-item [`BatchResult`].
 
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -69,6 +70,10 @@ pub struct BatchConfig {
     pub adaptive_batch_size: bool,
     /// Called after each finished item.
     pub on_progress: Option<ProgressFn>,
+    /// Set it to true to stop the batch: nothing more is sent, the items already read but not
+    /// yet sent come back as [`Error::Cancelled`](crate::Error::Cancelled) with 0 attempts,
+    /// and the requests in flight finish. Checked after every finished item.
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 impl std::fmt::Debug for BatchConfig {
@@ -82,6 +87,7 @@ impl std::fmt::Debug for BatchConfig {
             .field("group_by_model", &self.group_by_model)
             .field("adaptive_batch_size", &self.adaptive_batch_size)
             .field("on_progress", &self.on_progress.is_some())
+            .field("stop", &self.stop)
             .finish()
     }
 }
@@ -97,6 +103,7 @@ impl Default for BatchConfig {
             group_by_model: true,
             adaptive_batch_size: true,
             on_progress: None,
+            stop: None,
         }
     }
 }
@@ -148,6 +155,13 @@ impl BatchConfig {
     #[must_use]
     pub fn on_progress(mut self, f: impl Fn(&BatchProgress) + Send + Sync + 'static) -> Self {
         self.on_progress = Some(Arc::new(f));
+        self
+    }
+
+    /// Sets [`stop`](Self::stop).
+    #[must_use]
+    pub fn stop(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.stop = Some(flag);
         self
     }
 

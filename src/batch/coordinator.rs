@@ -40,8 +40,14 @@ impl Coordinator<'_> {
                     }
                 }
             }
+            // Asked to stop: what was read comes back cancelled; the rest of the input is
+            // left unread. stop_on_first_error reports the whole input instead.
+            let stopped = self.config.stop.as_ref().is_some_and(|f| f.load(Ordering::Relaxed));
+            if stopped {
+                cancel.store(true, Ordering::Relaxed);
+            }
             if cancel.load(Ordering::Relaxed) {
-                self.cancel_rest(&mut input, &mut on_result);
+                self.cancel_rest(&mut input, !stopped, &mut on_result);
                 input_done = true;
             }
             self.dispatch(work);
@@ -175,6 +181,7 @@ impl Coordinator<'_> {
     fn cancel_rest<I: Iterator<Item = (usize, ChatCompletionRequest)>, F: FnMut(BatchResult)>(
         &mut self,
         input: &mut I,
+        read_the_rest: bool,
         on_result: &mut F,
     ) {
         let mut rest: Vec<(usize, ChatCompletionRequest)> = Vec::new();
@@ -184,7 +191,9 @@ impl Coordinator<'_> {
         self.pending = 0;
         let pending = rest.len();
         let mut unread = 0;
-        for (index, request) in rest.into_iter().chain(input.by_ref()) {
+        let rest_of_input: Box<dyn Iterator<Item = (usize, ChatCompletionRequest)> + '_> =
+            if read_the_rest { Box::new(input.by_ref()) } else { Box::new(std::iter::empty()) };
+        for (index, request) in rest.into_iter().chain(rest_of_input) {
             unread += 1;
             if unread > pending {
                 self.summary.total += 1;

@@ -9,7 +9,10 @@
 use std::collections::{HashMap, HashSet};
 use std::io::{self, BufRead};
 
-use chat_limiter::{BatchResult, ChatCompletionRequest};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use chat_limiter::{BatchResult, ChatCompletionRequest, Error};
 use indicatif::ProgressBar;
 use serde_json::Value;
 
@@ -44,6 +47,8 @@ pub struct State {
     pub write_error: Option<io::Error>,
     /// Records not written yet (after a write failure), oldest first.
     pending: Vec<Value>,
+    /// Shared with the batch engine: set once nothing more may be sent.
+    stop: Arc<AtomicBool>,
 }
 
 impl State {
@@ -54,6 +59,7 @@ impl State {
         bar: ProgressBar,
         defaults: Defaults,
         resend_failed: bool,
+        stop: Arc<AtomicBool>,
     ) -> Self {
         State {
             writer,
@@ -69,6 +75,7 @@ impl State {
             read_error: None,
             write_error: None,
             pending: Vec::new(),
+            stop,
         }
     }
 
@@ -177,9 +184,20 @@ impl State {
         self.pending.len()
     }
 
-    /// Writes one result as soon as it completes.
+    /// Writes one result as soon as it completes, and tells the batch engine to stop once
+    /// new lines may no longer be sent (a write failure, a signal).
     pub fn record(&mut self, r: BatchResult) {
         let Some((number, id, fp)) = self.in_flight.remove(&r.index) else { return };
+        if !self.admitting() {
+            self.stop.store(true, Ordering::SeqCst);
+        }
+        if matches!(r.result, Err(Error::Cancelled)) && r.attempts == 0 {
+            // Read ahead by the engine but never sent: no record, so the next run sends it.
+            self.summary.sent -= 1;
+            self.summary.not_sent += 1;
+            self.bar.dec_length(1);
+            return;
+        }
         self.summary.attempts += u64::from(r.attempts);
         self.summary.retries += u64::from(r.attempts.saturating_sub(1));
         let rec = match &r.result {

@@ -9,6 +9,8 @@
 use std::cell::RefCell;
 use std::io::{self, IsTerminal};
 use std::rc::Rc;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chat_limiter::process_chat_completion_stream;
@@ -75,8 +77,17 @@ pub fn run(args: &RunArgs, api_key: Option<String>) -> Result<Outcome, Fatal> {
     let bar = progress_bar(args.no_progress, input.total);
     let defaults = Defaults { model: args.model.clone(), provider, check_provider: detected };
     let resend_failed = args.retry.is_some();
-    let state =
-        Rc::new(RefCell::new(State::new(writer, resume, bar.clone(), defaults, resend_failed)));
+    // Set by the sink once nothing more may be sent: the engine then sends none of the lines
+    // it has read ahead.
+    let stop = Arc::new(AtomicBool::new(false));
+    let state = Rc::new(RefCell::new(State::new(
+        writer,
+        resume,
+        bar.clone(),
+        defaults,
+        resend_failed,
+        Arc::clone(&stop),
+    )));
     state.borrow_mut().summary.provider = provider.as_str().to_string();
 
     let mut lines = Lines::new(input.reader);
@@ -84,7 +95,7 @@ pub fn run(args: &RunArgs, api_key: Option<String>) -> Result<Outcome, Fatal> {
     let requests = std::iter::from_fn(move || feed.borrow_mut().next_request(&mut lines));
     let sink = Rc::clone(&state);
     let on_bar = bar.clone();
-    let config = config.on_progress(move |p| {
+    let config = config.stop(stop).on_progress(move |p| {
         on_bar.set_message(format!("{} in flight, {} 429s", p.in_flight, p.rate_limited));
     });
     process_chat_completion_stream(&limiter, requests, &config, None, move |r| {

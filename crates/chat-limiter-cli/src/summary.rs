@@ -56,6 +56,9 @@ pub struct Summary {
     pub resent_failed: u64,
     /// Answers received that could not be written (a write failure); the next run sends them.
     pub unwritten: u64,
+    /// Lines read but never sent because the run stopped (a write failure or a signal); they
+    /// have no record, so the next run sends them.
+    pub not_sent: u64,
     /// The signal that stopped the run early, when one did.
     pub interrupted_by: Option<String>,
     /// Prompt tokens reported by the provider.
@@ -134,6 +137,13 @@ impl Summary {
                 s,
                 "  sent again: changed requests {}  failed before (--retry failed) {}",
                 self.changed, self.resent_failed
+            );
+        }
+        if self.not_sent > 0 {
+            let _ = writeln!(
+                s,
+                "  lines read but not sent (the next run sends them) {}",
+                self.not_sent
             );
         }
         if self.unwritten > 0 {
