@@ -83,6 +83,15 @@ pub enum Error {
         /// The error of the final attempt.
         last: Box<Error>,
     },
+    /// The limits would hold the request longer than allowed (a daily cap with
+    /// [`LongWait::Fail`](crate::LongWait::Fail)); it was not sent.
+    #[error("not sent: the limits of {model} would hold it for {:.0} s (long_wait is Fail)", wait.as_secs_f64())]
+    WaitTooLong {
+        /// The model whose limits bind.
+        model: String,
+        /// How long the request would have waited.
+        wait: Duration,
+    },
     /// The item was not started because the batch stopped early.
     #[error("cancelled: the batch stopped before this item was started")]
     Cancelled,

@@ -218,6 +218,7 @@ impl ChatLimiterBuilder {
             token_window: config.token_window,
             max_in_flight: config.max_in_flight,
             learn_from_headers: config.learn_limits && provider != Provider::OpenRouter,
+            max_wait: (config.long_wait == LongWait::Fail).then_some(config.max_backoff),
         };
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let limiter = Limiter::new(limits, Arc::clone(&clock));

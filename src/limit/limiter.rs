@@ -63,6 +63,7 @@ impl Limiter {
             head_cv: Condvar::new(),
             slots: std::array::from_fn(|_| Condvar::new()),
             clock: Arc::clone(&self.clock),
+            max_wait: self.cfg.max_wait,
             shared: self.shared.as_ref().map(|(s, p)| (Arc::clone(s), format!("{p}{model}"))),
         });
         models.insert(model.to_string(), Arc::clone(&m));
@@ -95,6 +96,8 @@ pub(crate) struct ModelLimiter {
     /// Everyone else waits here, on `slots[ticket % SLOTS]`, for their turn at the head.
     slots: [Condvar; SLOTS],
     clock: Arc<dyn Clock>,
+    /// See [`LimitConfig::max_wait`].
+    max_wait: Option<Duration>,
     /// The shared store and this model's key in it.
     shared: Option<(Arc<dyn SharedStore>, String)>,
 }
@@ -151,7 +154,16 @@ impl ModelLimiter {
                     return Err(Error::NeverFits { dimension, needed, capacity });
                 }
                 Poll::WaitUntil(at) => {
-                    let wait = at.saturating_duration_since(now).min(MAX_WAIT);
+                    let full_wait = at.saturating_duration_since(now);
+                    if self.max_wait.is_some_and(|max| full_wait > max) {
+                        st.remove(ticket);
+                        self.wake_head(&st);
+                        return Err(Error::WaitTooLong {
+                            model: self.model.clone(),
+                            wait: full_wait,
+                        });
+                    }
+                    let wait = full_wait.min(MAX_WAIT);
                     if self.clock.is_virtual() {
                         // A test clock: reaching the deadline is moving the clock to it.
                         MutexGuard::unlocked(&mut st, || self.clock.sleep(wait));
@@ -279,107 +291,9 @@ fn slot(ticket: u64) -> usize {
     (ticket % SLOTS as u64) as usize
 }
 
-/// A reservation: holds an in-flight slot until dropped.
-#[derive(Debug)]
-pub(crate) struct Permit {
-    model: Arc<ModelLimiter>,
-    /// What the buckets were charged (dimensions without a bucket at admission charge 0).
-    cost: Cost,
-    /// What the request asked to reserve.
-    requested: Cost,
-    since: Since,
-    probe: bool,
-    answered: bool,
-}
+mod permit;
 
-impl Permit {
-    /// What was reserved.
-    pub(crate) fn cost(&self) -> Cost {
-        self.cost
-    }
-
-    /// Records that the server answered (so a cold-start probe has done its job).
-    pub(crate) fn answered(&mut self) {
-        self.answered = true;
-    }
-
-    /// Follows what this request's response headers said. A cold-start probe, admitted
-    /// before its buckets existed, is then charged to the buckets the headers created, so
-    /// that settling it later corrects a real charge.
-    ///
-    /// A bucket that this very response created from a `remaining` figure already counts the
-    /// request (the server charged it before answering), so it is charged once, not again, and
-    /// not corrected at settle time either: the server's figure is the truth. This holds for
-    /// tokens and input tokens, which every provider charges at admission. Output tokens may
-    /// be counted only as they are produced (a stream's headers come first), so a new output
-    /// bucket is still charged late and settled: at worst one request's output counted twice
-    /// on a cold start, the safe side.
-    pub(crate) fn sync(&mut self, info: &RateLimitInfo) {
-        self.model.sync(info, Some(&self.since));
-        if self.probe && !self.model.is_shared() {
-            let mut st = self.model.state.lock();
-            let now_charged = st.charged(&self.requested);
-            let mut cost = now_charged;
-            let mut extra = Cost::default();
-            for (now_c, had, counted, extra_slot, cost_slot) in [
-                (
-                    now_charged.tokens,
-                    self.cost.tokens,
-                    info.tokens.remaining.is_some(),
-                    &mut extra.tokens,
-                    &mut cost.tokens,
-                ),
-                (
-                    now_charged.input,
-                    self.cost.input,
-                    info.input_tokens.remaining.is_some(),
-                    &mut extra.input,
-                    &mut cost.input,
-                ),
-                (now_charged.output, self.cost.output, false, &mut extra.output, &mut cost.output),
-            ] {
-                if now_c > had && counted {
-                    *cost_slot = had; // the new bucket's figure already holds this request
-                } else {
-                    *extra_slot = now_c - had.min(now_c);
-                }
-            }
-            st.charge_late(&extra, self.model.clock.now());
-            self.cost = cost;
-        }
-    }
-
-    /// Corrects the reservation to what the request really cost (in the provider's accounting).
-    pub(crate) fn settle(&mut self, actual: Cost) {
-        let mut st = self.model.state.lock();
-        st.settle(&self.cost, &actual, self.model.clock.now());
-        self.model.head_cv.notify_all();
-        drop(st);
-        let (r, a) = (self.cost, actual);
-        let delta = |r: u64, a: u64| {
-            if r == 0 {
-                0 // a dimension not charged at admission is not corrected either
-            } else {
-                i64::try_from(r).unwrap_or(i64::MAX) - i64::try_from(a).unwrap_or(i64::MAX)
-            }
-        };
-        let delta = [delta(r.tokens, a.tokens), delta(r.input, a.input), delta(r.output, a.output)];
-        if delta != [0; 3] {
-            if let Some((store, key)) = self.model.shared_up() {
-                self.model.mirror(store.settle(key, delta));
-            }
-        }
-        self.cost = actual;
-    }
-}
-
-impl Drop for Permit {
-    fn drop(&mut self) {
-        let mut st = self.model.state.lock();
-        st.release(self.probe, self.answered, self.model.clock.now());
-        self.model.head_cv.notify_all();
-    }
-}
+pub(crate) use permit::Permit;
 
 #[cfg(test)]
 #[path = "limiter_tests.rs"]

@@ -19,6 +19,7 @@ fn cfg() -> LimitConfig {
         token_window: Duration::from_secs(60),
         max_in_flight: 1000,
         learn_from_headers: false,
+        max_wait: None,
     }
 }
 

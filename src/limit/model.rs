@@ -49,6 +49,9 @@ pub(crate) struct LimitConfig {
     pub max_in_flight: u32,
     /// Whether to hold everyone behind a first request until its headers tell the limits.
     pub learn_from_headers: bool,
+    /// The longest a request may wait for the buckets; longer fails it at once
+    /// ([`LongWait::Fail`](crate::LongWait::Fail)). `None`: wait as long as the window says.
+    pub max_wait: Option<Duration>,
 }
 
 /// The answer to "may the head of the queue go now?".

@@ -92,6 +92,7 @@ fn arb_config() -> impl Strategy<Value = LimitConfig> {
                     token_window: Duration::from_secs(60),
                     max_in_flight: cap,
                     learn_from_headers: learn,
+                    max_wait: None,
                 }
             },
         )

@@ -60,6 +60,11 @@ pub struct RunArgs {
     /// Time limit of one attempt, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = Config::default().timeout().as_secs_f64())]
     pub timeout: f64,
+    /// When the server asks for a longer wait than the backoff allows (a daily cap): `wait`
+    /// pauses until the time it gave and says so; `fail` records the lines as failed for the
+    /// next run to send.
+    #[arg(long, value_enum, default_value_t = LongWaitArg::from(Config::default().long_wait()))]
+    pub long_wait: LongWaitArg,
     /// Share the limits with other processes through this Redis (feature `redis`).
     #[arg(long, value_name = "URL")]
     pub redis: Option<String>,
@@ -157,6 +162,7 @@ impl RunArgs {
             max_concurrent_requests: batch.max_concurrent_requests,
             max_retries: defaults.max_retries(),
             timeout: defaults.timeout().as_secs_f64(),
+            long_wait: LongWaitArg::from(defaults.long_wait()),
             redis: None,
             stats_json: None,
             no_progress: false,
@@ -243,4 +249,32 @@ pub struct LimitsArgs {
     /// The provider (default: detected from the model name).
     #[arg(long, value_parser = provider_parser(), ignore_case = true)]
     pub provider: Option<Provider>,
+}
+
+/// `--long-wait`: the library's [`LongWait`](chat_limiter::LongWait) as a flag value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LongWaitArg {
+    // (Plain comments: variant docs would make clap print `run --help` in its long layout.)
+    // Pause until the server's time.
+    Wait,
+    // Fail at once.
+    Fail,
+}
+
+impl From<chat_limiter::LongWait> for LongWaitArg {
+    fn from(l: chat_limiter::LongWait) -> Self {
+        match l {
+            chat_limiter::LongWait::Fail => LongWaitArg::Fail,
+            _ => LongWaitArg::Wait,
+        }
+    }
+}
+
+impl From<LongWaitArg> for chat_limiter::LongWait {
+    fn from(l: LongWaitArg) -> Self {
+        match l {
+            LongWaitArg::Wait => chat_limiter::LongWait::Wait,
+            LongWaitArg::Fail => chat_limiter::LongWait::Fail,
+        }
+    }
 }

@@ -73,7 +73,7 @@ impl Failure {
     pub fn from_error(e: &Error) -> Self {
         let api = e.api_error();
         let class = match (e, api) {
-            (Error::CreditsExhausted { .. }, _) => "quota",
+            (Error::CreditsExhausted { .. } | Error::WaitTooLong { .. }, _) => "quota",
             (_, Some(a)) if is_quota(a.status, a.code.as_deref(), a.error_type.as_deref()) => {
                 "quota"
             }
@@ -100,6 +100,7 @@ impl Failure {
             (Error::InvalidRequest(_), _) => "invalid_request".into(),
             (Error::NeverFits { .. }, _) => "never_fits".into(),
             (Error::CreditsExhausted { .. }, _) => "credits_exhausted".into(),
+            (Error::WaitTooLong { .. }, _) => "wait_too_long".into(),
             (Error::Cancelled, _) => "cancelled".into(),
             (Error::Store(_), _) => "store_error".into(),
             (Error::Stream(_), _) => "stream_error".into(),

@@ -89,7 +89,7 @@ pub fn build_limiter(
     let d = Duration::try_from_secs_f64(secs).map_err(|_| {
         Fatal::usage(format!("--timeout must be a positive number of seconds, got {secs}"))
     })?;
-    b = b.timeout(d);
+    b = b.timeout(d).long_wait(args.long_wait.into());
     // One flag for both caps: the batch's requests in flight, and the limiter's per model.
     b = b.max_in_flight(u32::try_from(args.max_concurrent_requests).unwrap_or(u32::MAX));
     if let Some(url) = &args.redis {

@@ -84,6 +84,7 @@ mod tests {
             token_window: std::time::Duration::from_secs(60),
             max_in_flight: 10,
             learn_from_headers: true,
+            max_wait: None,
         }
     }
 
