@@ -197,13 +197,17 @@ pub use provider::openrouter::OpenRouterKeyInfo;
 pub use provider_id::{ParseProviderError, Provider};
 pub use request::RawResponse;
 pub use stream::ChatStream;
-pub use tokens::{CharEstimator, TokenCounter};
+pub use tokens::{
+    anthropic_rule, image_tokens, media_tokens, openai_tile_rule, CharEstimator, TokenCounter,
+    ANTHROPIC_MAX_IMAGE_TOKENS, DOCUMENT_TOKENS, OPENAI_LOW_DETAIL_TOKENS,
+    OPENAI_UNKNOWN_IMAGE_TOKENS,
+};
 #[cfg(feature = "tiktoken")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tiktoken")))]
 pub use tokens::{TiktokenCounter, TiktokenEncoding};
 pub use types::{
-    ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse, Choice, Message,
-    MessageRole, Usage,
+    ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse, Choice, Content,
+    ContentPart, DocumentPart, ImagePart, MediaSource, Message, MessageRole, Usage,
 };
 
 /// The README's examples, compiled as doctests so they stay true.
