@@ -15,6 +15,11 @@
 //!   limits configured, the first answer teaches them. One 429 pauses the model's whole queue.
 //! * **Retries that mean it.** Exponential backoff with jitter, server hints first; quota,
 //!   billing and 4xx errors are never retried.
+//! * **Images and documents.** A message's content is text or typed parts
+//!   ([`ContentPart`]: text, images by URL or base64, PDFs, any other kind passed through
+//!   untouched), sent in each provider's own shape and estimated by the provider's image rule
+//!   from the image's size, never by the length of its base64 text (see the README's "Images
+//!   and documents" for a runnable example).
 //! * **Batches at the limit**, streaming, OpenRouter credit checks and monitoring. Alongside,
 //!   in the same workspace: a local emulator of all three providers (crate
 //!   `chat-limiter-emulator`) and a command line (crate `chat-limiter-cli`).

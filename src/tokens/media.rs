@@ -1,5 +1,5 @@
 //! Tokens for the image and document parts of a prompt, by each provider's published rule
-//! (docs/providers.md §6), never by the length of their base64 text.
+//! (docs/providers.md §8), never by the length of their base64 text.
 //!
 //! An image's size is the one the caller declared ([`ImagePart::size`]), else read from the
 //! header of inline PNG, JPEG, GIF or WebP bytes; when it is unknown (a URL), a documented
