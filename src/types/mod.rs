@@ -10,6 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 mod content;
+mod media;
 pub use content::{Content, ContentPart, DocumentPart, ImagePart, MediaSource};
 
 use crate::provider_id::Provider;
