@@ -15,6 +15,11 @@
 //!   limits configured, the first answer teaches them. One 429 pauses the model's whole queue.
 //! * **Retries that mean it.** Exponential backoff with jitter, server hints first; quota,
 //!   billing and 4xx errors are never retried.
+//! * **Images and documents.** A message's content is text or typed parts
+//!   ([`ContentPart`]: text, images by URL or base64, PDFs, any other kind passed through
+//!   untouched), sent in each provider's own shape and estimated by the provider's image rule
+//!   from the image's size, never by the length of its base64 text (see the README's "Images
+//!   and documents" for a runnable example).
 //! * **Batches at the limit**, streaming, OpenRouter credit checks and monitoring. Alongside,
 //!   in the same workspace: a local emulator of all three providers (crate
 //!   `chat-limiter-emulator`) and a command line (crate `chat-limiter-cli`).
@@ -202,13 +207,17 @@ pub use provider::openrouter::OpenRouterKeyInfo;
 pub use provider_id::{ParseProviderError, Provider};
 pub use request::RawResponse;
 pub use stream::ChatStream;
-pub use tokens::{CharEstimator, TokenCounter};
+pub use tokens::{
+    anthropic_rule, image_tokens, media_tokens, openai_tile_rule, CharEstimator, TokenCounter,
+    ANTHROPIC_MAX_IMAGE_TOKENS, DOCUMENT_TOKENS, OPENAI_LOW_DETAIL_TOKENS,
+    OPENAI_UNKNOWN_IMAGE_TOKENS,
+};
 #[cfg(feature = "tiktoken")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tiktoken")))]
 pub use tokens::{TiktokenCounter, TiktokenEncoding};
 pub use types::{
-    ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse, Choice, Message,
-    MessageRole, Usage,
+    ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse, Choice, Content,
+    ContentPart, DocumentPart, ImagePart, MediaSource, Message, MessageRole, Usage,
 };
 
 /// The README's examples, compiled as doctests so they stay true.

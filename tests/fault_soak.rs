@@ -123,7 +123,7 @@ fn check(out: &Outcome, n: usize, retryable_statuses: &[u16]) {
     let mut ok = 0;
     for (i, r) in out.results.iter().enumerate() {
         assert_eq!(r.index, i);
-        assert_eq!(r.request.messages[0].content, format!("soak item {i}"));
+        assert_eq!(r.request.messages[0].text(), format!("soak item {i}"));
         let attempts = out.log.get(&i).map_or(&[][..], Vec::as_slice);
         assert!(!attempts.is_empty(), "item {i} was never sent");
         match &r.result {

@@ -63,7 +63,7 @@ fn event_sequence_collects_into_a_message() {
     let r = limiter.chat_completion_stream(&req(100)).unwrap().collect_response().unwrap();
     m.assert_calls(1);
     assert_eq!((r.id.as_str(), r.model.as_str()), ("msg_1", "claude-sonnet-4-5-20250929"));
-    assert_eq!((r.text(), r.provider), ("Hello", Provider::Anthropic));
+    assert_eq!((r.text().as_ref(), r.provider), ("Hello", Provider::Anthropic));
     assert_eq!(r.choices[0].finish_reason.as_deref(), Some("stop"));
     let u = r.usage.unwrap();
     assert_eq!((u.prompt_tokens, u.completion_tokens, u.total_tokens), (25, 15, 40));

@@ -93,7 +93,7 @@ fn collect_response_has_the_non_streaming_shape() {
     let limiter = builder(Provider::OpenAI, &server.url("/v1")).build().unwrap();
     let r = limiter.chat_completion_stream(&req()).unwrap().collect_response().unwrap();
     assert_eq!((r.id.as_str(), r.model.as_str()), ("chatcmpl-1", "gpt-4o-mini-2024-07-18"));
-    assert_eq!((r.text(), r.provider), ("Hello", Provider::OpenAI));
+    assert_eq!((r.text().as_ref(), r.provider), ("Hello", Provider::OpenAI));
     assert_eq!(r.choices[0].finish_reason.as_deref(), Some("stop"));
     assert_eq!(r.usage.map(|u| u.total_tokens), Some(12));
     assert_eq!(r.request_id.as_deref(), Some("req_abc"));

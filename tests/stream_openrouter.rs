@@ -51,7 +51,7 @@ fn keep_alive_comments_are_skipped_and_usage_is_read_from_a_choice_chunk() {
     let limiter = builder(Provider::OpenRouter, &server.url("/api/v1")).build().unwrap();
     let r = limiter.chat_completion_stream(&req()).unwrap().collect_response().unwrap();
     m.assert_calls(1);
-    assert_eq!((r.id.as_str(), r.text()), ("gen-1", "Hello"));
+    assert_eq!((r.id.as_str(), r.text().as_ref()), ("gen-1", "Hello"));
     assert_eq!(r.choices[0].finish_reason.as_deref(), Some("stop"));
     let u = r.usage.unwrap();
     assert_eq!((u.prompt_tokens, u.completion_tokens, u.cost), (9, 2, Some(0.00012)));

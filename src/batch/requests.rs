@@ -21,7 +21,7 @@ pub fn create_chat_completion_requests<S: Into<String>>(
     prompts
         .into_iter()
         .map(|p| {
-            let mut r = ChatCompletionRequest::new(model, vec![Message::user(p)]);
+            let mut r = ChatCompletionRequest::new(model, vec![Message::user(p.into())]);
             r.max_tokens = max_tokens;
             r.temperature = temperature;
             r

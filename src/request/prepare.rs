@@ -82,7 +82,10 @@ impl Engine {
 
     /// What the request reserves, and its estimated prompt tokens.
     fn estimate(&self, req: &ChatCompletionRequest) -> (Cost, u64) {
-        let prompt = self.counter.count_prompt(req);
+        let prompt = self
+            .counter
+            .count_prompt(req)
+            .saturating_add(self.counter.count_media(self.provider, req));
         let max_out = u64::from(req.max_tokens.unwrap_or(self.config.default_max_tokens));
         let n = req.extra.get("n").and_then(Value::as_u64).unwrap_or(1);
         (cost::reserve(self.provider, prompt, max_out, n), prompt)

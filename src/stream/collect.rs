@@ -148,7 +148,10 @@ mod tests {
             let raw = raw_body(p, "id_1", "m-1", "Hello", Some(native), Some(usage));
             let bytes = serde_json::to_vec(&raw).expect("serialisable");
             let r = parse_chat_response(p, &bytes, None, "k").expect("parses");
-            assert_eq!((r.id.as_str(), r.model.as_str(), r.text()), ("id_1", "m-1", "Hello"));
+            assert_eq!(
+                (r.id.as_str(), r.model.as_str(), r.text().as_ref()),
+                ("id_1", "m-1", "Hello")
+            );
             assert_eq!(r.choices[0].finish_reason.as_deref(), Some(normal), "{p}");
             let u = r.usage.expect("usage");
             assert_eq!((u.prompt_tokens, u.completion_tokens, u.total_tokens), (35, 15, 50));

@@ -6,7 +6,16 @@
 //! use (`ceil(characters / 4)`, docs/providers.md §1.7). With the `tiktoken` feature,
 //! [`TiktokenCounter`] counts OpenAI prompts exactly.
 
-use crate::types::{ChatCompletionRequest, Message};
+use serde_json::Value;
+
+use crate::provider_id::Provider;
+use crate::types::{ChatCompletionRequest, Content, ContentPart, Message};
+
+mod media;
+pub use media::{
+    anthropic_rule, image_tokens, media_tokens, openai_tile_rule, ANTHROPIC_MAX_IMAGE_TOKENS,
+    DOCUMENT_TOKENS, OPENAI_LOW_DETAIL_TOKENS, OPENAI_UNKNOWN_IMAGE_TOKENS,
+};
 
 #[cfg(feature = "tiktoken")]
 mod tiktoken;
@@ -21,19 +30,28 @@ pub use tiktoken::{TiktokenCounter, TiktokenEncoding};
 /// struct Words;
 /// impl TokenCounter for Words {
 ///     fn count_prompt(&self, req: &ChatCompletionRequest) -> u64 {
-///         req.messages.iter().map(|m| m.content.split_whitespace().count() as u64).sum()
+///         req.messages.iter().map(|m| m.text().split_whitespace().count() as u64).sum()
 ///     }
 /// }
 /// let req = ChatCompletionRequest::new("gpt-4o", vec![Message::user("three little words")]);
 /// assert_eq!(Words.count_prompt(&req), 3);
 /// ```
 pub trait TokenCounter: Send + Sync + std::fmt::Debug {
-    /// The number of input tokens the provider will count for this request.
+    /// The number of input tokens the provider will count for the text of this request.
     fn count_prompt(&self, request: &ChatCompletionRequest) -> u64;
+
+    /// The tokens of its image and document parts for `provider`, added to
+    /// [`count_prompt`](Self::count_prompt). Default: each provider's published rule
+    /// ([`media_tokens`]), never the length of the base64 text.
+    fn count_media(&self, provider: Provider, request: &ChatCompletionRequest) -> u64 {
+        media_tokens(provider, request)
+    }
 }
 
-/// The default estimate: `ceil(characters / 4)` over every message's text, plus an optional
-/// per-message overhead.
+/// The default estimate: `ceil(characters / 4)` over every message's text (text parts and the
+/// `text` of unknown parts; images and documents are counted by
+/// [`TokenCounter::count_media`]), the JSON text of `tools` and of earlier turns' `tool_calls`,
+/// plus an optional per-message overhead.
 ///
 /// Characters are Unicode scalar values. The overhead defaults to 0 because the providers'
 /// admission check, which is what the limiter must match, is reported to charge characters / 4
@@ -47,16 +65,30 @@ pub struct CharEstimator {
 impl CharEstimator {
     /// Characters of text in a message.
     fn chars(m: &Message) -> u64 {
-        m.content.chars().count() as u64
+        let text = match &m.content {
+            Content::Parts(parts) => parts
+                .iter()
+                .filter_map(ContentPart::as_text)
+                .map(|t| t.chars().count() as u64)
+                .sum(),
+            other => other.text().chars().count() as u64,
+        };
+        text + m.extra.get("tool_calls").map_or(0, json_chars)
     }
 }
 
 impl TokenCounter for CharEstimator {
     fn count_prompt(&self, request: &ChatCompletionRequest) -> u64 {
-        let chars: u64 = request.messages.iter().map(Self::chars).sum();
+        let chars: u64 = request.messages.iter().map(Self::chars).sum::<u64>()
+            + request.extra.get("tools").map_or(0, json_chars);
         let overhead = u64::from(self.per_message_overhead) * request.messages.len() as u64;
         chars.div_ceil(4).max(1) + overhead
     }
+}
+
+/// Characters of a value's compact JSON text.
+fn json_chars(v: &Value) -> u64 {
+    v.to_string().chars().count() as u64
 }
 
 #[cfg(test)]
@@ -73,5 +105,18 @@ mod tests {
         assert_eq!(CharEstimator { per_message_overhead: 4 }.count_prompt(&req), 11);
         let empty = ChatCompletionRequest::new("gpt-4o", vec![Message::user("")]);
         assert_eq!(CharEstimator::default().count_prompt(&empty), 1);
+    }
+
+    #[test]
+    fn tools_and_tool_calls_are_counted() {
+        let tools =
+            serde_json::json!([{"type":"function","function":{"name":"f","parameters":{}}}]);
+        let calls = serde_json::json!([{"id":"c","type":"function","function":{"name":"f","arguments":"{}"}}]);
+        let mut asst = Message::assistant("");
+        asst.extra.insert("tool_calls".into(), calls.clone());
+        let req = ChatCompletionRequest::new("m", vec![Message::user("abcd"), asst])
+            .extra("tools", tools.clone());
+        let want = (4 + json_chars(&tools) + json_chars(&calls)).div_ceil(4);
+        assert_eq!(CharEstimator::default().count_prompt(&req), want);
     }
 }

@@ -72,7 +72,7 @@ impl TiktokenEncoding {
     /// and the reply priming.
     pub fn count_messages(self, messages: &[Message]) -> u64 {
         let per_message = messages.iter().map(|m| {
-            let mut n = PER_MESSAGE + self.count(m.role.as_str()) + self.count(&m.content);
+            let mut n = PER_MESSAGE + self.count(m.role.as_str()) + self.count(&m.text());
             if let Some(name) = m.extra.get("name").and_then(|v| v.as_str()) {
                 n += self.count(name) + PER_NAME;
             }
@@ -89,7 +89,8 @@ impl TiktokenEncoding {
 /// 1 more per `name`, 3 to prime the reply), so the limiter reserves what the bucket will
 /// really be charged. `o200k_base` is used for gpt-4o, gpt-4.1, gpt-4.5, gpt-5, the o-series
 /// and gpt-oss, `cl100k_base` for gpt-4 and gpt-3.5-turbo; OpenRouter's `openai/…` names
-/// map to the same. Tools, images and the `tool_calls` of earlier turns are not counted.
+/// map to the same. Images and documents are added by [`TokenCounter::count_media`];
+/// tools and the `tool_calls` of earlier turns are not counted.
 ///
 /// Models tiktoken does not know (Claude, Llama, an unknown OpenAI name) fall back to
 /// [`CharEstimator`] by default, since another vendor's tokenizer is not o200k; choose

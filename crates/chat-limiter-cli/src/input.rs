@@ -267,7 +267,7 @@ mod tests {
         );
         let r = p.request.expect("valid");
         assert_eq!(r.messages[0], Message::system("be brief"));
-        assert_eq!(r.messages[1].content, "hi");
+        assert_eq!(r.messages[1].text(), "hi");
         assert_eq!(r.stop, Some(vec!["X".to_string()]));
     }
 

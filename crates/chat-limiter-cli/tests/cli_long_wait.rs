@@ -2,7 +2,6 @@
 //! cap refused are recorded as failures the next run sends again, and nothing waits a day.
 //! (`wait`, the default, pauses until the reset; the library tests it with a manual clock.)
 
-#[allow(dead_code)]
 mod cli_common;
 
 use std::time::{Duration, Instant};

@@ -12,6 +12,7 @@ use super::config::OtpmMode;
 use super::format::{anthropic_reset, fnv1a, round_thousand, thousands, unix_now};
 use super::http::HttpResponse;
 use super::server::Ctx;
+use super::vision;
 
 const ORG_ID: &str = "6f1e2c1a-0b1d-4c55-9e8a-emulator0001";
 
@@ -133,7 +134,9 @@ fn parse(ctx: &mut Ctx) -> Result<Parsed, HttpResponse> {
     let chars =
         chat::messages_chars(messages) + body.get("system").map(chat::content_chars).unwrap_or(0);
     let stream = body.get("stream").and_then(Value::as_bool).unwrap_or(false);
-    Ok(Parsed { model, max_tokens, prompt: chat::prompt_tokens(chars), stream })
+    let media =
+        vision::parts_cost(vision::Dialect::Anthropic, messages).map_err(|e| bad(ctx, &e))?;
+    Ok(Parsed { model, max_tokens, prompt: chat::prompt_tokens(chars) + media, stream })
 }
 
 /// Handles `POST /v1/messages`.

@@ -33,7 +33,12 @@
 //! * **Prompt tokens** = `max(1, ceil(C / 4))` where `C` is the number of Unicode scalar
 //!   values (Rust `chars()`) in all message contents — string contents, or the `text` of
 //!   each text part — plus Anthropic's top-level `system` text. `usage.prompt_tokens` and
-//!   Anthropic's `usage.input_tokens` report exactly this number.
+//!   Anthropic's `usage.input_tokens` report exactly this number. Image and document parts
+//!   add their provider's published cost (OpenAI: 85 at `detail: "low"`, else 85 + 170 per
+//!   512-pixel tile after fitting into 2048×2048 and the short side into 768; Anthropic:
+//!   `ceil(w × h / 750)` after fitting the long edge into 1568, at most 1600; sizes read from
+//!   inline PNG, GIF and JPEG headers, else 765 / 1600 per image; 3000 per document). A
+//!   malformed image part gets a 400.
 //! * **Output tokens**: the cap is `max_completion_tokens ?? max_tokens ?? default_max_tokens`
 //!   (Anthropic: the required `max_tokens`). The length follows [`OutputLen`](crate::OutputLen); the default
 //!   is `max/2 + h % (max - max/2 + 1)` with `h` the FNV-1a hash of the raw body (choice
@@ -87,6 +92,7 @@ mod openai;
 mod openrouter;
 mod server;
 mod stats;
+mod vision;
 
 pub use batch_store::{BatchEmulation, BatchStats};
 pub use builder::{Emulator, EmulatorBuilder, EmulatorError};

@@ -10,6 +10,7 @@ use super::completion::Gen;
 use super::format::go_duration;
 use super::http::HttpResponse;
 use super::server::Ctx;
+use super::vision;
 
 const RATE_LIMIT_DOCS: &str =
     "Visit https://platform.openai.com/account/rate-limits to learn more.";
@@ -103,7 +104,9 @@ pub(crate) fn parse(ctx: &Ctx) -> Result<Parsed, HttpResponse> {
     if messages.is_empty() {
         return Err(invalid("Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.", Some("messages"), Some("empty_array")));
     }
-    let prompt = chat::prompt_tokens(chat::messages_chars(messages));
+    let media = vision::parts_cost(vision::Dialect::OpenAI, messages)
+        .map_err(|e| invalid(&format!("Invalid '{e}'"), Some("messages"), Some("invalid_value")))?;
+    let prompt = chat::prompt_tokens(chat::messages_chars(messages)) + media;
     let mut caps = Vec::new();
     for field in ["max_completion_tokens", "max_tokens"] {
         let v = chat::opt_u64(&body, field).map_err(|()| {

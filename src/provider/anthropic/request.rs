@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 
 use crate::error::Error;
 use crate::provider::openai::request::{check_common, put_f64};
-use crate::types::{ChatCompletionRequest, Message, MessageRole};
+use crate::types::{ChatCompletionRequest, Content, ContentPart, Message, MessageRole};
 
 /// OpenAI message fields that Anthropic rejects ("Extra inputs are not permitted"); their
 /// meaning, where there is one, is carried over by the translation instead.
@@ -33,8 +33,9 @@ pub(crate) fn chat_body(
     for m in &req.messages {
         match m.role {
             MessageRole::System | MessageRole::Developer => {
-                if !m.content.is_empty() {
-                    system.push(m.content.as_str());
+                let text = m.text();
+                if !text.is_empty() {
+                    system.push(text.into_owned());
                 }
             }
             MessageRole::Tool => messages.push(tool_result(m)?),
@@ -85,10 +86,19 @@ fn turn(role: &str, content: Value, m: &Message) -> Value {
     Value::Object(o)
 }
 
-/// Structured content from `extra["content"]` when given (image blocks, `cache_control`, ...),
-/// else the text.
+/// The content as Anthropic takes it: the text, or blocks (`image`, `document` sources; any
+/// other part exactly as given). `extra["content"]`, when set, is sent instead.
 fn content(m: &Message) -> Value {
-    m.extra.get("content").cloned().unwrap_or_else(|| json!(m.content))
+    if let Some(c) = m.extra.get("content") {
+        return c.clone();
+    }
+    match &m.content {
+        Content::Text(t) => json!(t),
+        Content::Null => json!(""),
+        Content::Parts(parts) => {
+            Value::Array(parts.iter().map(ContentPart::to_anthropic).collect())
+        }
+    }
 }
 
 /// An assistant turn; OpenAI `tool_calls` become `tool_use` blocks after the text.

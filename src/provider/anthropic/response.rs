@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 use crate::error::Error;
 use crate::provider::json::{obj_of, parse_ok_body, shape_error, str_of, u64_of};
 use crate::provider_id::Provider;
-use crate::types::{ChatCompletionResponse, Choice, Message, MessageRole, Usage};
+use crate::types::{ChatCompletionResponse, Choice, Content, Message, MessageRole, Usage};
 
 use super::error::in_band_error;
 
@@ -42,7 +42,7 @@ pub(crate) fn parse_response(
     if !tool_calls.is_empty() {
         extra.insert("tool_calls".into(), Value::Array(tool_calls));
     }
-    let message = Message { role: MessageRole::Assistant, content: text, extra };
+    let message = Message { role: MessageRole::Assistant, content: Content::Text(text), extra };
     Ok(ChatCompletionResponse {
         id: str_of(root.get("id")).unwrap_or_default().to_string(),
         model: str_of(root.get("model")).unwrap_or_default().to_string(),

@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use crate::error::Error;
 use crate::provider_id::Provider;
-use crate::types::ChatCompletionRequest;
+use crate::types::{ChatCompletionRequest, Content};
 
 /// Builds the JSON body for `p` (OpenAI or OpenRouter).
 ///
@@ -22,18 +22,18 @@ pub(crate) fn chat_body(
     check_common(req)?;
     let mut body = Map::new();
     body.insert("model".into(), json!(req.model));
-    let messages: Vec<Value> = req
+    let messages = req
         .messages
         .iter()
         .map(|m| {
             let mut o = Map::new();
             o.insert("role".into(), json!(m.role.as_str()));
-            o.insert("content".into(), json!(m.content));
-            // `extra` may carry structured `content`, `name`, `tool_calls`, `tool_call_id`.
+            o.insert("content".into(), openai_content(&m.content)?);
+            // `extra` may carry `name`, `tool_calls`, `tool_call_id`, ... (and overrides).
             o.extend(m.extra.clone());
-            Value::Object(o)
+            Ok(Value::Object(o))
         })
-        .collect();
+        .collect::<Result<Vec<Value>, Error>>()?;
     body.insert("messages".into(), Value::Array(messages));
     if let Some(n) = req.max_tokens {
         let field = if p == Provider::OpenAI && is_reasoning_model(&req.model) {
@@ -58,6 +58,21 @@ pub(crate) fn chat_body(
     body.extend(req.extra.clone());
     set_stream_fields(p, &mut body, stream);
     Ok(Value::Object(body))
+}
+
+/// A message's content in OpenAI's shape: a string, `null`, or parts (`image_url`, `file`).
+/// Errors: a part OpenAI cannot take (a document by URL).
+pub(crate) fn openai_content(c: &Content) -> Result<Value, Error> {
+    Ok(match c {
+        Content::Text(t) => json!(t),
+        Content::Null => Value::Null,
+        Content::Parts(parts) => Value::Array(
+            parts
+                .iter()
+                .map(|p| p.to_openai().map_err(Error::InvalidRequest))
+                .collect::<Result<_, _>>()?,
+        ),
+    })
 }
 
 /// Applies `stream`: `stream: true` (plus `stream_options.include_usage` for OpenAI, keeping any
@@ -187,8 +202,7 @@ mod tests {
     fn message_extras_pass_through_and_extra_overrides() {
         let mut tool = Message::new(MessageRole::Tool, "42");
         tool.extra.insert("tool_call_id".into(), json!("call_1"));
-        let mut user = Message::user("");
-        user.extra.insert("content".into(), json!([{"type":"text","text":"look"}]));
+        let user = Message::user_parts(vec![crate::types::ContentPart::text("look")]);
         let r = ChatCompletionRequest::new("gpt-4o", vec![user, tool])
             .temperature(1.0)
             .extra("temperature", 0.3);

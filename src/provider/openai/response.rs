@@ -8,11 +8,11 @@ use serde_json::{Map, Value};
 
 use crate::error::Error;
 use crate::provider::json::{
-    content_text, f64_of, obj_of, parse_ok_body, shape_error, str_of, string_of, u64_of,
+    f64_of, obj_of, parse_ok_body, shape_error, str_of, string_of, u64_of,
 };
 use crate::provider::openrouter;
 use crate::provider_id::Provider;
-use crate::types::{ChatCompletionResponse, Choice, Message, MessageRole, Usage};
+use crate::types::{ChatCompletionResponse, Choice, Content, Message, MessageRole, Usage};
 
 use super::error::in_band_error as openai_in_band_error;
 
@@ -72,20 +72,29 @@ fn parse_choice(position: usize, c: &Value) -> Choice {
     }
 }
 
-/// A response message: its text in `content`, every other field (`tool_calls`, `refusal`,
-/// `annotations`, `reasoning`, ...) in `extra`. Structured content is kept in `extra["content"]`.
+/// A response message: its content (text or parts), every other field (`tool_calls`,
+/// `refusal`, `annotations`, `reasoning`, ...) in `extra`. A `content` that is neither text,
+/// parts nor null is kept in `extra["content"]`.
 pub(crate) fn message(v: &Value) -> Message {
     let role = role_of(v.get("role")).unwrap_or(MessageRole::Assistant);
     let mut extra = Map::new();
+    let mut content = Content::Text(String::new());
     if let Some(o) = v.as_object() {
         for (k, val) in o {
-            let structured_content = k == "content" && !(val.is_string() || val.is_null());
-            if (k != "role" && k != "content") || structured_content {
+            if k == "content" {
+                match serde_json::from_value::<Content>(val.clone()) {
+                    Ok(Content::Null) => {}
+                    Ok(c) => content = c,
+                    Err(_) => {
+                        extra.insert(k.clone(), val.clone());
+                    }
+                }
+            } else if k != "role" {
                 extra.insert(k.clone(), val.clone());
             }
         }
     }
-    Message { role, content: content_text(v.get("content")), extra }
+    Message { role, content, extra }
 }
 
 /// A wire role name, when it is one we know.

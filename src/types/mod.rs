@@ -4,8 +4,14 @@
 //! `choices[0].message.content`, `finish_reason` and `usage` from a [`ChatCompletionResponse`]
 //! whatever the provider. Each provider module maps this shape to and from its own wire format.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
+
+mod content;
+mod media;
+pub use content::{Content, ContentPart, DocumentPart, ImagePart, MediaSource};
 
 use crate::provider_id::Provider;
 
@@ -40,50 +46,54 @@ impl MessageRole {
 }
 
 /// One chat message.
+///
+/// ```
+/// use chat_limiter::{Content, Message};
+/// let m = Message::user("Hello");
+/// assert_eq!(m.text(), "Hello");
+/// // Any provider-shaped message reads back with nothing lost, parts included.
+/// let json = r#"{"role":"user","content":[{"type":"text","text":"What is this?"},
+///     {"type":"image_url","image_url":{"url":"https://example.com/a.png","detail":"low"}}]}"#;
+/// let m: Message = serde_json::from_str(json).unwrap();
+/// assert!(matches!(&m.content, Content::Parts(p) if p.len() == 2));
+/// assert_eq!(m.text(), "What is this?");
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {
     /// Who wrote it.
     pub role: MessageRole,
-    /// The text. Structured content (images, parts) can be put in `extra["content"]`'s place by
-    /// building the message from JSON: a non-string `content` is kept in `extra` as `content`.
-    #[serde(deserialize_with = "content_text", default)]
-    pub content: String,
+    /// Text, or a list of parts (text, images, documents, any other kind kept as JSON).
+    #[serde(default)]
+    pub content: Content,
     /// Any other field of the message (`name`, `tool_calls`, `tool_call_id`, ...), sent as is.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
-/// Reads `content` as text: a string, an array of text parts (joined) or null.
-fn content_text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    let v = Value::deserialize(d)?;
-    Ok(match v {
-        Value::String(s) => s,
-        Value::Null => String::new(),
-        Value::Array(parts) => parts
-            .iter()
-            .filter_map(|p| p.get("text").and_then(Value::as_str))
-            .collect::<Vec<_>>()
-            .join(""),
-        other => other.to_string(),
-    })
-}
-
 impl Message {
-    /// A message with the given role and text.
-    pub fn new(role: MessageRole, content: impl Into<String>) -> Self {
+    /// A message with the given role and content (a `&str`, a `String` or parts).
+    pub fn new(role: MessageRole, content: impl Into<Content>) -> Self {
         Message { role, content: content.into(), extra: Map::new() }
     }
     /// A system message.
-    pub fn system(content: impl Into<String>) -> Self {
+    pub fn system(content: impl Into<Content>) -> Self {
         Self::new(MessageRole::System, content)
     }
     /// A user message.
-    pub fn user(content: impl Into<String>) -> Self {
+    pub fn user(content: impl Into<Content>) -> Self {
         Self::new(MessageRole::User, content)
     }
+    /// A user message made of parts (text, images, documents).
+    pub fn user_parts(parts: Vec<ContentPart>) -> Self {
+        Self::new(MessageRole::User, Content::Parts(parts))
+    }
     /// An assistant message.
-    pub fn assistant(content: impl Into<String>) -> Self {
+    pub fn assistant(content: impl Into<Content>) -> Self {
         Self::new(MessageRole::Assistant, content)
+    }
+    /// The message's text: the string, or its text parts joined.
+    pub fn text(&self) -> Cow<'_, str> {
+        self.content.text()
     }
 }
 
@@ -272,8 +282,8 @@ pub struct ChatCompletionResponse {
 
 impl ChatCompletionResponse {
     /// The text of the first choice (empty when there is none).
-    pub fn text(&self) -> &str {
-        self.choices.first().map(|c| c.message.content.as_str()).unwrap_or("")
+    pub fn text(&self) -> Cow<'_, str> {
+        self.choices.first().map(|c| c.message.text()).unwrap_or(Cow::Borrowed(""))
     }
 }
 
@@ -311,11 +321,12 @@ mod tests {
     }
 
     #[test]
-    fn message_content_parts_are_joined() {
-        let m: Message = serde_json::from_str(
-            r#"{"role":"user","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}"#,
-        )
-        .unwrap();
-        assert_eq!(m.content, "ab");
+    fn message_content_parts_are_kept_and_text_joined() {
+        let json = r#"{"role":"user","content":[{"type":"text","text":"a"},{"type":"image_url","image_url":{"url":"https://x/y.png"}},{"type":"text","text":"b"}]}"#;
+        let m: Message = serde_json::from_str(json).unwrap();
+        assert_eq!(m.text(), "ab");
+        assert!(matches!(&m.content, Content::Parts(p) if matches!(p[1], ContentPart::Image(_))));
+        let back: Value = serde_json::to_value(&m).unwrap();
+        assert_eq!(back, serde_json::from_str::<Value>(json).unwrap());
     }
 }
