@@ -273,6 +273,12 @@ impl ModelLimiter {
     }
 
     /// Pauses the whole queue for `d` (a 429 for this model).
+    /// Counts a 429 that paused nothing (the request gave up), so the model's 429 count is
+    /// every 429 the server sent.
+    pub(crate) fn count_rejection(&self) {
+        self.state.lock().count_rejection();
+    }
+
     /// Pauses the model's queue for `d`; true when that extends the pause in force (so a
     /// caller can say so once, not once per rejected request).
     pub(crate) fn pause(&self, d: Duration) -> bool {

@@ -345,6 +345,9 @@ impl ModelState {
     }
 
     /// Holds the whole queue until `until` (a 429: nobody else should try before then).
+    pub(crate) fn count_rejection(&mut self) {
+        self.rate_limited += 1; // a 429 that paused nothing
+    }
     /// Pauses admission until `until`; true when that is later than the pause in force.
     pub(crate) fn pause(&mut self, until: Instant) -> bool {
         self.rate_limited += 1;

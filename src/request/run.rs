@@ -48,7 +48,11 @@ impl Engine {
                 Ok(t) => return Ok(t),
                 Err(failed) => *failed,
             };
-            match policy.decide(&err, &info, n) {
+            let decision = policy.decide(&err, &info, n);
+            if err.status() == Some(429) && !matches!(decision, Decision::PauseQueue(_)) {
+                model.count_rejection(); // a 429 that pauses nothing still counts
+            }
+            match decision {
                 Decision::GiveUp => return Err(err),
                 Decision::Exhausted if n == 0 => return Err(err),
                 Decision::Exhausted => {
