@@ -75,6 +75,7 @@ pub(crate) fn redact_forms(text: &str, secret: &str) -> String {
             }
         }
     }
+    percent_decoded_hits(text.as_bytes(), &secret.as_bytes().to_ascii_lowercase(), &mut hit);
     if !hit.contains(&true) {
         return text.to_string();
     }
@@ -93,6 +94,43 @@ pub(crate) fn redact_forms(text: &str, secret: &str) -> String {
         }
     }
     out
+}
+
+/// Marks the bytes of `text` that, once `%XX` escapes are decoded (any mix of escaped and
+/// plain bytes, as encoders differ on what they escape), spell a run of the key.
+fn percent_decoded_hits(text: &[u8], key: &[u8], hit: &mut [bool]) {
+    let hex = |b: u8| (b as char).to_digit(16);
+    let (mut decoded, mut origin) = (Vec::new(), Vec::new());
+    let mut i = 0;
+    while i < text.len() {
+        let escaped = (text[i] == b'%' && i + 2 < text.len())
+            .then(|| Some(hex(text[i + 1])? * 16 + hex(text[i + 2])?))
+            .flatten();
+        match escaped {
+            Some(b) => {
+                decoded.push((b as u8).to_ascii_lowercase());
+                origin.push((i, 3));
+                i += 3;
+            }
+            None => {
+                decoded.push(text[i].to_ascii_lowercase());
+                origin.push((i, 1));
+                i += 1;
+            }
+        }
+    }
+    let w = key.len().min(MIN_RUN);
+    if origin.len() == text.len() || w < 4 {
+        return; // nothing was escaped: the plain forms already covered it
+    }
+    let runs: std::collections::HashSet<&[u8]> = key.windows(w).collect();
+    for (j, win) in decoded.windows(w).enumerate() {
+        if runs.contains(win) {
+            for &(start, len) in &origin[j..j + w] {
+                hit[start..start + len].iter_mut().for_each(|h| *h = true);
+            }
+        }
+    }
 }
 
 /// The key as a server might echo it: itself, base64 and base64url at the three byte
@@ -149,6 +187,16 @@ mod proptests;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn any_mix_of_percent_escapes_is_caught() {
+        let key = "sk-cli-test-DO-NOT-PRINT-4242";
+        for echoed in [key.replace('-', "%2D"), key.replace('-', "%2d").replace('s', "%73")] {
+            let out = redact_forms(&format!("bad key {echoed} here"), key);
+            assert_eq!(out, "bad key [REDACTED] here", "{echoed}");
+        }
+        assert_eq!(redact_forms("100%25 ok %zz", key), "100%25 ok %zz", "no false hit");
+    }
 
     #[test]
     fn debug_never_shows_the_key() {
