@@ -4,7 +4,7 @@
 //! cargo run --release --example token_count_bench --features tiktoken
 //! ```
 //!
-//! Prints a Markdown table (the one in docs/tokens.md): for each sample, the default
+//! Prints a Markdown table (the one in BENCHMARKS.md, "Token counting"): for each sample, the default
 //! `CharEstimator` (ceil(chars / 4)) against `TiktokenCounter`'s exact count for gpt-4o
 //! (o200k_base) and gpt-4 (cl100k_base), each for a one-message request (so the exact counts
 //! include the 7 tokens of chat framing), then the mean time of one `count_prompt` call.

@@ -276,11 +276,7 @@ impl Config {
             ("connect_timeout", self.connect_timeout),
             ("max_backoff", self.max_backoff),
         ] {
-            if d.is_zero() || d > MAX_DURATION {
-                return Err(Error::Config(format!(
-                    "{name} must be between 1 ns and 1 hour, got {d:?}"
-                )));
-            }
+            check_duration(name, d)?;
         }
         if self.base_backoff.is_zero() || self.base_backoff > self.max_backoff {
             return Err(Error::Config(format!(
@@ -309,7 +305,16 @@ impl Config {
     }
 }
 
-fn check_range(name: &str, n: u32, lo: u32, hi: u32) -> Result<(), Error> {
+/// A duration setting: more than zero, at most [`MAX_DURATION`].
+pub(crate) fn check_duration(name: &str, d: Duration) -> Result<(), Error> {
+    if d.is_zero() || d > MAX_DURATION {
+        return Err(Error::Config(format!("{name} must be between 1 ns and 1 hour, got {d:?}")));
+    }
+    Ok(())
+}
+
+/// A count setting within `lo..=hi`.
+pub(crate) fn check_range(name: &str, n: u32, lo: u32, hi: u32) -> Result<(), Error> {
     if !(lo..=hi).contains(&n) {
         return Err(Error::Config(format!("{name} must be in {lo}..={hi}, got {n}")));
     }

@@ -263,9 +263,7 @@ impl ChatLimiterBuilder {
 #[cfg(feature = "redis")]
 fn check_duration(name: &str, v: Option<Duration>, default: Duration) -> Result<Duration> {
     let d = v.unwrap_or(default);
-    if d.is_zero() || d > crate::config::MAX_DURATION {
-        return Err(Error::Config(format!("{name} must be between 1 ns and 1 hour, got {d:?}")));
-    }
+    crate::config::check_duration(name, d)?;
     Ok(d)
 }
 
@@ -273,9 +271,7 @@ fn check_duration(name: &str, v: Option<Duration>, default: Duration) -> Result<
 #[cfg(feature = "redis")]
 fn check_range(name: &str, v: Option<u32>, default: u32, lo: u32, hi: u32) -> Result<u32> {
     let n = v.unwrap_or(default);
-    if !(lo..=hi).contains(&n) {
-        return Err(Error::Config(format!("{name} must be in {lo}..={hi}, got {n}")));
-    }
+    crate::config::check_range(name, n, lo, hi)?;
     Ok(n)
 }
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use chat_limiter_emulator::{Emulator, FaultKind};
 use cli_common::*;
 
-/// The error codes a record may carry after faults (docs/cli.md, "Output lines").
+/// The error codes a record may carry after faults (README.md, "Output lines").
 const CODES: [&str; 8] = [
     "transport_error",
     "timeout",
