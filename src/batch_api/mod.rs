@@ -237,6 +237,34 @@ impl BatchApi {
         Ok(None)
     }
 
+    /// The account's batches created at or after `since` (Unix seconds), newest first, looking
+    /// through at most the 1,000 most recent. A batch whose creation time the provider does
+    /// not give is included (it may be recent).
+    ///
+    /// This is how a job killed between asking for a batch and saving its id finds the batch
+    /// it may have created (Anthropic has no input file to look it up by).
+    pub fn created_since(&self, since: u64) -> Result<Vec<BatchInfo>, BatchError> {
+        let mut found = Vec::new();
+        let mut after: Option<String> = None;
+        for _ in 0..10 {
+            let (page, next) = match self.provider() {
+                Provider::Anthropic => anthropic::list(self.engine(), after.as_deref())?,
+                _ => {
+                    let (page, more) = openai::list(self.engine(), after.as_deref())?;
+                    let next = page.last().map(|b| b.id.clone()).filter(|_| more);
+                    (page, next)
+                }
+            };
+            let older = page.iter().any(|b| b.created_at.is_some_and(|t| t < since));
+            found.extend(page.into_iter().filter(|b| b.created_at.is_none_or(|t| t >= since)));
+            match next {
+                Some(n) if !older => after = Some(n),
+                _ => break,
+            }
+        }
+        Ok(found)
+    }
+
     /// Reads a batch's status and counts.
     pub fn status(&self, id: &str) -> Result<BatchInfo, BatchError> {
         match self.provider() {

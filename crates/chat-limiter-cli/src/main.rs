@@ -5,7 +5,9 @@
 //! written), 2 usage or configuration error, 130/143 `run` stopped by SIGINT/SIGTERM.
 
 mod args;
+mod batch_record;
 mod batch_state;
+mod batch_submit;
 mod batches_cmd;
 mod demo;
 mod emulate;
@@ -94,11 +96,13 @@ fn main() -> ExitCode {
     logger::install();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run(args) if args.via == args::Via::Batch => via_batch::run(&args, None),
-        Command::Run(args) if args.via == args::Via::Auto => via_auto::run(&args),
         Command::Run(args) => {
             signals::install(std::time::Duration::from_secs_f64(args.grace.clamp(0.0, 86_400.0)));
-            run::run(&args, None).map(|o| o.exit_code())
+            match args.via {
+                args::Via::Batch => via_batch::run(&args, None),
+                args::Via::Auto => via_auto::run(&args),
+                args::Via::Realtime => run::run(&args, None).map(|o| o.exit_code()),
+            }
         }
         Command::Emulate(args) => emulate::emulate(&args),
         Command::Demo(args) => demo::demo(&args),
