@@ -83,7 +83,8 @@ pub struct RunArgs {
     pub grace: f64,
     /// `realtime`: one request at a time at the rate limits; `batch`: the provider's batch
     /// API (half the price, answers within 24 h; the job's state is kept beside the output);
-    /// `auto`: the batch API when --deadline allows its window, else real time.
+    /// `auto`: chosen from the job's size, the limits and --deadline: the batch API when the
+    /// deadline allows its window, real time when it fits, else both (see the README).
     #[arg(long, value_enum, default_value_t = Via::Realtime)]
     pub via: Via,
     /// `--via batch`: requests per batch (default: the provider's cap).
@@ -97,6 +98,9 @@ pub struct RunArgs {
     /// `--via auto`: when the job must be done (`90s`, `30m`, `2h`, `1d`).
     #[arg(long, value_name = "DURATION")]
     pub deadline: Option<String>,
+    /// Not a flag: the lines one pass of a `--via auto` job handles (all when `None`).
+    #[arg(skip)]
+    pub lines: Option<crate::line_set::LineSet>,
 }
 
 /// How `run` sends the job.
@@ -107,7 +111,7 @@ pub enum Via {
     Realtime,
     // The provider's batch API.
     Batch,
-    // The batch API when --deadline allows its 24 h window, else real time.
+    // Chosen from the job's size, the limits and --deadline: batch, real time, or both.
     Auto,
 }
 
@@ -172,6 +176,7 @@ impl RunArgs {
             batch_max_requests: None,
             poll_interval: chat_limiter::PollSchedule::default().first.as_secs_f64(),
             deadline: None,
+            lines: None,
         }
     }
 }

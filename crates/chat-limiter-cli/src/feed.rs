@@ -17,6 +17,7 @@ use indicatif::ProgressBar;
 use serde_json::Value;
 
 use crate::input::{self, Defaults, Lines, Parsed};
+use crate::line_set::{self, LineSet};
 use crate::output::{Prior, Resume, Writer};
 use crate::record::{self, fingerprint, id_hash, Failure, DUPLICATE, INVALID_INPUT};
 use crate::signals;
@@ -49,6 +50,8 @@ pub struct State {
     pending: Vec<Value>,
     /// Shared with the batch engine: set once nothing more may be sent.
     stop: Arc<AtomicBool>,
+    /// The lines this pass sends (all when `None`).
+    pub lines: Option<LineSet>,
 }
 
 impl State {
@@ -76,6 +79,7 @@ impl State {
             write_error: None,
             pending: Vec::new(),
             stop,
+            lines: None,
         }
     }
 
@@ -112,6 +116,12 @@ impl State {
                     self.summary.duplicates += 1;
                     self.write_local(number, &id, DUPLICATE, msg);
                 }
+                continue;
+            }
+            if !line_set::holds(self.lines.as_ref(), number) {
+                // Another pass's line (`--via auto` sends it through the batch API).
+                self.summary.total_lines -= 1;
+                self.bar.dec_length(1);
                 continue;
             }
             let fp = parsed.request.as_ref().ok().map(fingerprint);

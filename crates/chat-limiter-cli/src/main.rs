@@ -5,6 +5,7 @@
 //! written), 2 usage or configuration error, 130/143 `run` stopped by SIGINT/SIGTERM.
 
 mod args;
+mod auto_plan;
 mod batch_record;
 mod batch_state;
 mod batch_submit;
@@ -14,6 +15,7 @@ mod emulate;
 mod feed;
 mod input;
 mod limits;
+mod line_set;
 mod lock;
 mod logger;
 mod output;

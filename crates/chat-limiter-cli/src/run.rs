@@ -89,6 +89,7 @@ pub fn run(args: &RunArgs, api_key: Option<String>) -> Result<Outcome, Fatal> {
         Arc::clone(&stop),
     )));
     state.borrow_mut().summary.provider = provider.as_str().to_string();
+    state.borrow_mut().lines = args.lines.clone();
 
     let mut lines = Lines::new(input.reader);
     let feed = Rc::clone(&state);

@@ -20,10 +20,26 @@ use crate::input::{self, Defaults, Lines, Parsed};
 use crate::output::{self, Prior, Writer};
 use crate::record::{self, fingerprint, id_hash, Failure, DUPLICATE, INVALID_INPUT};
 use crate::setup::{build_limiter, prepass, resolve_provider};
-use crate::{signals, Fatal, RunArgs};
+use crate::{line_set, signals, Fatal, RunArgs};
+
+/// What one call does with the job's batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Submit what is not sent yet, then poll and record until every batch has ended.
+    Full,
+    /// Submit what is not sent yet, and return (`--via auto`, before its real-time share).
+    SubmitOnly,
+    /// Poll and record the batches already submitted; submit no new line.
+    Collect,
+}
 
 /// Runs the job through the batch API; returns the exit code.
 pub fn run(args: &RunArgs, api_key: Option<String>) -> Result<u8, Fatal> {
+    run_mode(args, api_key, Mode::Full)
+}
+
+/// Runs the job (the lines of `args.lines`, or all) through the batch API as `mode` says.
+pub fn run_mode(args: &RunArgs, api_key: Option<String>, mode: Mode) -> Result<u8, Fatal> {
     let need_model = args.provider.is_none() && args.model.is_none();
     let (_, first_model) = prepass(args, need_model)?;
     let (provider, detected) = resolve_provider(args, first_model)?;
@@ -86,6 +102,9 @@ pub fn run(args: &RunArgs, api_key: Option<String>) -> Result<u8, Fatal> {
             continue;
         }
         // A record of another request under this custom_id (the line changed) does not count.
+        if !line_set::holds(args.lines.as_ref(), number) {
+            continue; // another pass's line
+        }
         let fp = parsed.request.as_ref().ok().map(fingerprint);
         let known = resume.prior.get(&hash).filter(|k| match (k.fingerprint, fp) {
             (Some(had), Some(now)) => had == now,
@@ -118,6 +137,9 @@ pub fn run(args: &RunArgs, api_key: Option<String>) -> Result<u8, Fatal> {
         state.parts.iter().filter(|p| !p.done).flat_map(|p| p.lines.iter().copied()).collect();
     let mut fresh: Vec<u64> = lines.keys().copied().filter(|n| !running.contains(n)).collect();
     fresh.sort_unstable();
+    if mode == Mode::Collect {
+        fresh.clear();
+    }
     if !fresh.is_empty() {
         let items: Vec<BatchItem> = fresh
             .iter()
@@ -134,6 +156,11 @@ pub fn run(args: &RunArgs, api_key: Option<String>) -> Result<u8, Fatal> {
             let last = state.parts.len() - 1;
             submit_part(&api, &subset, &mut state, last, &state_path)?;
         }
+    }
+
+    if mode == Mode::SubmitOnly {
+        finish(writer, compact, &args.output)?;
+        return Ok(signals::received().map_or(0, signals::exit_code));
     }
 
     // Poll every unfinished part; download and record each as it ends.
