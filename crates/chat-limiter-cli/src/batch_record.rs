@@ -3,7 +3,6 @@
 //! each batch's progress.
 
 use std::collections::HashMap;
-use std::time::Instant;
 
 use chat_limiter::{BatchInfo, ChatCompletionRequest, ItemOutcome, ItemResult};
 
@@ -65,31 +64,6 @@ pub fn record_part(
         writer.write(&line_record(*line, &l.id, fp, outcome, info, tally))?;
     }
     Ok(())
-}
-
-/// A batch's counts and how long it has run (since its creation when the provider says,
-/// else since this run started polling), on stderr.
-pub fn progress(info: &BatchInfo, started: Instant) {
-    let c = &info.counts;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let running = match info.created_at {
-        Some(t) if t <= now => (now - t) as f64,
-        _ => started.elapsed().as_secs_f64(),
-    };
-    eprintln!(
-        "chat-limiter: batch {} {}: {}/{} succeeded, {} errored, {} expired, {} canceled, running {:.0}s",
-        info.id,
-        info.status,
-        c.succeeded,
-        c.total,
-        c.errored,
-        c.expired,
-        c.canceled,
-        running
-    );
 }
 
 /// The output record of one line.

@@ -6,6 +6,7 @@
 
 mod args;
 mod auto_plan;
+mod batch_progress;
 mod batch_record;
 mod batch_state;
 mod batch_submit;

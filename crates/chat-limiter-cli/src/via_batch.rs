@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use chat_limiter::{BatchApi, BatchCaps, BatchItem, BatchStatus, PollSchedule};
 
+use crate::batch_progress::Progress;
 use crate::batch_record::{self, Line, Tally};
 use crate::batch_state::{self, JobState, PartState};
 use crate::batch_submit::{self, save, submit_part};
@@ -164,7 +165,7 @@ pub fn run_mode(args: &RunArgs, api_key: Option<String>, mode: Mode) -> Result<u
     }
 
     // Poll every unfinished part; download and record each as it ends.
-    let started = Instant::now();
+    let mut progress = Progress::new(args.no_progress);
     let mut waiting: Vec<usize> = Vec::new();
     for n in 0.. {
         if let Some(sig) = signals::received() {
@@ -173,7 +174,7 @@ pub fn run_mode(args: &RunArgs, api_key: Option<String>, mode: Mode) -> Result<u
         let (mut left, mut ended) = (0, 0);
         for i in 0..state.parts.len() {
             if state.parts[i].batch_id.is_none() && !state.parts[i].done {
-                if watch_candidates(&api, &mut state, i, started, &state_path)? {
+                if watch_candidates(&api, &mut state, i, &mut progress, &state_path)? {
                     left += 1;
                 }
                 if state.parts[i].batch_id.is_none() {
@@ -189,7 +190,7 @@ pub fn run_mode(args: &RunArgs, api_key: Option<String>, mode: Mode) -> Result<u
             let info = api
                 .status(&id)
                 .map_err(|e| Fatal::failed(format!("cannot read batch {id}: {e}")))?;
-            batch_record::progress(&info, started);
+            progress.show(&info);
             if !info.status.is_terminal() {
                 left += 1;
                 continue;
@@ -204,9 +205,8 @@ pub fn run_mode(args: &RunArgs, api_key: Option<String>, mode: Mode) -> Result<u
             if over_tokens && others {
                 // Rejected whole (nothing ran, nothing is charged): the enqueued-token limit
                 // is full. Submit it again when an earlier batch ends.
-                crate::logger::say(&format!(
-                    "chat-limiter: batch {id} waits for the enqueued-token limit\n"
-                ));
+                progress
+                    .say(&format!("chat-limiter: batch {id} waits for the enqueued-token limit\n"));
                 state.parts[i].batch_id = None;
                 state.parts[i].file_id = None;
                 save(&state_path, &state)?;
@@ -266,14 +266,14 @@ fn watch_candidates(
     api: &BatchApi,
     state: &mut JobState,
     i: usize,
-    started: Instant,
+    progress: &mut Progress,
     path: &std::path::Path,
 ) -> Result<bool, Fatal> {
     let mut running = false;
     for id in state.parts[i].candidates.clone() {
         let info =
             api.status(&id).map_err(|e| Fatal::failed(format!("cannot read batch {id}: {e}")))?;
-        batch_record::progress(&info, started);
+        progress.show(&info);
         if !info.status.is_terminal() {
             running = true;
             continue;
@@ -282,7 +282,7 @@ fn watch_candidates(
             .results(&info)
             .map_err(|e| Fatal::failed(format!("cannot download batch {id}: {e}")))?;
         if batch_record::holds_part(state, &results, &state.parts[i].lines) {
-            crate::logger::say(&format!("chat-limiter: batch {id} holds the unsaved part\n"));
+            progress.say(&format!("chat-limiter: batch {id} holds the unsaved part\n"));
             let part = &mut state.parts[i];
             part.batch_id = Some(id);
             part.candidates.clear();
