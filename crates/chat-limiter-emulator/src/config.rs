@@ -43,7 +43,9 @@ pub enum FaultKind {
     /// OpenRouter's upstream 429 "Provider returned error" with `metadata.provider_name` and
     /// `raw` (other providers answer 503, their overloaded status).
     UpstreamError,
-    /// OpenRouter's HTTP 200 whose body is an `error` object (other providers answer 500).
+    /// HTTP 200 whose body is an error object: OpenRouter's upstream failure (`code: 502`);
+    /// elsewhere the `model_not_found` (OpenAI shape) or `not_found_error` (Anthropic shape)
+    /// that OpenAI-compatible servers and proxies send with a 200.
     ErrorIn200,
 }
 
