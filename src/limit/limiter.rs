@@ -13,6 +13,7 @@
 //! `batch_bench` keeps it as the baseline users would hand-roll.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -65,6 +66,7 @@ impl Limiter {
             clock: Arc::clone(&self.clock),
             max_wait: self.cfg.max_wait,
             shared: self.shared.as_ref().map(|(s, p)| (Arc::clone(s), format!("{p}{model}"))),
+            hinted: AtomicBool::new(false),
         });
         models.insert(model.to_string(), Arc::clone(&m));
         m
@@ -100,6 +102,8 @@ pub(crate) struct ModelLimiter {
     max_wait: Option<Duration>,
     /// The shared store and this model's key in it.
     shared: Option<(Arc<dyn SharedStore>, String)>,
+    /// A limit hint was offered (see [`hint_requests`](Self::hint_requests)).
+    hinted: AtomicBool,
 }
 
 impl ModelLimiter {
@@ -146,6 +150,7 @@ impl ModelLimiter {
                         since,
                         probe,
                         answered: false,
+                        succeeded: false,
                     });
                 }
                 Poll::NeverFits { dimension, needed, capacity } => {
@@ -207,6 +212,7 @@ impl ModelLimiter {
                     since,
                     probe,
                     answered: false,
+                    succeeded: false,
                 };
                 MutexGuard::unlocked(st, || self.wait_out(wait));
                 Ok(Some(permit))
@@ -270,6 +276,22 @@ impl ModelLimiter {
         if let Some((store, key)) = self.shared_up() {
             self.mirror(store.sync(key, info));
         }
+    }
+
+    /// Whether no hint was offered yet.
+    pub(crate) fn wants_hint(&self) -> bool {
+        !self.hinted.load(Ordering::Relaxed)
+    }
+
+    /// Offers a request limit known from elsewhere than a response (OpenRouter's `GET /key`
+    /// hint): taken once, and only while the model has no request bucket.
+    pub(crate) fn hint_requests(&self, limit: u64, window: Duration) {
+        if self.hinted.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let mut st = self.state.lock();
+        st.hint_requests(limit, window, self.clock.now());
+        self.head_cv.notify_all();
     }
 
     /// Pauses the whole queue for `d` (a 429 for this model).

@@ -40,6 +40,10 @@ impl Engine {
     ) -> Result<T> {
         self.check_credits()?;
         let model = self.limiter.model(&call.model);
+        if let Some((limit, window)) = model.wants_hint().then(|| self.key_rate_hint()).flatten() {
+            // OpenRouter's successes carry no limits: its key's hint is the only start.
+            model.hint_requests(limit, window);
+        }
         let mut front = false;
         for n in 0.. {
             let permit = model.acquire(call.cost, front)?;
@@ -121,6 +125,9 @@ impl Engine {
         let info = wire::parse_rate_limits(self.provider, headers, self.clock.system_now());
         if (200..300).contains(&status) || !info.is_empty() {
             permit.answered();
+        }
+        if (200..300).contains(&status) {
+            permit.succeeded();
         }
         permit.sync(&info);
         info
