@@ -168,6 +168,8 @@ pub struct EmulatorConfig {
     pub quota_error_rate: f64,
     /// OpenAI: omit the `x-ratelimit-*` headers on 429s.
     pub omit_headers_on_429: bool,
+    /// OpenAI: which rate-limit headers it sends ([`HeaderDialect`]; default `Full`).
+    pub header_dialect: super::dialect::HeaderDialect,
     /// OpenAI: a request rejected with a rate-limit 429 still counts against the request
     /// limits ("unsuccessful requests contribute to your per-minute limit"; default off: a
     /// rejected request consumes nothing).
@@ -216,6 +218,7 @@ impl EmulatorConfig {
             quota_error_rate: 0.0,
             rejected_count_against_rpm: false,
             omit_headers_on_429: false,
+            header_dialect: super::dialect::HeaderDialect::Full,
             should_retry_header: false,
             batch: Default::default(),
         }

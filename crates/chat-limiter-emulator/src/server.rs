@@ -20,7 +20,7 @@ use super::format::Rng;
 use super::http::{self, HttpRequest, HttpResponse, ReadError};
 use super::openrouter::Credits;
 use super::stats::StatsCollector;
-use super::{anthropic, openai, openrouter};
+use super::{anthropic, dialect, openai, openrouter};
 
 /// State shared by all connection threads.
 #[derive(Debug)]
@@ -193,6 +193,16 @@ fn dispatch(shared: &Shared, req: &HttpRequest, w: &mut TcpStream) -> bool {
                         EmulatedProvider::Anthropic => anthropic::handle(&mut ctx),
                         EmulatedProvider::OpenRouter => openrouter::handle(&mut ctx),
                     };
+                    if cfg.provider == EmulatedProvider::OpenAI {
+                        match &mut out.reply {
+                            Reply::Full { resp, .. } => {
+                                dialect::apply(cfg.header_dialect, resp.status, &mut resp.headers)
+                            }
+                            Reply::Stream { headers, .. } => {
+                                dialect::apply(cfg.header_dialect, 200, headers)
+                            }
+                        }
+                    }
                     if pick == Pick::Fault(FaultKind::GarbageHeaders) {
                         match &mut out.reply {
                             Reply::Full { resp, .. } => {
