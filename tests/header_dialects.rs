@@ -18,19 +18,14 @@ fn run(emu: &Emulator, n: usize) -> ChatLimiter {
     let limiter = builder(Provider::OpenAI, &emu.base_url()).max_retries(8).build().unwrap();
     let prompts: Vec<String> = (0..n).map(|i| format!("dialect question {i}")).collect();
     let reqs = create_chat_completion_requests("gpt-4o-mini", prompts, Some(4), None);
-    let results =
-        process_chat_completion_batch(&limiter, reqs, &BatchConfig::default()).unwrap();
+    let results = process_chat_completion_batch(&limiter, reqs, &BatchConfig::default()).unwrap();
     let failed: Vec<_> = results.iter().filter(|r| !r.success()).map(|r| &r.result).collect();
     assert!(failed.is_empty(), "{failed:?}");
     limiter
 }
 
 fn emulator(dialect: HeaderDialect, per: u64, window: Duration) -> Emulator {
-    Emulator::openai()
-        .requests_per(per, window)
-        .header_dialect(dialect)
-        .start()
-        .expect("emulator")
+    Emulator::openai().requests_per(per, window).header_dialect(dialect).start().expect("emulator")
 }
 
 #[test]
@@ -55,8 +50,7 @@ fn headers_only_on_429s_are_found_by_a_slow_start_with_a_handful_of_429s() {
     emu.reset_stats();
     let prompts: Vec<String> = (0..30).map(|i| format!("second job {i}")).collect();
     let reqs = create_chat_completion_requests("gpt-4o-mini", prompts, Some(4), None);
-    let results =
-        process_chat_completion_batch(&limiter, reqs, &BatchConfig::default()).unwrap();
+    let results = process_chat_completion_batch(&limiter, reqs, &BatchConfig::default()).unwrap();
     assert!(results.iter().all(|r| r.success()));
     assert_eq!(emu.stats().rate_limited, 0);
 }

@@ -111,7 +111,19 @@ impl ModelLimiter {
     ///
     /// `front` puts the request at the head of the queue: a request that was rate limited
     /// goes back first rather than behind everyone who arrived while it was out.
+    #[cfg(test)]
     pub(crate) fn acquire(self: &Arc<Self>, cost: Cost, front: bool) -> Result<Permit, Error> {
+        self.acquire_unless(cost, front, None)
+    }
+
+    /// [`acquire`](Self::acquire), leaving the queue unadmitted with [`Error::Cancelled`] once
+    /// `cancel` is set (seen within one bounded wait, 250 ms at most).
+    pub(crate) fn acquire_unless(
+        self: &Arc<Self>,
+        cost: Cost,
+        front: bool,
+        cancel: Option<&AtomicBool>,
+    ) -> Result<Permit, Error> {
         let mut st = self.state.lock();
         let ticket = st.enqueue(front);
         if front {
@@ -119,6 +131,11 @@ impl ModelLimiter {
             self.head_cv.notify_all();
         }
         loop {
+            if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                st.remove(ticket);
+                self.wake_head(&st);
+                return Err(Error::Cancelled);
+            }
             if st.head() != Some(ticket) {
                 self.slots[slot(ticket)].wait_for(&mut st, MAX_WAIT);
                 continue;

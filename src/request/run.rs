@@ -46,7 +46,7 @@ impl Engine {
         }
         let mut front = false;
         for n in 0.. {
-            let permit = model.acquire(call.cost, front)?;
+            let permit = model.acquire_unless(call.cost, front, policy.cancel())?;
             *attempts = n + 1;
             let (err, info) = match self.attempt(call, permit, &mut on_success) {
                 Ok(t) => return Ok(t),
@@ -84,6 +84,9 @@ impl Engine {
                 }
                 Decision::Sleep(wait) => {
                     self.clock.sleep(wait);
+                    if policy.is_cancelled() {
+                        return Err(err); // stopped: not tried again
+                    }
                     // A retried request keeps its place: it goes back to the front.
                     front = true;
                 }

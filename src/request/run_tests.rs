@@ -248,8 +248,7 @@ fn an_old_style_anthropic_429_waits_for_the_reset_of_the_exhausted_dimension() {
     const OK: &str = r#"{"id":"msg_1","type":"message","role":"assistant","model":"claude-haiku-4-5",
 "content":[{"type":"text","text":"hi"}],"stop_reason":"end_turn",
 "usage":{"input_tokens":5,"output_tokens":1}}"#;
-    const LIMITED: &str =
-        r#"{"type":"error","error":{"type":"rate_limit_error","message":"Number of requests has exceeded your rate limit"}}"#;
+    const LIMITED: &str = r#"{"type":"error","error":{"type":"rate_limit_error","message":"Number of requests has exceeded your rate limit"}}"#;
     let date = ("date", "Mon, 24 Feb 2025 22:25:32 GMT");
     let limit = ("anthropic-ratelimit-requests-limit", "5");
     // A first answer: 1 of 5 used, full again in 12 s: 5 requests a minute.
@@ -274,8 +273,8 @@ fn an_old_style_anthropic_429_waits_for_the_reset_of_the_exhausted_dimension() {
         ],
         |b| b.provider(Provider::Anthropic).model("claude-haiku-4-5"),
     );
-    let req = ChatCompletionRequest::new("claude-haiku-4-5", vec![Message::user("hello")])
-        .max_tokens(10);
+    let req =
+        ChatCompletionRequest::new("claude-haiku-4-5", vec![Message::user("hello")]).max_tokens(10);
     rig.limiter.chat_completion(&req).unwrap();
     let before = rig.elapsed();
     rig.limiter.chat_completion(&req).unwrap();

@@ -144,7 +144,8 @@ keeps a second process off it. A write failure (a full disk) stops sending at on
 answers then in flight are kept until they can be written, or sent again by the next run.
 
 Exit codes: 0 every line succeeded; 1 some lines failed, or the output could not be written;
-2 usage or configuration error; 130/143 stopped by SIGINT/SIGTERM (after the requests in
+2 usage or configuration error (also when the run's first requests all fail with one 401, 403
+or 404: it stops there, the other lines unsent); 130/143 stopped by SIGINT/SIGTERM (after the requests in
 flight finished or --grace ran out; a second signal stops at once).";
 
 impl RunArgs {

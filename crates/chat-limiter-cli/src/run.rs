@@ -109,7 +109,7 @@ pub fn run(args: &RunArgs, api_key: Option<String>) -> Result<Outcome, Fatal> {
         .into_inner();
     state.flush_pending(); // a last try for results held back by a failed write
     let unwritten = state.unwritten();
-    let State { writer, summary: mut s, read_error, write_error, rerun, .. } = state;
+    let State { writer, summary: mut s, read_error, write_error, rerun, setup_error, .. } = state;
     let finished = if write_error.is_none() { writer.finish(rerun) } else { Ok(()) };
     s.set_limits(&limiter.current_limits());
     s.set_rates(started.elapsed().as_secs_f64());
@@ -132,6 +132,9 @@ pub fn run(args: &RunArgs, api_key: Option<String>) -> Result<Outcome, Fatal> {
         return Err(Fatal::failed(format!("cannot read {}: {e}", args.input.display())));
     }
     finished.map_err(|e| Fatal::failed(format!("cannot finish {out}: {e}")))?;
+    if let Some(why) = setup_error {
+        return Err(Fatal::usage(why));
+    }
     if let Some(sig) = signal {
         say(&format!(
             "chat-limiter: stopped by {}: rerun the same command to send the rest\n",

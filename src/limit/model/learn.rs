@@ -97,7 +97,9 @@ impl ModelState {
                     // Azure OpenAI reports `remaining` with no limit: the limit is at least
                     // the remaining plus the request just answered, and grows with larger
                     // readings (`inferred`).
-                    let Some(limit) = reported.or_else(|| dim.remaining.map(|r| r.saturating_add(1))) else {
+                    let Some(limit) =
+                        reported.or_else(|| dim.remaining.map(|r| r.saturating_add(1)))
+                    else {
                         continue;
                     };
                     let window = if d == 0 { rejection_window(dim, info, limit) } else { None };
