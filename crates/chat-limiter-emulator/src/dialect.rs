@@ -33,7 +33,7 @@ pub(crate) fn apply(dialect: HeaderDialect, status: u16, headers: &mut Vec<(Stri
         HeaderDialect::OnlyOn429 if status == 429 => {}
         HeaderDialect::OnlyOn429 | HeaderDialect::Nothing => headers.retain(|(k, _)| !rate(k)),
         HeaderDialect::RemainingOnly => headers.retain(|(k, _)| {
-            !(rate(k) && !k.to_ascii_lowercase().starts_with("x-ratelimit-remaining-"))
+            !rate(k) || k.to_ascii_lowercase().starts_with("x-ratelimit-remaining-")
         }),
         HeaderDialect::NoReset => {
             headers.retain(|(k, _)| !k.to_ascii_lowercase().starts_with("x-ratelimit-reset-"))
