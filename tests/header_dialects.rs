@@ -33,7 +33,7 @@ fn the_full_set_is_followed_with_no_429() {
     let emu = emulator(HeaderDialect::Full, 20, Duration::from_secs(2));
     let limiter = run(&emu, 40);
     assert_eq!(emu.stats().rate_limited, 0);
-    let learned = limiter.current_limits().models[0].requests.clone().unwrap();
+    let learned = limiter.current_limits().models[0].requests.unwrap();
     assert_eq!(learned.limit, 20);
 }
 
@@ -44,7 +44,7 @@ fn headers_only_on_429s_are_found_by_a_slow_start_with_a_handful_of_429s() {
     let rejected = emu.stats().rate_limited;
     // The slow start overshoots by at most what it had in flight when the limit was crossed.
     assert!(rejected <= 20, "a few 429s while the limit is found, not a storm: {rejected}");
-    let learned = limiter.current_limits().models[0].requests.clone().unwrap();
+    let learned = limiter.current_limits().models[0].requests.unwrap();
     assert_eq!(learned.limit, 20, "the limit the first 429 told");
     // Once found, it holds: the next job on the same limiter meets no 429.
     emu.reset_stats();
@@ -69,7 +69,7 @@ fn azure_remaining_without_a_limit_sizes_the_bucket() {
     let emu = emulator(HeaderDialect::RemainingOnly, 30, Duration::from_secs(60));
     let limiter = run(&emu, 25);
     assert_eq!(emu.stats().rate_limited, 0);
-    let learned = limiter.current_limits().models[0].requests.clone().unwrap();
+    let learned = limiter.current_limits().models[0].requests.unwrap();
     assert_eq!(learned.limit, 30, "the first remaining (29) plus the request it answered");
 }
 
@@ -80,7 +80,7 @@ fn limits_with_no_reset_and_minus_one_values_are_read_for_what_they_say() {
         let limiter = run(&emu, 30);
         assert_eq!(emu.stats().rate_limited, 0, "{dialect:?}");
         let m = &limiter.current_limits().models[0];
-        assert_eq!(m.requests.clone().unwrap().limit, 50, "{dialect:?}");
+        assert_eq!(m.requests.unwrap().limit, 50, "{dialect:?}");
         if dialect == HeaderDialect::MinusOne {
             assert!(m.tokens.is_none(), "-1 is no figure, not a limit of -1 or 2^64-1");
         }
