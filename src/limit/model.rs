@@ -11,6 +11,7 @@ mod learn;
 mod ramp;
 mod shared;
 
+pub(crate) use learn::FIRST_CONTACT_MARGIN;
 use ramp::Ramp;
 
 /// What one request reserves besides one request.

@@ -10,7 +10,7 @@ use crate::limit::info::{DimensionInfo, RateLimitInfo};
 /// How long after our first admission the provider's buckets are assumed to exist: a request
 /// reaches the server within a connect and a send, even on a loaded machine. A quarter second
 /// of refill is what this margin costs, once per model.
-const FIRST_CONTACT_MARGIN: Duration = Duration::from_millis(250);
+pub(crate) const FIRST_CONTACT_MARGIN: Duration = Duration::from_millis(250);
 
 impl ModelState {
     /// No limit configured and no bucket learned: the in-flight window of the slow start
