@@ -11,6 +11,7 @@ mod learn;
 mod ramp;
 mod shared;
 
+#[cfg(feature = "redis")]
 pub(crate) use learn::FIRST_CONTACT_MARGIN;
 use ramp::Ramp;
 

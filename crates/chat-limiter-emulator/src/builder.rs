@@ -105,6 +105,8 @@ impl EmulatorBuilder {
         rejected_count_against_rpm: bool => |c, v| c.rejected_count_against_rpm = v);
     setter!(/// OpenAI: omit rate-limit headers on 429s.
         omit_headers_on_429: bool => |c, v| c.omit_headers_on_429 = v);
+    setter!(/// Faults served in order to the first chat requests (see [`EmulatorConfig`]).
+        first_faults: Vec<FaultKind> => |c, v| c.first_faults = v);
     setter!(/// OpenAI: which rate-limit headers it sends (see [`HeaderDialect`](crate::HeaderDialect)).
         header_dialect: crate::HeaderDialect => |c, v| c.header_dialect = v);
     setter!(/// Send `x-should-retry` on every error response.

@@ -161,6 +161,9 @@ pub struct EmulatorConfig {
     pub seed: u64,
     /// Fault probabilities; their sum must not exceed 1.
     pub faults: Vec<(FaultKind, f64)>,
+    /// Faults served, in order, to the first chat requests (a cold start that meets a 529,
+    /// say), before the probabilities apply.
+    pub first_faults: Vec<FaultKind>,
     /// How long a [`FaultKind::Stall`] sleeps before closing the connection.
     pub stall: Duration,
     /// Probability of a terminal quota error: OpenAI `insufficient_quota` 429, Anthropic
@@ -214,6 +217,7 @@ impl EmulatorConfig {
             jitter: Duration::ZERO,
             seed: 0,
             faults: Vec::new(),
+            first_faults: Vec::new(),
             stall: Duration::from_secs(30),
             quota_error_rate: 0.0,
             rejected_count_against_rpm: false,

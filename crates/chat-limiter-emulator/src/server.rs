@@ -31,6 +31,8 @@ pub(crate) struct Shared {
     pub(crate) credits: Mutex<Credits>,
     pub(crate) batches: super::batch_store::Store,
     counter: AtomicU64,
+    /// Chat requests answered so far by the scripted first faults.
+    first_faults_served: AtomicU64,
     pub(crate) stop: AtomicBool,
     /// Clones of live sockets, shut down when the emulator stops.
     pub(crate) conns: Mutex<HashMap<u64, TcpStream>>,
@@ -46,6 +48,7 @@ impl Shared {
             credits,
             batches: Default::default(),
             counter: AtomicU64::new(0),
+            first_faults_served: AtomicU64::new(0),
             stop: AtomicBool::new(false),
             conns: Mutex::new(HashMap::new()),
         }
@@ -154,7 +157,11 @@ fn dispatch(shared: &Shared, req: &HttpRequest, w: &mut TcpStream) -> bool {
                 .ok()
                 .and_then(|v| v.get("stream").and_then(Value::as_bool))
                 .unwrap_or(false);
-            let pick = faults::pick(cfg, &mut rng, is_stream);
+            let scripted = shared.first_faults_served.fetch_add(1, Ordering::SeqCst) as usize;
+            let pick = match cfg.first_faults.get(scripted) {
+                Some(kind) => Pick::Fault(*kind),
+                None => faults::pick(cfg, &mut rng, is_stream),
+            };
             match pick {
                 Pick::Fault(kind) => shared.stats.fault(kind.name()),
                 Pick::Quota => shared.stats.fault("quota"),
