@@ -69,6 +69,8 @@ impl std::fmt::Debug for ChatStream {
 /// What a stream starts from: the 2xx answer of the request loop and its limiter slot.
 pub(crate) struct StreamStart {
     pub body: Box<dyn Read + Send>,
+    /// A stream from OpenAI's Responses API (typed events, no `[DONE]`).
+    pub responses: bool,
     pub permit: Permit,
     pub provider: Provider,
     pub model: String,
@@ -84,7 +86,11 @@ impl ChatStream {
     pub(crate) fn new(start: StreamStart) -> Self {
         ChatStream {
             reader: SseReader::new(BufReader::new(start.body)),
-            decoder: StreamDecoder::new(start.provider, start.api_key),
+            decoder: if start.responses {
+                StreamDecoder::responses(start.api_key)
+            } else {
+                StreamDecoder::new(start.provider, start.api_key)
+            },
             permit: Some(start.permit),
             provider: start.provider,
             model: start.model,
@@ -204,10 +210,7 @@ impl Iterator for ChatStream {
             let event = match self.reader.next_event() {
                 Ok(Some(ev)) => ev,
                 Ok(None) => {
-                    let what = match self.provider {
-                        Provider::Anthropic => "message_stop",
-                        Provider::OpenAI | Provider::OpenRouter => "data: [DONE]",
-                    };
+                    let what = self.decoder.terminator();
                     return self.fail(Error::Stream(format!(
                         "the connection closed before the stream ended (no {what})"
                     )));
@@ -223,6 +226,13 @@ impl Iterator for ChatStream {
                     if let Some(u) = c.usage {
                         self.usage = Some(u);
                     }
+                    return Some(Ok(c));
+                }
+                Ok(StreamEvent::Last(c)) => {
+                    self.chars_seen += c.delta.chars().count() as u64;
+                    self.usage = c.usage.or(self.usage);
+                    self.completed = true;
+                    self.finish();
                     return Some(Ok(c));
                 }
                 Ok(StreamEvent::Done) => {
