@@ -148,15 +148,14 @@ pub(crate) fn usage(v: &Value) -> Option<Usage> {
     let input = u64_of(o.get("input_tokens")).unwrap_or(0);
     let output = u64_of(o.get("output_tokens")).unwrap_or(0);
     // Field by field: `Usage::new` adds without saturating, and these are untrusted.
-    let mut u = Usage::default();
-    u.prompt_tokens = input;
-    u.completion_tokens = output;
-    u.total_tokens = u64_of(o.get("total_tokens")).unwrap_or(input.saturating_add(output));
-    u.cache_read_input_tokens =
-        v.pointer("/input_tokens_details/cached_tokens").and_then(|c| c.as_u64());
-    u.reasoning_tokens =
-        v.pointer("/output_tokens_details/reasoning_tokens").and_then(|c| c.as_u64());
-    Some(u)
+    Some(Usage {
+        prompt_tokens: input,
+        completion_tokens: output,
+        total_tokens: u64_of(o.get("total_tokens")).unwrap_or(input.saturating_add(output)),
+        cache_read_input_tokens: u64_of(v.pointer("/input_tokens_details/cached_tokens")),
+        reasoning_tokens: u64_of(v.pointer("/output_tokens_details/reasoning_tokens")),
+        ..Usage::default()
+    })
 }
 
 #[cfg(test)]
