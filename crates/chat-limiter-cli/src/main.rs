@@ -11,6 +11,7 @@ mod demo;
 mod emulate;
 mod feed;
 mod input;
+mod input_responses;
 mod limits;
 mod lock;
 mod logger;

@@ -70,31 +70,20 @@ fn parse(ctx: &Ctx) -> Result<Parsed, HttpResponse> {
             ))
         }
     };
-    let mut chars =
-        body.get("instructions").and_then(Value::as_str).map_or(0, |s| s.chars().count());
-    if let Some(Value::String(s)) = input {
-        chars += s.chars().count();
-    }
     let mut media_messages = Vec::new();
     for (i, item) in items.iter().enumerate() {
-        let kind = item.get("type").and_then(Value::as_str).unwrap_or("message");
-        match kind {
-            "message" => {
-                let content = item.get("content").ok_or_else(|| {
-                    invalid(
-                        &format!("Missing required parameter: 'input[{i}].content'."),
-                        Some("input"),
-                        Some("missing_required_parameter"),
-                    )
-                })?;
-                chars += chat::content_chars(content);
-                media_messages.push(json!({"content": chat_parts(content)}));
-            }
-            "function_call" => chars += str_len(item.get("arguments")),
-            "function_call_output" => chars += str_len(item.get("output")),
-            _ => {}
+        if item.get("type").and_then(Value::as_str).unwrap_or("message") == "message" {
+            let content = item.get("content").ok_or_else(|| {
+                invalid(
+                    &format!("Missing required parameter: 'input[{i}].content'."),
+                    Some("input"),
+                    Some("missing_required_parameter"),
+                )
+            })?;
+            media_messages.push(json!({"content": chat_parts(content)}));
         }
     }
+    let chars = text_chars(&body);
     let media = vision::parts_cost(vision::Dialect::OpenAI, &media_messages).map_err(|e| {
         invalid(&format!("Invalid 'input': {e}"), Some("input"), Some("invalid_value"))
     })?;
@@ -114,6 +103,65 @@ fn parse(ctx: &Ctx) -> Result<Parsed, HttpResponse> {
     let summary = body.pointer("/reasoning/summary").is_some_and(|s| s.is_string());
     let prompt = chat::prompt_tokens(chars) + media;
     Ok(Parsed { model, prompt, cap, stream, summary, body })
+}
+
+/// The characters of `instructions` and of every input item (see the module docs).
+fn text_chars(body: &Value) -> usize {
+    let mut chars = str_len(body.get("instructions"));
+    match body.get("input") {
+        Some(Value::String(s)) => chars += s.chars().count(),
+        Some(Value::Array(items)) => {
+            for item in items {
+                chars += match item.get("type").and_then(Value::as_str).unwrap_or("message") {
+                    "message" => item.get("content").map_or(0, chat::content_chars),
+                    "function_call" => str_len(item.get("arguments")),
+                    "function_call_output" => str_len(item.get("output")),
+                    _ => 0,
+                };
+            }
+        }
+        _ => {}
+    }
+    chars
+}
+
+/// The prompt tokens of a Responses body, text only (the batch runner's count).
+pub(crate) fn batch_prompt_tokens(body: &Value) -> u64 {
+    chat::prompt_tokens(text_chars(body))
+}
+
+/// A batch line's answer (`Err`: the 400 message), shaped like the batch runner's chat
+/// answers: "batch answer to: " and the last user text.
+pub(crate) fn batch_answer(n: u64, body: &Value) -> Result<Value, String> {
+    let last_user = match body.get("input") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(items)) if !items.is_empty() => items
+            .iter()
+            .rev()
+            .find(|i| i.get("role").and_then(Value::as_str) == Some("user"))
+            .and_then(|i| i.get("content"))
+            .map(|c| match c {
+                Value::String(s) => s.clone(),
+                Value::Array(parts) => parts
+                    .iter()
+                    .filter_map(|p| p.get("text").and_then(Value::as_str))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                _ => String::new(),
+            })
+            .unwrap_or_default(),
+        _ => return Err("Missing required parameter: 'input'.".into()),
+    };
+    let text = format!("batch answer to: {last_user}");
+    let prompt = batch_prompt_tokens(body);
+    let output = text.split(' ').count() as u64;
+    Ok(json!({"id": format!("resp_b{n}"), "object": "response", "status": "completed",
+        "model": body["model"], "error": null, "incomplete_details": null,
+        "output": [{"id": format!("msg_b{n}"), "type": "message", "status": "completed",
+            "role": "assistant", "content": [{"type": "output_text", "text": text, "annotations": []}]}],
+        "usage": {"input_tokens": prompt, "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": output, "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": prompt + output}}))
 }
 
 fn str_len(v: Option<&Value>) -> usize {
