@@ -145,6 +145,14 @@ mod tests {
     }
 
     #[test]
+    fn the_wire_is_part_of_the_fingerprint() {
+        let r = responses_body(json!({"model": "gpt-4o", "input": "hi"})).expect("valid");
+        let mut chat = r.clone();
+        chat.openai_api = None;
+        assert_ne!(crate::record::fingerprint(&r), crate::record::fingerprint(&chat));
+    }
+
+    #[test]
     fn what_cannot_be_carried_fails_the_line() {
         for (body, want) in [
             (json!({"model": "m"}), "needs `input`"),
