@@ -134,7 +134,7 @@ impl ChatLimiter {
     /// the answer in the same type: the text as the content, reasoning summaries in
     /// `message.extra["reasoning"]`, function calls in `message.extra["tool_calls"]`,
     /// reasoning tokens in [`Usage::reasoning_tokens`](crate::Usage::reasoning_tokens), the
-    /// Responses object in `raw` (docs/providers.md §1.8). The same as setting
+    /// Responses object in `raw` (docs/providers.md §10). The same as setting
     /// [`ChatCompletionRequest::openai_api`]; errors like `chat_completion`, plus
     /// [`Error::InvalidRequest`](crate::Error::InvalidRequest) for another provider or a
     /// setting the Responses API lacks (`stop`, the penalties, `n > 1`).

@@ -31,7 +31,7 @@ type Body = BufReader<Box<dyn Read + Send>>;
 /// error the provider sent inside the stream (its `request_id` is filled in from the response
 /// headers when the event has none), [`Error::Transport`] for a cut connection or a stall,
 /// [`Error::Stream`] for a malformed event or a stream that ended without its terminator
-/// (`data: [DONE]`, `message_stop`). Nothing is retried once the first byte has arrived.
+/// (`data: [DONE]`, `message_stop`, the Responses API's `response.completed`). Nothing is retried once the first byte has arrived.
 ///
 /// The stream holds one in-flight slot of the limiter until it ends. Then the token buckets
 /// are settled with the usage the provider reported, or, when the stream broke or was
@@ -122,8 +122,8 @@ impl ChatStream {
         self.finished
     }
 
-    /// Whether the stream ended normally: the terminator (`data: [DONE]`, `message_stop`)
-    /// arrived.
+    /// Whether the stream ended normally: the terminator (`data: [DONE]`, `message_stop`,
+    /// `response.completed`) arrived.
     pub fn is_complete(&self) -> bool {
         self.completed
     }

@@ -1,6 +1,6 @@
 //! A Responses object (`"object": "response"`) as the unified response: one choice whose
 //! message holds the answer text, with the other output items kept where the caller can find
-//! them (docs/providers.md §1.8):
+//! them (docs/providers.md §10):
 //!
 //! * `message` items: their `output_text` parts joined are the content; `refusal` parts go to
 //!   `extra["refusal"]`.

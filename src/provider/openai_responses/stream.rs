@@ -1,4 +1,4 @@
-//! The Responses API's typed stream events as chunks (docs/providers.md §1.8).
+//! The Responses API's typed stream events as chunks (docs/providers.md §10).
 //!
 //! Each SSE event names its type twice (`event:` and the data's `type`; the data wins). The
 //! stream has no `[DONE]`: it ends on `response.completed` or `response.incomplete`, whose
