@@ -23,7 +23,7 @@ fn run(emu: &Emulator, input: &std::path::Path, out: &std::path::Path, extra: &[
 fn responses_lines_are_answered_by_the_responses_api_in_the_batch_shape() {
     let emu = Emulator::openai().rpm(500).start().expect("emulator");
     let dir = tempfile::tempdir().expect("tmp");
-    let lines: Vec<String> = vec![
+    let lines: Vec<String> = [
         json!({"custom_id": "r-string", "method": "POST", "url": "/v1/responses",
             "body": {"model": "o4-mini", "input": "What is Rust?", "instructions": "Be brief.",
                      "max_output_tokens": 40, "reasoning": {"effort": "low"}}}),
