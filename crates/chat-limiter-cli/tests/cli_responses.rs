@@ -75,6 +75,7 @@ fn openai_api_and_responses_models_choose_the_wire_for_plain_lines() {
     let lines = [
         r#"{"id":"a","prompt":"hello","model":"gpt-4o-mini","max_tokens":20}"#.to_string(),
         r#"{"id":"b","prompt":"hello","model":"o4-mini","max_tokens":20}"#.to_string(),
+        r#"{"id":"c","model":"gpt-4o-mini","max_tokens":20,"messages":[{"role":"user","content":[{"type":"text","text":"see"},{"type":"image_url","image_url":{"url":"https://x/a.png","detail":"low"}}]}]}"#.to_string(),
     ];
     let input = write_lines(dir.path(), "in.jsonl", &lines);
     let out = dir.path().join("all.jsonl");
@@ -82,6 +83,8 @@ fn openai_api_and_responses_models_choose_the_wire_for_plain_lines() {
     let recs = by_id(&records(&out));
     assert_eq!(recs["a"]["response"]["body"]["object"], "response");
     assert_eq!(recs["b"]["response"]["body"]["object"], "response");
+    // The image went as an `input_image` part and was charged by OpenAI's rule: 1 + 85.
+    assert_eq!(recs["c"]["response"]["body"]["usage"]["input_tokens"], 86, "{}", recs["c"]);
     let out = dir.path().join("some.jsonl");
     assert_eq!(run(&emu, &input, &out, &["--responses-models", "o4*,gpt-5-pro"]), 0);
     let recs = by_id(&records(&out));

@@ -90,11 +90,16 @@ fn input_items(m: &Message, out: &mut Vec<Value>) -> Result<(), Error> {
         return Ok(());
     }
     let calls = extra.remove("tool_calls");
-    if !m.content.is_empty() || calls.is_none() {
+    // Content given the older way, as Chat Completions parts in `extra["content"]`, is
+    // translated like the typed content it stands for, not sent in the other API's shape.
+    let given = extra.remove("content").map(serde_json::from_value::<Content>);
+    let given = given.transpose().map_err(|e| Error::InvalidRequest(format!("content: {e}")))?;
+    let body = given.as_ref().unwrap_or(&m.content);
+    if !body.is_empty() || calls.is_none() {
         let mut item = Map::new();
         item.insert("type".into(), json!("message"));
         item.insert("role".into(), json!(m.role.as_str()));
-        item.insert("content".into(), content(m.role, &m.content)?);
+        item.insert("content".into(), content(m.role, body)?);
         item.extend(extra);
         out.push(Value::Object(item));
     }

@@ -116,3 +116,18 @@ fn settings_without_an_equivalent_are_refused_not_dropped() {
     let e = body(&ChatCompletionRequest::new("gpt-4o", vec![tool]), false).unwrap_err();
     assert!(e.to_string().contains("tool_call_id"), "{e}");
 }
+
+#[test]
+fn content_in_extra_is_translated_too() {
+    let mut m = Message::user("see");
+    m.extra.insert(
+        "content".into(),
+        json!([{"type": "text", "text": "see"}, {"type": "image_url", "image_url": {"url": "https://x/a.png"}}]),
+    );
+    let b = body(&ChatCompletionRequest::new("gpt-4o", vec![m]), false).expect("valid");
+    assert_eq!(
+        b["input"][0]["content"],
+        json!([{"type": "input_text", "text": "see"},
+               {"type": "input_image", "image_url": "https://x/a.png", "detail": "auto"}])
+    );
+}
