@@ -122,3 +122,50 @@ fn limits_and_rejections_are_those_of_chat_completions() {
     }
     assert_eq!(post(&agent(), &url(&emu), &[], &ok).status, 401);
 }
+
+#[test]
+fn a_reasoning_stream_has_its_reasoning_item_first_and_a_capped_one_ends_incomplete() {
+    let emu = Emulator::openai().rpm(500).output_len(OutputLen::Max).start().unwrap();
+    let body = json!({"model": "gpt-5-mini", "input": "hello", "stream": true,
+        "max_output_tokens": 16, "reasoning": {"effort": "low", "summary": "auto"}});
+    let (_, _, lines) = stream_lines(&agent(), &url(&emu), &OPENAI_AUTH, &body.to_string());
+    let data = data_json(&lines);
+    let kinds: Vec<&str> = data.iter().map(|d| d["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        &kinds[2..5],
+        [
+            "response.output_item.added",
+            "response.reasoning_summary_part.added",
+            "response.reasoning_summary_text.delta"
+        ]
+    );
+    assert_eq!(data[2]["item"]["type"], "reasoning");
+    let summary: String = data
+        .iter()
+        .filter(|d| d["type"] == "response.reasoning_summary_text.delta")
+        .filter_map(|d| d["delta"].as_str())
+        .collect();
+    let done = data.iter().find(|d| d["type"] == "response.reasoning_summary_text.done").unwrap();
+    assert_eq!(done["text"].as_str(), Some(summary.as_str()));
+    let text: Vec<&str> = data
+        .iter()
+        .filter(|d| d["type"] == "response.output_text.delta")
+        .filter_map(|d| d["delta"].as_str())
+        .collect();
+    assert_eq!(text.len(), 8, "16 output tokens, half of them reasoning");
+    let last = data.last().unwrap();
+    assert_eq!(last["type"], "response.incomplete");
+    let r = &last["response"];
+    assert_eq!(
+        (r["status"].as_str(), r["incomplete_details"]["reason"].as_str()),
+        (Some("incomplete"), Some("max_output_tokens"))
+    );
+    assert_eq!(r["output"][0]["summary"][0]["text"].as_str(), Some(summary.as_str()));
+    assert_eq!(
+        (
+            r["usage"]["output_tokens"].as_u64(),
+            r["usage"]["output_tokens_details"]["reasoning_tokens"].as_u64()
+        ),
+        (Some(16), Some(8))
+    );
+}
