@@ -20,6 +20,10 @@
 //!   untouched), sent in each provider's own shape and estimated by the provider's image rule
 //!   from the image's size, never by the length of its base64 text (see the README's "Images
 //!   and documents" for a runnable example).
+//! * **OpenAI's Responses API** (`POST /v1/responses`) as a second OpenAI wire under the same
+//!   limiter and headers, chosen per request ([`ChatLimiter::responses`]), per model or by
+//!   configuration ([`OpenAiApi`]), answering in the same response and chunk types (see the
+//!   README's "OpenAI's Responses API" for a runnable example).
 //! * **Batches at the limit**, streaming, OpenRouter credit checks and monitoring. Alongside,
 //!   in the same workspace: a local emulator of all three providers (crate
 //!   `chat-limiter-emulator`) and a command line (crate `chat-limiter-cli`).
@@ -177,6 +181,7 @@ mod client;
 mod config;
 mod error;
 mod limit;
+mod openai_api;
 mod provider;
 mod provider_id;
 mod request;
@@ -203,6 +208,7 @@ pub use limit::clock::{Clock, ManualClock, SystemClock};
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use limit::redis_store::RedisFailurePolicy;
 pub use limit::snapshot::{DimensionSnapshot, LimitsSnapshot, ModelLimits};
+pub use openai_api::OpenAiApi;
 pub use provider::openrouter::OpenRouterKeyInfo;
 pub use provider_id::{ParseProviderError, Provider};
 pub use request::RawResponse;

@@ -87,6 +87,28 @@ impl BatchApi {
         self
     }
 
+    /// The request as the batch's endpoint takes it: every OpenAI line goes to the endpoint's
+    /// API, so a request that asks for the other one is refused (docs/providers.md §8.1).
+    fn on_endpoint(
+        &self,
+        request: &crate::types::ChatCompletionRequest,
+    ) -> Result<crate::types::ChatCompletionRequest, String> {
+        if self.provider() != Provider::OpenAI {
+            return Ok(request.clone());
+        }
+        let api = match self.endpoint {
+            BatchEndpoint::Responses => crate::OpenAiApi::Responses,
+            BatchEndpoint::ChatCompletions => crate::OpenAiApi::ChatCompletions,
+        };
+        match request.openai_api {
+            Some(asked) if asked != api => Err(format!(
+                "the request asks for the {asked} API, but the batch's endpoint is {}",
+                self.endpoint.as_str()
+            )),
+            _ => Ok(request.clone().openai_api(api)),
+        }
+    }
+
     /// The caps a batch must fit.
     pub fn caps(&self) -> BatchCaps {
         self.caps
@@ -118,8 +140,9 @@ impl BatchApi {
             {
                 return Err(invalid("the id must be 1 to 64 of A-Z a-z 0-9 _ -".into()));
             }
+            let request = self.on_endpoint(&item.request).map_err(invalid)?;
             let (model, body, tokens) =
-                self.engine().batch_body(&item.request).map_err(|e| invalid(e.to_string()))?;
+                self.engine().batch_body(&request).map_err(|e| invalid(e.to_string()))?;
             let bytes = match self.provider() {
                 Provider::Anthropic => anthropic::entry(id, &body),
                 _ => openai::line(id, self.endpoint, &body),

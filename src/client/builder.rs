@@ -151,6 +151,17 @@ impl ChatLimiterBuilder {
         learn_limits: bool => std::convert::identity;
         /// OpenRouter: check the key's credit with `GET /key` and fail fast when it is spent.
         check_credits: bool => std::convert::identity;
+        /// OpenAI: the API chat requests go to by default (see [`OpenAiApi`](crate::OpenAiApi)).
+        openai_api: crate::OpenAiApi => std::convert::identity;
+    }
+    /// OpenAI: models sent to the Responses API whatever [`openai_api`](Self::openai_api)
+    /// says; an entry ending in `*` is a prefix (`o3-pro*`), any other an exact name.
+    pub fn responses_models<S: Into<String>>(
+        mut self,
+        models: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.config.responses_models = models.into_iter().map(Into::into).collect();
+        self
     }
     /// A custom `ureq::Agent` (TLS, proxy, pool settings). The limiter still sets, per request,
     /// no redirects (so the key never follows one) and non-2xx as answers, not errors.

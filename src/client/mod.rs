@@ -129,6 +129,49 @@ impl ChatLimiter {
         self.engine.stream(request)
     }
 
+    /// Sends a chat request to OpenAI's Responses API (`POST /v1/responses`) under the same
+    /// limiter, headers and retries as [`chat_completion`](Self::chat_completion), and returns
+    /// the answer in the same type: the text as the content, reasoning summaries in
+    /// `message.extra["reasoning"]`, function calls in `message.extra["tool_calls"]`,
+    /// reasoning tokens in [`Usage::reasoning_tokens`](crate::Usage::reasoning_tokens), the
+    /// Responses object in `raw` (docs/providers.md §10). The same as setting
+    /// [`ChatCompletionRequest::openai_api`]; errors like `chat_completion`, plus
+    /// [`Error::InvalidRequest`](crate::Error::InvalidRequest) for another provider or a
+    /// setting the Responses API lacks (`stop`, the penalties, `n > 1`).
+    ///
+    /// ```
+    /// use chat_limiter::{ChatCompletionRequest, ChatLimiter, Message};
+    /// let emu = chat_limiter_emulator::Emulator::openai().rpm(100).tpm(50_000).start().unwrap();
+    /// let limiter = ChatLimiter::builder()
+    ///     .model("o4-mini").api_key("sk-test").base_url(emu.base_url()).build()?;
+    /// let req = ChatCompletionRequest::new("o4-mini", vec![
+    ///     Message::system("Be brief."),
+    ///     Message::user("What is Rust?"),
+    /// ]).max_tokens(40);
+    /// let answer = limiter.responses(&req)?;
+    /// assert!(!answer.text().is_empty());
+    /// assert_eq!(answer.raw["object"], "response");
+    /// assert!(answer.usage.unwrap().reasoning_tokens.unwrap() > 0); // a reasoning model
+    /// let mut text = String::new();
+    /// let mut stream = limiter.responses_stream(&req)?;
+    /// for chunk in stream.by_ref() {
+    ///     text.push_str(&chunk?.delta);
+    /// }
+    /// assert!(stream.is_complete() && !text.is_empty()); // ended on `response.completed`
+    /// assert!(stream.usage().unwrap().reasoning_tokens.is_some());
+    /// # Ok::<_, chat_limiter::Error>(())
+    /// ```
+    pub fn responses(&self, request: &ChatCompletionRequest) -> Result<ChatCompletionResponse> {
+        self.engine.chat(&request.clone().openai_api(crate::OpenAiApi::Responses))
+    }
+
+    /// [`responses`](Self::responses) streamed: the Responses API's typed events as chunks,
+    /// ending on `response.completed`, whose usage settles the limiter as a chat stream's
+    /// last chunk does; [`ChatStream::collect_response`] returns what `responses` would.
+    pub fn responses_stream(&self, request: &ChatCompletionRequest) -> Result<ChatStream> {
+        self.engine.stream(&request.clone().openai_api(crate::OpenAiApi::Responses))
+    }
+
     /// Sends any request to the provider (path relative to the base URL) through the same
     /// limiter and retries, and returns the raw answer.
     ///

@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 
 use super::ChatStream;
 use crate::error::Result;
+use crate::provider::openai_responses;
 use crate::provider_id::Provider;
 use crate::types::{ChatCompletionResponse, Choice, Message, MessageRole, Usage};
 
@@ -40,6 +41,16 @@ impl ChatStream {
             }
             text.push_str(&c.delta);
             finish_reason = c.finish_reason.or(finish_reason);
+        }
+        if let Some(full) = self.decoder.final_response().cloned() {
+            // A Responses stream ends with the whole object: read it as a non-streaming
+            // answer, reasoning and function calls included.
+            let request_id = self.request_id.clone();
+            return openai_responses::response::from_value(
+                full,
+                request_id,
+                self.decoder.api_key(),
+            );
         }
         if model.is_empty() {
             model = self.model.clone();

@@ -142,6 +142,11 @@ pub struct ChatCompletionRequest {
     /// Any other field, passed to the provider unchanged (`tools`, `response_format`, `seed`, ...).
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+    /// OpenAI: the API this request goes to; `None` follows the limiter's
+    /// [`Config::responses_models`](crate::Config::responses_models) and
+    /// [`Config::openai_api`](crate::Config::openai_api). Never sent, never read from JSON.
+    #[serde(skip)]
+    pub openai_api: Option<crate::OpenAiApi>,
 }
 
 /// Accepts `stop` as a string or an array of strings.
@@ -206,6 +211,12 @@ impl ChatCompletionRequest {
         self.top_k = Some(v);
         self
     }
+    /// Sends this request to the given OpenAI API (see [`OpenAiApi`](crate::OpenAiApi)).
+    #[must_use]
+    pub fn openai_api(mut self, api: crate::OpenAiApi) -> Self {
+        self.openai_api = Some(api);
+        self
+    }
     /// Adds any other provider field, sent unchanged.
     #[must_use]
     pub fn extra(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
@@ -233,6 +244,10 @@ pub struct Usage {
     /// OpenRouter: credits charged for the call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<f64>,
+    /// Output tokens spent reasoning (included in `completion_tokens`), when reported
+    /// (OpenAI's `output_tokens_details.reasoning_tokens` on the Responses API).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_tokens: Option<u64>,
 }
 
 impl Usage {

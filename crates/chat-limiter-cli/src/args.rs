@@ -8,13 +8,19 @@
 
 use std::path::PathBuf;
 
-use chat_limiter::{BatchConfig, Config, Provider};
+use chat_limiter::{BatchConfig, Config, OpenAiApi, Provider};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::Args;
 
 /// `--provider`'s parser: one of the library's providers, listed in `--help`.
 fn provider_parser() -> impl TypedValueParser<Value = Provider> {
     PossibleValuesParser::new(Provider::ALL.map(|p| p.as_str())).try_map(|s| s.parse::<Provider>())
+}
+
+/// `--openai-api`'s parser: one of the library's OpenAI APIs, listed in `--help`.
+fn openai_api_parser() -> impl TypedValueParser<Value = OpenAiApi> {
+    let names = [OpenAiApi::ChatCompletions, OpenAiApi::Responses].map(OpenAiApi::as_str);
+    PossibleValuesParser::new(names).try_map(|s| s.parse::<OpenAiApi>())
 }
 
 /// The options of `run` (and, with a generated input, of `demo`).
@@ -65,6 +71,15 @@ pub struct RunArgs {
     /// next run to send.
     #[arg(long, value_enum, default_value_t = LongWaitArg::from(Config::default().long_wait()))]
     pub long_wait: LongWaitArg,
+    /// OpenAI: the API lines go to unless their own `url` says (`/v1/responses` lines always
+    /// go to the Responses API) or --responses-models lists their model.
+    #[arg(long, value_parser = openai_api_parser(), ignore_case = true,
+          default_value_t = Config::default().openai_api())]
+    pub openai_api: OpenAiApi,
+    /// OpenAI: models sent to the Responses API, comma-separated; `o3-pro*` is a prefix,
+    /// any other entry an exact name.
+    #[arg(long, value_name = "MODELS", value_delimiter = ',')]
+    pub responses_models: Vec<String>,
     /// Share the limits with other processes through this Redis (feature `redis`).
     #[arg(long, value_name = "URL")]
     pub redis: Option<String>,
@@ -168,6 +183,8 @@ impl RunArgs {
             max_retries: defaults.max_retries(),
             timeout: defaults.timeout().as_secs_f64(),
             long_wait: LongWaitArg::from(defaults.long_wait()),
+            openai_api: defaults.openai_api(),
+            responses_models: Vec::new(),
             redis: None,
             stats_json: None,
             no_progress: false,

@@ -15,6 +15,7 @@ mod demo;
 mod emulate;
 mod feed;
 mod input;
+mod input_responses;
 mod limits;
 mod line_set;
 mod lock;

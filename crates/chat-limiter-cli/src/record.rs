@@ -172,7 +172,12 @@ pub fn fingerprint(req: &ChatCompletionRequest) -> u128 {
     const OFFSET: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
     const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
     // Serialising a plain data type to JSON cannot fail; an empty body would still hash.
-    let bytes = serde_json::to_vec(req).unwrap_or_default();
+    let mut bytes = serde_json::to_vec(req).unwrap_or_default();
+    // The wire a line asks for is not in the JSON but is part of the request as sent: a line
+    // moved to `/v1/responses` is sent again (chat lines keep their fingerprints).
+    if req.openai_api == Some(chat_limiter::OpenAiApi::Responses) {
+        bytes.extend_from_slice(b" /v1/responses");
+    }
     bytes.iter().fold(OFFSET, |h, b| (h ^ u128::from(*b)).wrapping_mul(PRIME))
 }
 

@@ -90,6 +90,7 @@ pub fn build_limiter(
         Fatal::usage(format!("--timeout must be a positive number of seconds, got {secs}"))
     })?;
     b = b.timeout(d).long_wait(args.long_wait.into());
+    b = b.openai_api(args.openai_api).responses_models(args.responses_models.clone());
     // One flag for both caps: the batch's requests in flight, and the limiter's per model.
     b = b.max_in_flight(u32::try_from(args.max_concurrent_requests).unwrap_or(u32::MAX));
     if let Some(url) = &args.redis {

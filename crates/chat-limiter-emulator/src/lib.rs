@@ -21,7 +21,8 @@
 //! ```
 //!
 //! # Routes
-//! OpenAI `POST /v1/chat/completions`; Anthropic `POST /v1/messages`; OpenRouter
+//! OpenAI `POST /v1/chat/completions` and `POST /v1/responses` (the Responses API: the same
+//! limits and headers, its own body and typed stream events); Anthropic `POST /v1/messages`; OpenRouter
 //! `POST /api/v1/chat/completions`, `GET /api/v1/key` and `GET /api/v1/auth/key`. The batch APIs (see [`BatchEmulation`]): OpenAI `POST /v1/files`,
 //! `POST /v1/batches`, `GET /v1/batches`, `GET /v1/batches/{id}`, `POST /v1/batches/{id}/cancel`,
 //! `GET /v1/files/{id}/content`; Anthropic `POST /v1/messages/batches`, `GET` and
@@ -91,6 +92,8 @@ mod format;
 mod http;
 mod openai;
 mod openrouter;
+mod responses;
+mod responses_body;
 mod server;
 mod stats;
 mod vision;

@@ -52,7 +52,7 @@ pub(crate) fn bearer(ctx: &Ctx) -> Result<String, Option<String>> {
     }
 }
 
-fn mask(key: &str) -> String {
+pub(crate) fn mask(key: &str) -> String {
     let chars: Vec<char> = key.chars().collect();
     if chars.len() <= 8 {
         return "*".repeat(chars.len());
@@ -62,7 +62,7 @@ fn mask(key: &str) -> String {
     format!("{head}***{tail}")
 }
 
-fn well_formed(model: &str) -> bool {
+pub(crate) fn well_formed(model: &str) -> bool {
     let b = model.as_bytes();
     ["gpt-", "chatgpt-", "codex-", "ft:", "text-", "omni-", "davinci-", "babbage-", "computer-use"]
         .iter()
@@ -70,7 +70,7 @@ fn well_formed(model: &str) -> bool {
         || (b.len() >= 2 && b[0] == b'o' && b[1].is_ascii_digit())
 }
 
-fn reasoning(model: &str) -> bool {
+pub(crate) fn reasoning(model: &str) -> bool {
     let b = model.as_bytes();
     model.starts_with("gpt-5") || (b.len() >= 2 && b[0] == b'o' && b[1].is_ascii_digit())
 }
@@ -171,7 +171,7 @@ fn ratelimit_headers(views: &[DimView]) -> Vec<(String, String)> {
     out
 }
 
-fn rejection_body(model: &str, r: &Rejection) -> HttpResponse {
+pub(crate) fn rejection_body(model: &str, r: &Rejection) -> HttpResponse {
     let (kind, what) = match r.dim {
         Dim::Requests => ("requests", "requests per min (RPM)"),
         Dim::RequestsDay => ("requests", "requests per day (RPD)"),
@@ -282,7 +282,7 @@ pub(crate) fn handle(ctx: &mut Ctx) -> Outcome {
     Outcome { reply, after: Some(after) }
 }
 
-fn with_headers(
+pub(crate) fn with_headers(
     ctx: &mut Ctx,
     mut resp: HttpResponse,
     views: &[DimView],

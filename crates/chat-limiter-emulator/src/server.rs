@@ -152,7 +152,7 @@ fn dispatch(shared: &Shared, req: &HttpRequest, w: &mut TcpStream) -> bool {
         mid_stream_error: false,
     };
     let outcome = match route {
-        Route::Chat => {
+        Route::Chat | Route::Responses => {
             let is_stream = serde_json::from_slice::<Value>(&req.body)
                 .ok()
                 .and_then(|v| v.get("stream").and_then(Value::as_bool))
@@ -196,6 +196,7 @@ fn dispatch(shared: &Shared, req: &HttpRequest, w: &mut TcpStream) -> bool {
                     ctx.mid_stream_error = pick == Pick::Fault(FaultKind::MidStreamError);
                     ctx.rng = rng;
                     let mut out = match cfg.provider {
+                        _ if route == Route::Responses => super::responses::handle(&mut ctx),
                         EmulatedProvider::OpenAI => openai::handle(&mut ctx),
                         EmulatedProvider::Anthropic => anthropic::handle(&mut ctx),
                         EmulatedProvider::OpenRouter => openrouter::handle(&mut ctx),
@@ -253,6 +254,8 @@ fn batch_route(shared: &Shared, req: &HttpRequest) -> Option<HttpResponse> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Route {
     Chat,
+    /// OpenAI's Responses API: the chat pipeline (faults, limits) with its own handler.
+    Responses,
     Key,
     NotFound,
 }
@@ -261,6 +264,7 @@ fn route(provider: EmulatedProvider, method: &str, path: &str) -> Route {
     let path = path.trim_end_matches('/');
     match (provider, method, path) {
         (EmulatedProvider::OpenAI, "POST", "/v1/chat/completions") => Route::Chat,
+        (EmulatedProvider::OpenAI, "POST", "/v1/responses") => Route::Responses,
         (EmulatedProvider::Anthropic, "POST", "/v1/messages") => Route::Chat,
         (EmulatedProvider::OpenRouter, "POST", "/api/v1/chat/completions") => Route::Chat,
         (EmulatedProvider::OpenRouter, "GET", "/api/v1/key" | "/api/v1/auth/key") => Route::Key,

@@ -96,6 +96,7 @@ pub(crate) fn usage(v: &Value) -> Option<Usage> {
         cache_creation_input_tokens: created,
         cache_read_input_tokens: read,
         cost: None,
+        reasoning_tokens: None,
     })
 }
 

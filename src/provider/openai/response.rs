@@ -117,6 +117,7 @@ pub(crate) fn usage(v: &Value) -> Option<Usage> {
         cache_creation_input_tokens: details.and_then(|d| u64_of(d.get("cache_write_tokens"))),
         cache_read_input_tokens: details.and_then(|d| u64_of(d.get("cached_tokens"))),
         cost: f64_of(o.get("cost")),
+        reasoning_tokens: None, // i15a reads completion_tokens_details here
     })
 }
 
