@@ -8,6 +8,7 @@ use serde_json::Value;
 use crate::config::Config;
 use crate::error::Result;
 use crate::limit::snapshot::LimitsSnapshot;
+use crate::openai_api::OpenAiApi;
 use crate::provider::openrouter::OpenRouterKeyInfo;
 use crate::provider_id::Provider;
 use crate::request::{Engine, RawResponse};
@@ -127,6 +128,25 @@ impl ChatLimiter {
     /// ```
     pub fn chat_completion_stream(&self, request: &ChatCompletionRequest) -> Result<ChatStream> {
         self.engine.stream(request)
+    }
+
+    /// The OpenAI API `request` would be sent to: its own choice
+    /// ([`ChatCompletionRequest::openai_api`]), else the model's
+    /// ([`Config::responses_models`]), else the limiter's ([`Config::openai_api`]). A batch job
+    /// uses it to send each line to the batch endpoint of its API.
+    ///
+    /// ```
+    /// use chat_limiter::{ChatCompletionRequest, ChatLimiter, Message, OpenAiApi, Provider};
+    /// let limiter = ChatLimiter::builder()
+    ///     .provider(Provider::OpenAI).api_key("sk-anything").responses_models(["o3*"]).build()?;
+    /// let req = |m: &str| ChatCompletionRequest::new(m, vec![Message::user("hi")]);
+    /// assert_eq!(limiter.openai_api_for(&req("o3-pro")), OpenAiApi::Responses);
+    /// assert_eq!(limiter.openai_api_for(&req("gpt-4o")), OpenAiApi::ChatCompletions);
+    /// # Ok::<_, chat_limiter::Error>(())
+    /// ```
+    pub fn openai_api_for(&self, request: &ChatCompletionRequest) -> OpenAiApi {
+        // The only error is the Responses API chosen for another provider, which has none.
+        self.engine.api_for(request).unwrap_or(OpenAiApi::ChatCompletions)
     }
 
     /// Sends a chat request to OpenAI's Responses API (`POST /v1/responses`) under the same

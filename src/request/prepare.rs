@@ -66,7 +66,7 @@ impl Engine {
     /// The wire a chat request goes to: the request's choice, else the model's
     /// (`responses_models`), else the limiter's (`openai_api`). Errors: the Responses API
     /// chosen for a provider other than OpenAI.
-    fn api_for(&self, req: &ChatCompletionRequest) -> Result<OpenAiApi> {
+    pub(crate) fn api_for(&self, req: &ChatCompletionRequest) -> Result<OpenAiApi> {
         let by_model = || listed(&self.config.responses_models, &req.model);
         let api = req.openai_api.unwrap_or(if by_model() {
             OpenAiApi::Responses

@@ -29,6 +29,9 @@ pub struct PartState {
     /// ends; the one whose results carry this job's tag is adopted, the others are left alone.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub candidates: Vec<String>,
+    /// OpenAI: the endpoint of its lines when it is not chat completions (`/v1/responses`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
 }
 
 /// The whole job.
@@ -142,6 +145,7 @@ mod tests {
             done: false,
             submitted_at: Some(1_700_000_000),
             candidates: vec!["c".into()],
+            endpoint: Some("/v1/responses".into()),
         });
         save(&path, &state).unwrap();
         assert_eq!(load(&path).unwrap(), Some(state));

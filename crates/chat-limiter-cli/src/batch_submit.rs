@@ -14,9 +14,14 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use chat_limiter::{BatchApi, BatchError, BatchItem, Provider};
+use std::collections::HashMap;
 
-use crate::batch_state::{self, JobState};
+use chat_limiter::{
+    BatchApi, BatchEndpoint, BatchError, BatchItem, ChatLimiter, OpenAiApi, Provider,
+};
+
+use crate::batch_record::Line;
+use crate::batch_state::{self, JobState, PartState};
 use crate::Fatal;
 
 /// How long before `submitted_at` a candidate may have been created (clock skew between this
@@ -24,6 +29,73 @@ use crate::Fatal;
 const SKEW_SECS: u64 = 120;
 /// How long after `submitted_at` the creation may have taken (retries after 429s included).
 const CREATE_WINDOW_SECS: u64 = 3600;
+
+/// The job's batch API on each OpenAI endpoint: a line goes to the endpoint of the API it
+/// asks for (`/v1/responses` lines, or `--openai-api` / `--responses-models`), and every part
+/// remembers its endpoint, so a resumed run polls and resubmits it on the same one.
+pub struct Apis {
+    chat: BatchApi,
+    responses: BatchApi,
+}
+
+impl Apis {
+    /// Both endpoints of `api` (its caps and key).
+    pub fn new(api: BatchApi) -> Self {
+        let responses = api.clone().with_endpoint(BatchEndpoint::Responses);
+        Apis { chat: api.with_endpoint(BatchEndpoint::ChatCompletions), responses }
+    }
+
+    /// The API of a part.
+    pub fn of(&self, part: &PartState) -> &BatchApi {
+        match part.endpoint.as_deref() {
+            Some(e) if e == BatchEndpoint::Responses.as_str() => &self.responses,
+            _ => &self.chat,
+        }
+    }
+}
+
+/// Submits the lines not in any batch yet, split by endpoint and then by the caps, one part
+/// after the other; stops between parts when a signal arrives (the rest stays unsent).
+pub fn submit_fresh(
+    apis: &Apis,
+    limiter: &ChatLimiter,
+    fresh: &[u64],
+    lines: &HashMap<u64, Line>,
+    state: &mut JobState,
+    path: &Path,
+) -> Result<(), Fatal> {
+    let openai = limiter.provider() == Provider::OpenAI;
+    let (responses, chat): (Vec<u64>, Vec<u64>) = fresh.iter().partition(|n| {
+        openai && limiter.openai_api_for(&lines[*n].request) == OpenAiApi::Responses
+    });
+    for (group, endpoint) in
+        [(chat, BatchEndpoint::ChatCompletions), (responses, BatchEndpoint::Responses)]
+    {
+        if group.is_empty() {
+            continue;
+        }
+        let endpoint = (endpoint == BatchEndpoint::Responses).then(|| endpoint.as_str().into());
+        let api = apis.of(&PartState { endpoint: endpoint.clone(), ..PartState::default() });
+        let items: Vec<BatchItem> = group
+            .iter()
+            .map(|n| BatchItem::new(state.item_id(*n), lines[n].request.clone()))
+            .collect();
+        let plan = api.plan(&items).map_err(|e| Fatal::usage(e.to_string()))?;
+        for indices in plan {
+            if crate::signals::received().is_some() {
+                return Ok(()); // the lines of the parts not submitted stay unsent
+            }
+            let part_lines: Vec<u64> = indices.iter().map(|i| group[*i]).collect();
+            let part =
+                PartState { lines: part_lines, endpoint: endpoint.clone(), ..PartState::default() };
+            state.parts.push(part);
+            let subset: Vec<BatchItem> = indices.iter().map(|i| items[*i].clone()).collect();
+            let last = state.parts.len() - 1;
+            submit_part(api, &subset, state, last, path)?;
+        }
+    }
+    Ok(())
+}
 
 /// Unix seconds now.
 pub fn unix_now() -> u64 {
@@ -74,9 +146,10 @@ pub fn submit_part(
 
 /// Settles every part a stopped run left without a batch id: found by its file (OpenAI),
 /// given its candidates (Anthropic), or dropped so that its lines are submitted again.
-pub fn recover(api: &BatchApi, state: &mut JobState, path: &Path) -> Result<(), Fatal> {
+pub fn recover(apis: &Apis, state: &mut JobState, path: &Path) -> Result<(), Fatal> {
     for i in 0..state.parts.len() {
         let part = &state.parts[i];
+        let api = apis.of(part);
         if part.done || part.batch_id.is_some() || !part.candidates.is_empty() {
             continue;
         }

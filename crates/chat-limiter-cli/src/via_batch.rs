@@ -15,8 +15,8 @@ use chat_limiter::{BatchApi, BatchCaps, BatchItem, BatchStatus, PollSchedule};
 
 use crate::batch_progress::Progress;
 use crate::batch_record::{self, Line, Tally};
-use crate::batch_state::{self, JobState, PartState};
-use crate::batch_submit::{self, save, submit_part};
+use crate::batch_state::{self, JobState};
+use crate::batch_submit::{self, save, submit_part, Apis};
 use crate::input::{self, Defaults, Lines, Parsed};
 use crate::output::{self, Prior, Writer};
 use crate::record::{self, fingerprint, id_hash, Failure, DUPLICATE, INVALID_INPUT};
@@ -51,6 +51,7 @@ pub fn run_mode(args: &RunArgs, api_key: Option<String>, mode: Mode) -> Result<u
         ..defaults_caps
     };
     let api = BatchApi::new(&limiter).map_err(|e| Fatal::usage(e.to_string()))?.with_caps(caps);
+    let apis = Apis::new(api);
     let first = Duration::try_from_secs_f64(args.poll_interval).map_err(|_| {
         Fatal::usage(format!(
             "--poll-interval must be a positive number of seconds, got {}",
@@ -133,7 +134,7 @@ pub fn run_mode(args: &RunArgs, api_key: Option<String>, mode: Mode) -> Result<u
         }
     }
 
-    batch_submit::recover(&api, &mut state, &state_path)?;
+    batch_submit::recover(&apis, &mut state, &state_path)?;
     let running: HashSet<u64> =
         state.parts.iter().filter(|p| !p.done).flat_map(|p| p.lines.iter().copied()).collect();
     let mut fresh: Vec<u64> = lines.keys().copied().filter(|n| !running.contains(n)).collect();
@@ -141,23 +142,7 @@ pub fn run_mode(args: &RunArgs, api_key: Option<String>, mode: Mode) -> Result<u
     if mode == Mode::Collect {
         fresh.clear();
     }
-    if !fresh.is_empty() {
-        let items: Vec<BatchItem> = fresh
-            .iter()
-            .map(|n| BatchItem::new(state.item_id(*n), lines[n].request.clone()))
-            .collect();
-        let plan = api.plan(&items).map_err(|e| Fatal::usage(e.to_string()))?;
-        for indices in plan {
-            if signals::received().is_some() {
-                break; // the lines of the parts not submitted stay unsent
-            }
-            let part_lines: Vec<u64> = indices.iter().map(|i| fresh[*i]).collect();
-            state.parts.push(PartState { lines: part_lines, ..PartState::default() });
-            let subset: Vec<BatchItem> = indices.iter().map(|i| items[*i].clone()).collect();
-            let last = state.parts.len() - 1;
-            submit_part(&api, &subset, &mut state, last, &state_path)?;
-        }
-    }
+    batch_submit::submit_fresh(&apis, &limiter, &fresh, &lines, &mut state, &state_path)?;
 
     if mode == Mode::SubmitOnly {
         finish(writer, compact, &args.output)?;
@@ -174,7 +159,13 @@ pub fn run_mode(args: &RunArgs, api_key: Option<String>, mode: Mode) -> Result<u
         let (mut left, mut ended) = (0, 0);
         for i in 0..state.parts.len() {
             if state.parts[i].batch_id.is_none() && !state.parts[i].done {
-                if watch_candidates(&api, &mut state, i, &mut progress, &state_path)? {
+                if watch_candidates(
+                    apis.of(&state.parts[i]),
+                    &mut state,
+                    i,
+                    &mut progress,
+                    &state_path,
+                )? {
                     left += 1;
                 }
                 if state.parts[i].batch_id.is_none() {
@@ -187,6 +178,7 @@ pub fn run_mode(args: &RunArgs, api_key: Option<String>, mode: Mode) -> Result<u
             }
             let part = &state.parts[i];
             let Some(id) = part.batch_id.clone().filter(|_| !part.done) else { continue };
+            let api = apis.of(&state.parts[i]);
             let info = api
                 .status(&id)
                 .map_err(|e| Fatal::failed(format!("cannot read batch {id}: {e}")))?;
@@ -242,7 +234,7 @@ pub fn run_mode(args: &RunArgs, api_key: Option<String>, mode: Mode) -> Result<u
                         lines.get(n).map(|l| BatchItem::new(state.item_id(*n), l.request.clone()))
                     })
                     .collect();
-                submit_part(&api, &subset, &mut state, i, &state_path)?;
+                submit_part(apis.of(&state.parts[i]), &subset, &mut state, i, &state_path)?;
                 left += 1;
             }
         }

@@ -130,3 +130,54 @@ fn ctrl_c_while_polling_leaves_the_batches_running_and_a_rerun_collects_them() {
         assert_eq!((stats.batches, stats.requests), (3, 8), "{provider}: nothing submitted twice");
     }
 }
+
+#[test]
+fn a_job_of_chat_and_responses_lines_goes_to_one_batch_per_endpoint_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = emulator("openai", 300, 0);
+    let lines: Vec<String> = (0..4)
+        .map(|i| {
+            if i % 2 == 0 {
+                serde_json::json!({"custom_id": format!("c{i}"), "method": "POST",
+                    "url": "/v1/chat/completions", "body": {"model": "gpt-4o-mini",
+                    "messages": [{"role": "user", "content": format!("question {i}")}],
+                    "max_tokens": 8}})
+            } else {
+                serde_json::json!({"custom_id": format!("r{i}"), "method": "POST",
+                    "url": "/v1/responses", "body": {"model": "gpt-4o-mini",
+                    "input": format!("question {i}"), "max_output_tokens": 16}})
+            }
+            .to_string()
+        })
+        .collect();
+    let inp = cli_common::write_lines(dir.path(), "in.jsonl", &lines);
+    let out = dir.path().join("out.jsonl");
+    let done = cli().env(key_var("openai"), KEY).args(args("openai", &emu, &inp, &out)).output();
+    let done = done.unwrap();
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert!(done.status.success(), "{stderr}");
+    let recs = cli_common::by_id(&records(&out));
+    assert_eq!(recs.len(), 4);
+    for (id, object) in [
+        ("c0", "chat.completion"),
+        ("c2", "chat.completion"),
+        ("r1", "response"),
+        ("r3", "response"),
+    ] {
+        assert_eq!(recs[id]["response"]["body"]["object"], object, "{id}: {}", recs[id]);
+    }
+    let state: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.with_file_name("out.jsonl.batches.json")).unwrap(),
+    )
+    .unwrap();
+    let endpoints: Vec<&str> = state["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["endpoint"].as_str().unwrap_or("/v1/chat/completions"))
+        .collect();
+    assert_eq!(endpoints, ["/v1/chat/completions", "/v1/responses"]);
+    let again = cli().env(key_var("openai"), KEY).args(args("openai", &emu, &inp, &out)).output();
+    assert!(again.unwrap().status.success());
+    assert_eq!(emu.batch_stats().batches, 2, "nothing submitted twice");
+}
