@@ -79,6 +79,7 @@ pub struct Config {
     pub(crate) learn_limits: bool,
     pub(crate) check_credits: bool,
     pub(crate) headers: Vec<(String, String)>,
+    pub(crate) max_cost: Option<f64>,
 }
 
 // By hand: extra headers may carry credentials (a proxy's key), so only their names show.
@@ -107,6 +108,7 @@ impl std::fmt::Debug for Config {
             .field("learn_limits", &self.learn_limits)
             .field("check_credits", &self.check_credits)
             .field("header_names", &header_names)
+            .field("max_cost", &self.max_cost)
             .finish()
     }
 }
@@ -115,7 +117,8 @@ impl Default for Config {
     /// The defaults: provider and base URL decided at build time, limits learned from the
     /// provider's headers over one-minute windows, 5 retries with backoff from 0.5 s to 60 s,
     /// waiting out longer server hints (a daily cap) by pausing the queue, a 600 s attempt timeout and 10 s to connect, at most 512 requests in flight per model,
-    /// 1024 output tokens assumed when a request sets none, OpenRouter credit checks on.
+    /// 1024 output tokens assumed when a request sets none, OpenRouter credit checks on, no
+    /// spending limit.
     fn default() -> Self {
         Config {
             provider: None,
@@ -139,6 +142,7 @@ impl Default for Config {
             learn_limits: true,
             check_credits: true,
             headers: Vec::new(),
+            max_cost: None,
         }
     }
 }
@@ -232,6 +236,11 @@ impl Config {
     /// Extra headers sent with every request (name, value).
     pub fn headers(&self) -> &[(String, String)] {
         &self.headers
+    }
+    /// A hard spending limit in USD for this limiter (a [`Budget`](crate::Budget) of its
+    /// own); unset: no limit.
+    pub fn max_cost(&self) -> Option<f64> {
+        self.max_cost
     }
 
     /// Checks every field; the error names the setting that is wrong.

@@ -173,10 +173,12 @@
 
 mod batch;
 mod batch_api;
+mod budget;
 mod client;
 mod config;
 mod error;
 mod limit;
+mod pricing;
 mod provider;
 mod provider_id;
 mod request;
@@ -195,6 +197,7 @@ pub use batch_api::{
     BatchApi, BatchCaps, BatchEndpoint, BatchError, BatchFailure, BatchInfo, BatchItem,
     BatchStatus, Cap, ItemOutcome, ItemResult, PollSchedule, RequestCounts,
 };
+pub use budget::{Budget, BudgetSnapshot, SpendSnapshot};
 pub use client::{ChatLimiter, ChatLimiterBuilder};
 pub use config::{Config, LongWait};
 pub use error::{ApiError, Error, Result};
@@ -203,6 +206,7 @@ pub use limit::clock::{Clock, ManualClock, SystemClock};
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use limit::redis_store::RedisFailurePolicy;
 pub use limit::snapshot::{DimensionSnapshot, LimitsSnapshot, ModelLimits};
+pub use pricing::{ModelPrice, PriceTable};
 pub use provider::openrouter::OpenRouterKeyInfo;
 pub use provider_id::{ParseProviderError, Provider};
 pub use request::RawResponse;

@@ -90,6 +90,7 @@ mod format;
 mod http;
 mod openai;
 mod openrouter;
+mod pricing;
 mod server;
 mod stats;
 mod vision;
