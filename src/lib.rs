@@ -228,3 +228,8 @@ pub use types::{
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+/// docs/pricing.md's examples, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/pricing.md")]
+struct PricingDoctests;
