@@ -139,3 +139,34 @@ fn a_budget_stop_under_64_workers_never_takes_the_emulators_charge_past_it() {
     assert!(budget.exhausted && budget.reserved_usd == 0.0);
     assert!((budget.spent_usd - stats.cost_usd).abs() < 1e-6);
 }
+
+#[test]
+fn anthropic_spend_and_budget_follow_its_input_and_output_buckets() {
+    let table = r#"{"models": [
+      {"provider": "anthropic", "model": "claude-3-5-haiku", "input": 0.8, "cached_input": 0.08, "cache_write": 1.0, "output": 4}
+    ]}"#;
+    let emu = Emulator::anthropic()
+        .unlimited()
+        .output_len(OutputLen::Max)
+        .price_table(table)
+        .start()
+        .unwrap();
+    let limit = 0.01;
+    let limiter = ChatLimiter::builder()
+        .provider(Provider::Anthropic)
+        .api_key("sk-ant-test")
+        .base_url(emu.base_url())
+        .price_table(PriceTable::from_json(table).unwrap())
+        .max_cost(limit)
+        .build()
+        .unwrap();
+    let requests =
+        create_chat_completion_requests("claude-3-5-haiku-20241022", prompts(100), Some(100), None);
+    let config = BatchConfig::default().max_workers(16).max_concurrent_requests(16);
+    let results = process_chat_completion_batch(&limiter, requests, &config).unwrap();
+    assert!(results.iter().any(|r| matches!(r.error(), Some(Error::BudgetExhausted { .. }))));
+    let (spend, stats) = (limiter.spend(), emu.stats());
+    assert!(stats.cost_usd <= limit && stats.cost_usd > limit * 0.8, "{}", stats.cost_usd);
+    assert!((spend.spent_usd - stats.cost_usd).abs() < 1e-9, "{spend:?} vs {}", stats.cost_usd);
+    assert_eq!(spend.priced, stats.accepted);
+}

@@ -181,3 +181,26 @@ fn max_cost_is_refused_where_it_could_not_hold() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn max_cost_with_an_unpriced_model_records_a_configuration_failure_unsent() {
+    let emu = Emulator::openai().start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_lines(dir.path(), "in.jsonl", &prompts(3));
+    let out = dir.path().join("out.jsonl");
+    cli()
+        .args(["run", input.to_str().unwrap(), "-o", out.to_str().unwrap()])
+        .args(["--model", "gpt-unpriced", "--provider", "openai", "--base-url", &emu.base_url()])
+        .args(["--max-cost", "1", "--no-progress"])
+        .env("OPENAI_API_KEY", KEY)
+        .assert()
+        .code(1);
+    let recs = records(&out);
+    assert_eq!(recs.len(), 3);
+    for r in &recs {
+        assert_eq!(r["error"]["code"], "no_price", "{r}");
+        assert_eq!(r["error"]["class"], "configuration", "{r}");
+        assert_eq!(r["error"]["retryable"], true, "a rerun with --prices sends it: {r}");
+    }
+    assert_eq!(emu.stats().requests, 0, "nothing was sent");
+}
