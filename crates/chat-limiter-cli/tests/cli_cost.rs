@@ -1,6 +1,7 @@
 //! Money through the binary: `--dry-run` estimates within 1% of what the emulator charges
-//! under the same price file (several models, tokens counted by the emulator) while sending
-//! and writing nothing; `--max-cost` stops cleanly, leaving the lines not sent for a rerun
+//! under the same price file (several models, tokens counted by the emulator; with the
+//! `tiktoken` feature, OpenAI prompts are counted exactly instead) while sending and writing
+//! nothing; `--max-cost` stops cleanly, leaving the lines not sent for a rerun
 //! that finishes them, each line answered once.
 
 mod cli_common;
@@ -18,8 +19,7 @@ const PRICES: &str = r#"{"prices_as_of": "2030-01-01", "models": [
 ]}"#;
 
 /// 90 lines over three models, prompts of 10 to ~900 characters, max_tokens 100 to 400.
-fn mixed() -> Vec<String> {
-    let models = ["gpt-4o", "gpt-4o-mini", "gpt-4.1"];
+fn mixed(models: [&str; 3]) -> Vec<String> {
     (0..90)
         .map(|i| {
             let prompt = format!("q{i} {}", "lorem ipsum dolor ".repeat(i * 7 % 50));
@@ -30,74 +30,136 @@ fn mixed() -> Vec<String> {
         .collect()
 }
 
-/// The `total` row of the dry run: (expected USD, worst USD).
-fn totals(stdout: &str) -> (f64, f64) {
+/// The `total` row of the dry run: (input tokens, expected USD, worst USD).
+fn totals(stdout: &str) -> (u64, f64, f64) {
     let row = stdout.lines().find(|l| l.starts_with("total")).expect("a total row");
     let cols: Vec<&str> = row.split_whitespace().collect();
     let n = cols.len();
-    (cols[n - 2].parse().unwrap(), cols[n - 1].parse().unwrap())
+    (cols[2].parse().unwrap(), cols[n - 2].parse().unwrap(), cols[n - 1].parse().unwrap())
 }
 
-fn run_on(emu: &Emulator, input: &Path, out: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
+/// `run` against `emu` for `provider`, with its key.
+fn run_for(
+    provider: &str,
+    emu: &Emulator,
+    input: &Path,
+    out: &Path,
+    extra: &[&str],
+) -> assert_cmd::assert::Assert {
+    let var = if provider == "anthropic" { "ANTHROPIC_API_KEY" } else { "OPENAI_API_KEY" };
     cli()
         .args(["run", input.to_str().unwrap(), "-o", out.to_str().unwrap()])
-        .args(["--provider", "openai", "--base-url", &emu.base_url(), "--no-progress"])
+        .args(["--provider", provider, "--base-url", &emu.base_url(), "--no-progress"])
         .args(extra)
-        .env("OPENAI_API_KEY", KEY)
+        .env(var, KEY)
         .assert()
 }
 
-#[test]
-fn dry_run_estimates_within_one_percent_of_the_emulators_charge() {
+fn run_on(emu: &Emulator, input: &Path, out: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
+    run_for("openai", emu, input, out, extra)
+}
+
+/// The dry run of a mixed workload, then the same input through emulators that write half
+/// and all of max_tokens: the expected and worst-case totals are within 1% of their charges.
+fn dry_run_within_one_percent(provider: &str, models: [&str; 3], prices: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let input = write_lines(dir.path(), "in.jsonl", &mixed());
-    let prices = dir.path().join("prices.json");
-    std::fs::write(&prices, PRICES).unwrap();
-    let p = prices.to_str().unwrap();
+    let input = write_lines(dir.path(), "in.jsonl", &mixed(models));
+    let price_file = dir.path().join("prices.json");
+    std::fs::write(&price_file, prices).unwrap();
+    let p = price_file.to_str().unwrap();
     let out = dir.path().join("out.jsonl");
-    let expected = Emulator::openai()
-        .unlimited()
-        .output_len(OutputLen::Fraction(0.5))
-        .price_table(PRICES)
-        .start()
-        .unwrap();
-    let dry = run_on(&expected, &input, &out, &["--dry-run", "--prices", p]).code(0);
+    let emulator = |len| {
+        let b = if provider == "anthropic" { Emulator::anthropic() } else { Emulator::openai() };
+        b.unlimited().output_len(len).price_table(prices).start().unwrap()
+    };
+    let half = emulator(OutputLen::Fraction(0.5));
+    let dry = run_for(provider, &half, &input, &out, &["--dry-run", "--prices", p]).code(0);
     let stdout = String::from_utf8(dry.get_output().stdout.clone()).unwrap();
     assert!(stdout.contains("prices as of 2030-01-01"), "{stdout}");
-    for model in ["gpt-4o ", "gpt-4o-mini ", "gpt-4.1 "] {
-        assert!(stdout.lines().any(|l| l.starts_with(model) && l.contains(" 30 ")), "{stdout}");
+    for model in models {
+        let row = stdout.lines().find(|l| l.split_whitespace().next() == Some(model));
+        assert_eq!(row.and_then(|r| r.split_whitespace().nth(1)), Some("30"), "{stdout}");
     }
     assert!(!out.exists(), "a dry run writes nothing");
     assert!(!dir.path().join("out.jsonl.lock").exists());
-    assert_eq!(expected.stats().requests, 0, "a dry run sends nothing");
-    let (exp_usd, worst_usd) = totals(&stdout);
+    assert_eq!(half.stats().requests, 0, "a dry run sends nothing");
+    let (input_tokens, exp_usd, worst_usd) = totals(&stdout);
 
-    // The expected cost against an emulator that writes half of max_tokens.
     let stats_json = dir.path().join("stats.json");
-    run_on(&expected, &input, &out, &["--prices", p, "--stats-json", stats_json.to_str().unwrap()])
-        .code(0);
-    let charged = expected.stats().cost_usd;
-    assert_eq!(expected.stats().unpriced_requests, 0);
+    let sj = stats_json.to_str().unwrap();
+    run_for(provider, &half, &input, &out, &["--prices", p, "--stats-json", sj]).code(0);
+    let stats = half.stats();
+    assert_eq!((stats.accepted, stats.unpriced_requests), (90, 0));
+    let within = |a: u64, b: u64| (a as f64 - b as f64).abs() / b as f64 <= 0.01;
+    assert!(within(input_tokens, stats.input_tokens), "{input_tokens} vs {}", stats.input_tokens);
+    let charged = stats.cost_usd;
     assert!((exp_usd - charged).abs() / charged < 0.01, "dry run {exp_usd} vs emulator {charged}");
     let summary: Value =
         serde_json::from_str(&std::fs::read_to_string(&stats_json).unwrap()).unwrap();
     let spent = summary["spend"]["spent_usd"].as_f64().unwrap();
     assert!((spent - charged).abs() < 1e-9, "summary {spent} vs emulator {charged}");
 
-    // The worst case against an emulator that writes all of max_tokens.
-    let worst = Emulator::openai()
-        .unlimited()
-        .output_len(OutputLen::Max)
-        .price_table(PRICES)
-        .start()
-        .unwrap();
+    let full = emulator(OutputLen::Max);
     let out2 = dir.path().join("out2.jsonl");
-    run_on(&worst, &input, &out2, &["--prices", p]).code(0);
-    let charged = worst.stats().cost_usd;
-    assert!(
-        (worst_usd - charged).abs() / charged < 0.01,
-        "dry run {worst_usd} vs emulator {charged}"
+    run_for(provider, &full, &input, &out2, &["--prices", p]).code(0);
+    let worst_charged = full.stats().cost_usd;
+    let rel = |a: f64, b: f64| 100.0 * (a - b) / b;
+    eprintln!(
+        "{provider}: expected {exp_usd} vs {charged} ({:+.3}%), worst {worst_usd} vs \
+         {worst_charged} ({:+.3}%)",
+        rel(exp_usd, charged),
+        rel(worst_usd, worst_charged)
     );
+    assert!(
+        (worst_usd - worst_charged).abs() / worst_charged < 0.01,
+        "dry run {worst_usd} vs emulator {worst_charged}"
+    );
+}
+
+#[test]
+fn dry_run_estimates_within_one_percent_of_the_emulators_charge_anthropic() {
+    // tiktoken counts OpenAI models only: this runs the same with and without the feature.
+    let prices = r#"{"prices_as_of": "2030-01-01", "models": [
+      {"provider": "anthropic", "model": "claude-3-5-haiku", "input": 0.8, "output": 4},
+      {"provider": "anthropic", "model": "claude-sonnet-4", "input": 3, "output": 15},
+      {"provider": "anthropic", "model": "claude-opus-4", "input": 15, "output": 75}
+    ]}"#;
+    let models =
+        ["claude-3-5-haiku-20241022", "claude-sonnet-4-20250514", "claude-opus-4-20250514"];
+    dry_run_within_one_percent("anthropic", models, prices);
+}
+
+/// The emulator counts characters / 4, as the default estimate does; with the `tiktoken`
+/// feature the dry run counts OpenAI prompts exactly instead (next test).
+#[cfg(not(feature = "tiktoken"))]
+#[test]
+fn dry_run_estimates_within_one_percent_of_the_emulators_charge_openai() {
+    dry_run_within_one_percent("openai", ["gpt-4o", "gpt-4o-mini", "gpt-4.1"], PRICES);
+}
+
+#[cfg(feature = "tiktoken")]
+#[test]
+fn with_tiktoken_the_dry_run_counts_openai_prompts_exactly() {
+    use chat_limiter::{Message, TiktokenEncoding};
+    let dir = tempfile::tempdir().unwrap();
+    let lines = mixed(["gpt-4o", "gpt-4o-mini", "gpt-4.1"]);
+    let input = write_lines(dir.path(), "in.jsonl", &lines);
+    let out = dir.path().join("out.jsonl");
+    let a = cli()
+        .args(["run", input.to_str().unwrap(), "-o", out.to_str().unwrap(), "--dry-run"])
+        .args(["--provider", "openai"])
+        .assert()
+        .code(0);
+    let stdout = String::from_utf8(a.get_output().stdout.clone()).unwrap();
+    let want: u64 = lines
+        .iter()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            let msg = Message::user(v["prompt"].as_str().unwrap());
+            TiktokenEncoding::O200kBase.count_messages(&[msg])
+        })
+        .sum();
+    assert_eq!(totals(&stdout).0, want, "{stdout}");
 }
 
 #[test]
