@@ -68,7 +68,7 @@ struct Priced {
     in_flight: AtomicU64,
     peak: AtomicU64,
     sent: AtomicU64,
-    /// The first wave waits here until `wave` requests are in flight (or a deadline).
+    /// The first `wave` requests wait here until `wave` are in flight at once (or a deadline).
     wave: u64,
     gate: Mutex<Option<Instant>>,
 }
@@ -106,10 +106,13 @@ impl Transport for Arc<Priced> {
         let completion = self.rand(max_tokens + 1);
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.peak.fetch_max(now, Ordering::SeqCst);
-        self.sent.fetch_add(1, Ordering::SeqCst);
+        let nth = self.sent.fetch_add(1, Ordering::SeqCst);
         let deadline =
-            *self.gate.lock().get_or_insert_with(|| Instant::now() + Duration::from_secs(2));
-        while self.in_flight.load(Ordering::SeqCst) < self.wave && Instant::now() < deadline {
+            *self.gate.lock().get_or_insert_with(|| Instant::now() + Duration::from_secs(5));
+        while nth < self.wave
+            && self.peak.load(Ordering::SeqCst) < self.wave
+            && Instant::now() < deadline
+        {
             std::thread::sleep(Duration::from_millis(1));
         }
         std::thread::sleep(Duration::from_micros(self.rand(self.max_delay_us + 1)));
@@ -199,13 +202,21 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
     #[test]
     fn a_budget_stop_never_overshoots(
-        limit_cents in 1u32..2_000,
+        limit_cents in 1u32..20_000,
         lens in proptest::collection::vec((1usize..2_000, 1u32..400), 1..8),
         seed in any::<u64>(),
         delay_us in 0u64..2_000,
     ) {
         let limit = f64::from(limit_cents) / 100.0;
-        let (limiter, fake, refused) = run_64(limit, &lens, seed, delay_us, 1);
+        // As many requests as the budget can hold at once (up to 64) are held in flight
+        // together before any answers, then answers come at random times.
+        let worst = lens
+            .iter()
+            .map(|&(len, max)| (len as f64 / 4.0).ceil() * 0.001 + f64::from(max) * 0.002)
+            .fold(0.0, f64::max);
+        let wave = ((limit / worst).floor() as u64).min(64);
+        let (limiter, fake, refused) = run_64(limit, &lens, seed, delay_us, wave);
+        prop_assert!(fake.peak.load(Ordering::SeqCst) >= wave, "peak in flight below {}", wave);
         let charged = fake.charged_nano.load(Ordering::SeqCst);
         prop_assert!(charged as f64 <= limit * 1e9, "charged {} nUSD over {} USD", charged, limit);
         prop_assert_eq!(refused, 64);
