@@ -170,3 +170,31 @@ fn anthropic_spend_and_budget_follow_its_input_and_output_buckets() {
     assert!((spend.spent_usd - stats.cost_usd).abs() < 1e-9, "{spend:?} vs {}", stats.cost_usd);
     assert_eq!(spend.priced, stats.accepted);
 }
+
+#[test]
+fn a_stream_is_counted_at_its_worst_case_not_as_free() {
+    use chat_limiter::{ChatCompletionRequest, Message};
+    let emu = Emulator::openai().price_table(TABLE).start().unwrap();
+    let limiter = ChatLimiter::builder()
+        .provider(Provider::OpenAI)
+        .api_key("sk-test")
+        .base_url(emu.base_url())
+        .price_table(PriceTable::from_json(TABLE).unwrap())
+        .max_cost(1.0)
+        .build()
+        .unwrap();
+    // 16 characters: 4 prompt tokens by the estimate; 50 output tokens at most.
+    let req = ChatCompletionRequest::new("gpt-4o", vec![Message::user("0123456789abcdef")])
+        .max_tokens(50);
+    for chunk in limiter.chat_completion_stream(&req).unwrap() {
+        chunk.unwrap();
+    }
+    let worst = (4.0 * 2.5 + 50.0 * 10.0) / 1e6;
+    let spend = limiter.spend();
+    assert_eq!((spend.priced, spend.unpriced, spend.spent_usd), (0, 0, 0.0));
+    assert!((spend.estimated_usd - worst).abs() < 1e-12, "{spend:?}");
+    let budget = spend.budget.unwrap();
+    // Whole nanodollars, rounded up.
+    assert!((budget.spent_usd - worst).abs() < 1e-8 && budget.reserved_usd == 0.0, "{budget:?}");
+    assert!(emu.stats().cost_usd <= worst, "the emulator charged no more than counted");
+}
