@@ -106,8 +106,8 @@ impl SpendSummary {
         if budget_unsent > 0 {
             let _ = writeln!(
                 s,
-                "  stopped by --max-cost: {budget_unsent} lines left unsent; rerun with a larger \
-                 --max-cost to send them"
+                "  stopped by --max-cost: {budget_unsent} lines refused unsent, and the input not \
+                 read after them left too; rerun with a larger --max-cost to send them"
             );
         }
         s
