@@ -82,6 +82,7 @@ pub struct Config {
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) openai_api: OpenAiApi,
     pub(crate) responses_models: Vec<String>,
+    pub(crate) max_cost: Option<f64>,
 }
 
 // By hand: extra headers may carry credentials (a proxy's key), so only their names show.
@@ -112,6 +113,7 @@ impl std::fmt::Debug for Config {
             .field("header_names", &header_names)
             .field("openai_api", &self.openai_api)
             .field("responses_models", &self.responses_models)
+            .field("max_cost", &self.max_cost)
             .finish()
     }
 }
@@ -120,7 +122,8 @@ impl Default for Config {
     /// The defaults: provider and base URL decided at build time, limits learned from the
     /// provider's headers over one-minute windows, 5 retries with backoff from 0.5 s to 60 s,
     /// waiting out longer server hints (a daily cap) by pausing the queue, a 600 s attempt timeout and 10 s to connect, at most 512 requests in flight per model,
-    /// 1024 output tokens assumed when a request sets none, OpenRouter credit checks on.
+    /// 1024 output tokens assumed when a request sets none, OpenRouter credit checks on, no
+    /// spending limit.
     fn default() -> Self {
         Config {
             provider: None,
@@ -146,6 +149,7 @@ impl Default for Config {
             headers: Vec::new(),
             openai_api: OpenAiApi::ChatCompletions,
             responses_models: Vec::new(),
+            max_cost: None,
         }
     }
 }
@@ -250,6 +254,11 @@ impl Config {
     /// (`o3-pro*`), any other an exact name, both ignoring ASCII case.
     pub fn responses_models(&self) -> &[String] {
         &self.responses_models
+    }
+    /// A hard spending limit in USD for this limiter (a [`Budget`](crate::Budget) of its
+    /// own); unset: no limit.
+    pub fn max_cost(&self) -> Option<f64> {
+        self.max_cost
     }
 
     /// Checks every field; the error names the setting that is wrong.

@@ -177,11 +177,13 @@
 
 mod batch;
 mod batch_api;
+mod budget;
 mod client;
 mod config;
 mod error;
 mod limit;
 mod openai_api;
+mod pricing;
 mod provider;
 mod provider_id;
 mod request;
@@ -200,6 +202,7 @@ pub use batch_api::{
     BatchApi, BatchCaps, BatchEndpoint, BatchError, BatchFailure, BatchInfo, BatchItem,
     BatchStatus, Cap, ItemOutcome, ItemResult, PollSchedule, RequestCounts,
 };
+pub use budget::{Budget, BudgetSnapshot, SpendSnapshot};
 pub use client::{ChatLimiter, ChatLimiterBuilder};
 pub use config::{Config, LongWait};
 pub use error::{ApiError, Error, Result};
@@ -209,6 +212,7 @@ pub use limit::clock::{Clock, ManualClock, SystemClock};
 pub use limit::redis_store::RedisFailurePolicy;
 pub use limit::snapshot::{DimensionSnapshot, LimitsSnapshot, ModelLimits};
 pub use openai_api::OpenAiApi;
+pub use pricing::{ModelPrice, PriceTable};
 pub use provider::openrouter::OpenRouterKeyInfo;
 pub use provider_id::{ParseProviderError, Provider};
 pub use request::RawResponse;
@@ -230,3 +234,8 @@ pub use types::{
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+/// docs/pricing.md's examples, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/pricing.md")]
+struct PricingDoctests;

@@ -5,10 +5,12 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::budget::SpendSnapshot;
 use crate::config::Config;
 use crate::error::Result;
 use crate::limit::snapshot::LimitsSnapshot;
 use crate::openai_api::OpenAiApi;
+use crate::pricing::PriceTable;
 use crate::provider::openrouter::OpenRouterKeyInfo;
 use crate::provider_id::Provider;
 use crate::request::{Engine, RawResponse};
@@ -210,6 +212,29 @@ impl ChatLimiter {
     /// A snapshot of every model's limits, usage, pause and queue.
     pub fn current_limits(&self) -> LimitsSnapshot {
         LimitsSnapshot { provider: self.provider(), models: self.engine.limiter().snapshot() }
+    }
+
+    /// Money spent so far through this limiter (real costs, worst cases where the real cost
+    /// is unknown, answers that could not be priced) and the budget's state.
+    pub fn spend(&self) -> SpendSnapshot {
+        self.engine.spend().snapshot()
+    }
+
+    /// The price table costs are computed with (see [`ChatLimiterBuilder::price_table`]).
+    pub fn price_table(&self) -> PriceTable {
+        self.engine.spend().table()
+    }
+
+    /// OpenRouter: reads its public model list (`GET /models`, `data[].pricing`) into this
+    /// limiter's price table, replacing the prices of the same models; returns how many
+    /// models are priced by it.
+    pub fn load_openrouter_prices(&self) -> Result<usize> {
+        let table = PriceTable::from_openrouter_models(&String::from_utf8_lossy(
+            &self.engine.raw("GET", "/models", None)?.body,
+        ))?;
+        let n = table.len();
+        self.engine.spend().merge_prices(table);
+        Ok(n)
     }
 
     /// Clears the usage counters (`used`, 429s, completed) of every model. Limits and the

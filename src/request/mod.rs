@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use crate::budget::Spend;
 use crate::config::Config;
 use crate::limit::clock::Clock;
 use crate::limit::limiter::Limiter;
@@ -46,6 +47,8 @@ pub(crate) struct Engine {
     counter: Arc<dyn TokenCounter>,
     clock: Arc<dyn Clock>,
     credits: Option<credits::Credits>,
+    /// Prices, budget and money spent.
+    spend: Spend,
 }
 
 /// The parts the builder hands over.
@@ -58,6 +61,7 @@ pub(crate) struct EngineParts {
     pub limiter: Limiter,
     pub counter: Arc<dyn TokenCounter>,
     pub clock: Arc<dyn Clock>,
+    pub spend: Spend,
 }
 
 impl Engine {
@@ -80,6 +84,7 @@ impl Engine {
             counter: p.counter,
             clock: p.clock,
             credits,
+            spend: p.spend,
         }
     }
 
@@ -100,5 +105,8 @@ impl Engine {
     }
     pub(crate) fn policy(&self) -> &RetryPolicy {
         &self.policy
+    }
+    pub(crate) fn spend(&self) -> &Spend {
+        &self.spend
     }
 }

@@ -116,6 +116,26 @@ pub struct RunArgs {
     /// Not a flag: the lines one pass of a `--via auto` job handles (all when `None`).
     #[arg(skip)]
     pub lines: Option<crate::line_set::LineSet>,
+    /// Read the whole input and print, by model, the lines, estimated input tokens, worst-case
+    /// output, the cost range and the time at the given limits; send nothing, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// A hard spending limit in USD: each request reserves its worst-case cost before it is
+    /// sent; once the next one cannot fit, no more are sent, those in flight finish, and the
+    /// lines not sent are left for a rerun (exit code 3).
+    #[arg(long, value_name = "USD")]
+    pub max_cost: Option<f64>,
+    /// With --redis and --max-cost: share the budget with every process using this name.
+    #[arg(long, value_name = "NAME", requires_all = ["redis", "max_cost"])]
+    pub budget_name: Option<String>,
+    /// A price table (our JSON format or LiteLLM's model_prices_and_context_window.json),
+    /// merged over the shipped dated default (see docs/pricing.md).
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
+    /// --dry-run: the expected output, as a fraction of each line's max_tokens.
+    #[arg(long, value_name = "FRACTION",
+          default_value_t = crate::dry_run::DEFAULT_EXPECTED_OUTPUT)]
+    pub expected_output: f64,
 }
 
 /// How `run` sends the job.
@@ -160,7 +180,8 @@ answers then in flight are kept until they can be written, or sent again by the 
 
 Exit codes: 0 every line succeeded; 1 some lines failed, or the output could not be written;
 2 usage or configuration error (also when the run's first requests all fail with one 401, 403
-or 404: it stops there, the other lines unsent); 130/143 stopped by SIGINT/SIGTERM (after the requests in
+or 404: it stops there, the other lines unsent); 3 --max-cost stopped the run (the lines not
+sent are left for a rerun); 130/143 stopped by SIGINT/SIGTERM (after the requests in
 flight finished or --grace ran out; a second signal stops at once).";
 
 impl RunArgs {
@@ -195,6 +216,11 @@ impl RunArgs {
             poll_interval: chat_limiter::PollSchedule::default().first.as_secs_f64(),
             deadline: None,
             lines: None,
+            dry_run: false,
+            max_cost: None,
+            budget_name: None,
+            prices: None,
+            expected_output: crate::dry_run::DEFAULT_EXPECTED_OUTPUT,
         }
     }
 }

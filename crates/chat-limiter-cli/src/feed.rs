@@ -218,6 +218,14 @@ impl State {
         if !self.admitting() {
             self.stop.store(true, Ordering::SeqCst);
         }
+        if matches!(r.result, Err(Error::BudgetExhausted { .. })) {
+            // --max-cost refused it unsent: no record, so a rerun sends it; nothing more is read.
+            self.stop.store(true, Ordering::SeqCst);
+            self.summary.sent -= 1;
+            self.summary.budget_unsent += 1;
+            self.bar.dec_length(1);
+            return;
+        }
         if matches!(r.result, Err(Error::Cancelled)) && r.attempts == 0 {
             // Read ahead by the engine but never sent: no record, so the next run sends it.
             self.summary.sent -= 1;

@@ -2,7 +2,8 @@
 //! run the provider emulator; a self-contained demo; probe a key's limits.
 //!
 //! Exit codes: 0 every line succeeded, 1 some lines failed (or the output could not be
-//! written), 2 usage or configuration error, 130/143 `run` stopped by SIGINT/SIGTERM.
+//! written), 2 usage or configuration error, 3 `run --max-cost` stopped sending (the lines
+//! not sent are left for a rerun), 130/143 `run` stopped by SIGINT/SIGTERM.
 
 mod args;
 mod auto_plan;
@@ -12,6 +13,7 @@ mod batch_state;
 mod batch_submit;
 mod batches_cmd;
 mod demo;
+mod dry_run;
 mod emulate;
 mod feed;
 mod input;
@@ -26,6 +28,7 @@ mod run;
 mod setup;
 mod signals;
 mod source;
+mod spend;
 mod summary;
 mod via_auto;
 mod via_batch;
@@ -100,6 +103,7 @@ fn main() -> ExitCode {
     logger::install();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run(args) if args.dry_run => dry_run::dry_run(&args),
         Command::Run(args) => {
             signals::install(std::time::Duration::from_secs_f64(args.grace.clamp(0.0, 86_400.0)));
             match args.via {

@@ -74,6 +74,9 @@ impl Failure {
         let api = e.api_error();
         let class = match (e, api) {
             (Error::CreditsExhausted { .. } | Error::WaitTooLong { .. }, _) => "quota",
+            (Error::BudgetExhausted { .. }, _) => "quota",
+            // --max-cost with a model the price table lacks: fix --prices and rerun.
+            (Error::PriceTable(_), _) => "configuration",
             (_, Some(a)) if is_quota(a.status, a.code.as_deref(), a.error_type.as_deref()) => {
                 "quota"
             }
@@ -101,6 +104,8 @@ impl Failure {
             (Error::NeverFits { .. }, _) => "never_fits".into(),
             (Error::CreditsExhausted { .. }, _) => "credits_exhausted".into(),
             (Error::WaitTooLong { .. }, _) => "wait_too_long".into(),
+            (Error::BudgetExhausted { .. }, _) => "budget_exhausted".into(),
+            (Error::PriceTable(_), _) => "no_price".into(),
             (Error::Cancelled, _) => "cancelled".into(),
             (Error::Store(_), _) => "store_error".into(),
             (Error::Stream(_), _) => "stream_error".into(),

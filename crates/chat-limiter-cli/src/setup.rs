@@ -107,7 +107,9 @@ pub fn build_limiter(
             ));
         }
     }
-    Ok(b.build()?)
+    let limiter = crate::spend::configure(args, b)?.build()?;
+    crate::spend::after_build(args, &limiter)?;
+    Ok(limiter)
 }
 
 /// The batch engine's configuration (progress callback added by the caller).

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::bucket::{Dim, LimitSpec, Limiter};
 use super::config::{EmulatedProvider, EmulatorConfig, FaultKind, OtpmMode, OutputLen};
+use super::pricing::Prices;
 use super::server::{self, Shared};
 use super::stats::EmulatorStats;
 
@@ -134,6 +135,14 @@ impl EmulatorBuilder {
         self
     }
 
+    /// A price table in the client's JSON format (see [`EmulatorConfig::price_table`]):
+    /// [`EmulatorStats::cost_usd`](super::EmulatorStats::cost_usd) then counts what the
+    /// completed requests would have cost. A table that cannot be read fails `start()`.
+    pub fn price_table(mut self, json: impl Into<String>) -> Self {
+        self.config.price_table = Some(json.into());
+        self
+    }
+
     /// Latency: `base` before the first byte plus `per_token` per output token (between
     /// stream events).
     pub fn latency(mut self, base: Duration, per_token: Duration) -> Self {
@@ -175,7 +184,15 @@ impl EmulatorBuilder {
         let limiter = Limiter::new(specs.into_iter().flatten().collect());
         let listener = TcpListener::bind(("127.0.0.1", cfg.port))?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared::new(cfg, limiter));
+        let prices = match &cfg.price_table {
+            Some(text) => {
+                Some(Prices::parse(text, cfg.provider).map_err(EmulatorError::InvalidConfig)?)
+            }
+            None => None,
+        };
+        let mut shared = Shared::new(cfg, limiter);
+        shared.prices = prices;
+        let shared = Arc::new(shared);
         let for_thread = Arc::clone(&shared);
         let accept = thread::Builder::new()
             .name("emulator-accept".into())

@@ -181,6 +181,10 @@ pub struct EmulatorConfig {
     pub should_retry_header: bool,
     /// How the batch APIs behave (OpenAI and Anthropic).
     pub batch: super::batch_store::BatchEmulation,
+    /// A price table in the client's JSON format (USD per million tokens); when set,
+    /// [`EmulatorStats::cost_usd`](super::EmulatorStats::cost_usd) counts what each
+    /// completed chat request would have cost under it.
+    pub price_table: Option<String>,
 }
 
 impl EmulatorConfig {
@@ -225,6 +229,7 @@ impl EmulatorConfig {
             header_dialect: super::dialect::HeaderDialect::Full,
             should_retry_header: false,
             batch: Default::default(),
+            price_table: None,
         }
     }
 

@@ -92,6 +92,7 @@ mod format;
 mod http;
 mod openai;
 mod openrouter;
+mod pricing;
 mod responses;
 mod responses_body;
 mod server;

@@ -30,6 +30,8 @@ pub(crate) struct Shared {
     pub(crate) stats: StatsCollector,
     pub(crate) credits: Mutex<Credits>,
     pub(crate) batches: super::batch_store::Store,
+    /// The loaded price table, when one was given.
+    pub(crate) prices: Option<super::pricing::Prices>,
     counter: AtomicU64,
     /// Chat requests answered so far by the scripted first faults.
     first_faults_served: AtomicU64,
@@ -47,6 +49,7 @@ impl Shared {
             stats: StatsCollector::new(),
             credits,
             batches: Default::default(),
+            prices: None,
             counter: AtomicU64::new(0),
             first_faults_served: AtomicU64::new(0),
             stop: AtomicBool::new(false),
@@ -227,6 +230,7 @@ fn dispatch(shared: &Shared, req: &HttpRequest, w: &mut TcpStream) -> bool {
             ctx.rng = rng;
             openrouter::key_info(&mut ctx)
         }
+        Route::Models => Outcome::now(super::pricing::openrouter_models(cfg)),
         Route::NotFound => {
             Outcome::now(faults::not_found(cfg.provider, &req.method, &req.path, &mut rng))
         }
@@ -257,6 +261,7 @@ enum Route {
     /// OpenAI's Responses API: the chat pipeline (faults, limits) with its own handler.
     Responses,
     Key,
+    Models,
     NotFound,
 }
 
@@ -268,6 +273,7 @@ fn route(provider: EmulatedProvider, method: &str, path: &str) -> Route {
         (EmulatedProvider::Anthropic, "POST", "/v1/messages") => Route::Chat,
         (EmulatedProvider::OpenRouter, "POST", "/api/v1/chat/completions") => Route::Chat,
         (EmulatedProvider::OpenRouter, "GET", "/api/v1/key" | "/api/v1/auth/key") => Route::Key,
+        (EmulatedProvider::OpenRouter, "GET", "/api/v1/models") => Route::Models,
         _ => Route::NotFound,
     }
 }
@@ -298,6 +304,9 @@ fn send(
             }
             if after.completed {
                 shared.stats.completed(after.body_hash, after.input, after.output, after.cost);
+                if let Some(prices) = &shared.prices {
+                    shared.stats.priced(prices.cost(&after.model, after.input, after.output));
+                }
             }
         }
         shared.stats.end();
