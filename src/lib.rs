@@ -217,7 +217,9 @@ pub use tokens::{
 pub use tokens::{TiktokenCounter, TiktokenEncoding};
 pub use types::{
     ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse, Choice, Content,
-    ContentPart, DocumentPart, ImagePart, MediaSource, Message, MessageRole, Usage,
+    ContentPart, DocumentPart, ImagePart, JsonOutputError, MediaSource, Message, MessageRole,
+    ReasoningEffort, ResponseFormat, Thinking, ThinkingBlock, Tool, ToolCall, ToolCallDelta,
+    ToolChoice, Usage, JSON_TOOL_NAME,
 };
 
 /// The README's examples, compiled as doctests so they stay true.
