@@ -77,6 +77,7 @@
 #![warn(missing_docs)]
 
 mod anthropic;
+mod anthropic_content;
 mod batch_anthropic;
 mod batch_openai;
 mod batch_store;
@@ -86,10 +87,12 @@ mod chat;
 mod completion;
 mod config;
 mod faults;
+mod features;
 mod format;
 mod http;
 mod openai;
 mod openrouter;
+mod schema;
 mod server;
 mod stats;
 mod vision;
