@@ -166,6 +166,10 @@ impl Message {
 }
 
 #[cfg(test)]
+#[path = "message_proptests.rs"]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
