@@ -11,7 +11,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::error::Error;
-use crate::provider::openai::request::{check_common, put_f64};
+use crate::provider::openai::request::{check_common, put_f64, ANTHROPIC_BLOCKS};
 use crate::types::{
     ChatCompletionRequest, Content, ContentPart, Message, MessageRole, Thinking, Tool, ToolChoice,
     JSON_TOOL_NAME,
@@ -153,7 +153,7 @@ fn turn(role: &str, content: Value, m: &Message) -> Value {
     let mut o = Map::new();
     o.insert("role".into(), json!(role));
     for (k, v) in &m.extra {
-        if k != "content" && !OPENAI_ONLY_FIELDS.contains(&k.as_str()) {
+        if k != "content" && k != ANTHROPIC_BLOCKS && !OPENAI_ONLY_FIELDS.contains(&k.as_str()) {
             o.insert(k.clone(), v.clone());
         }
     }
@@ -184,7 +184,15 @@ fn assistant_content(m: &Message) -> Result<Value, Error> {
         Some(Value::Array(calls)) => calls.as_slice(),
         _ => &[],
     };
-    if m.tool_calls.is_empty() && untyped.is_empty() && m.thinking_blocks.is_empty() {
+    let others = match m.extra.get(ANTHROPIC_BLOCKS) {
+        Some(Value::Array(b)) => b.as_slice(),
+        _ => &[],
+    };
+    if m.tool_calls.is_empty()
+        && untyped.is_empty()
+        && m.thinking_blocks.is_empty()
+        && others.is_empty()
+    {
         return Ok(content(m));
     }
     let mut blocks: Vec<Value> = m.thinking_blocks.iter().map(|b| json!(b)).collect();
@@ -194,6 +202,8 @@ fn assistant_content(m: &Message) -> Result<Value, Error> {
         Value::String(s) => blocks.push(json!({"type": "text", "text": s})),
         other => blocks.push(other),
     }
+    // Blocks of an earlier answer with no unified field (server tools...), back as they came.
+    blocks.extend(others.iter().cloned());
     for c in &m.tool_calls {
         blocks.push(tool_use(&json!(c.id), &c.name, Some(&json!(c.arguments)))?);
     }

@@ -176,3 +176,24 @@ fn structured_output_is_a_forced_tool_and_thinking_is_checked() {
         req(vec![Message::user("hi")]).reasoning_effort(crate::types::ReasoningEffort::Low);
     assert!(matches!(chat_body(&effort, false, 16), Err(Error::InvalidRequest(_))));
 }
+
+#[test]
+fn other_blocks_of_an_answer_go_back_to_anthropic_only() {
+    let mut asst = Message::assistant("Found it.");
+    let blocks =
+        json!([{"type":"server_tool_use","id":"srvtoolu_1","name":"web_search","input":{}}]);
+    asst.extra.insert(ANTHROPIC_BLOCKS.into(), blocks.clone());
+    let r = req(vec![Message::user("search"), asst, Message::user("thanks")]);
+    let b = chat_body(&r, false, 16).expect("valid");
+    assert_eq!(
+        b["messages"][1],
+        json!({"role":"assistant","content":[{"type":"text","text":"Found it."},blocks[0].clone()]})
+    );
+    let o = crate::provider::openai::request::chat_body(
+        crate::provider_id::Provider::OpenAI,
+        &r,
+        false,
+    )
+    .expect("valid");
+    assert_eq!(o["messages"][1], json!({"role":"assistant","content":"Found it."}));
+}

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use crate::error::Error;
 use crate::provider::json::{obj_of, parse_ok_body, shape_error, str_of, u64_of};
+use crate::provider::openai::request::ANTHROPIC_BLOCKS;
 use crate::provider_id::Provider;
 use crate::types::{
     ChatCompletionResponse, Choice, Content, Message, ThinkingBlock, ToolCall, Usage,
@@ -93,7 +94,7 @@ fn message(blocks: &[Value]) -> (Message, bool) {
     m.content = Content::Text(text);
     m.reasoning = reasoning;
     if !others.is_empty() {
-        m.extra.insert("content_blocks".into(), Value::Array(others));
+        m.extra.insert(ANTHROPIC_BLOCKS.into(), Value::Array(others));
     }
     let json_only = json_tool && m.tool_calls.is_empty();
     (m, json_only)
@@ -166,6 +167,35 @@ mod tests {
         assert_eq!(*calls, vec![ToolCall::new("toolu_1", "get_weather", r#"{"city":"Paris"}"#)]);
         let u = r.usage.expect("usage");
         assert_eq!((u.prompt_tokens, u.cache_read_input_tokens), (5, None));
+    }
+
+    #[test]
+    fn thinking_json_tool_and_other_blocks() {
+        let body = format!(
+            r#"{{"id":"m","model":"claude-sonnet-4-5","content":[
+            {{"type":"thinking","thinking":"Let me see.","signature":"EqQB"}},
+            {{"type":"redacted_thinking","data":"EmwK"}},
+            {{"type":"server_tool_use","id":"srvtoolu_1","name":"web_search","input":{{"query":"x"}}}},
+            {{"type":"tool_use","id":"toolu_9","name":"{JSON_TOOL_NAME}","input":{{"n":1}}}}],
+            "stop_reason":"tool_use","usage":{{"input_tokens":5,"output_tokens":7}}}}"#
+        );
+        let r = parse_response(body.as_bytes(), None, "k").expect("valid");
+        let m = &r.choices[0].message;
+        assert_eq!(r.text(), r#"{"n":1}"#, "the structured-output tool is the text");
+        assert_eq!(r.choices[0].finish_reason.as_deref(), Some("stop"));
+        assert!(m.tool_calls.is_empty());
+        assert_eq!(m.reasoning.as_deref(), Some("Let me see."));
+        assert_eq!(
+            m.thinking_blocks,
+            vec![
+                ThinkingBlock::Thinking {
+                    thinking: "Let me see.".into(),
+                    signature: "EqQB".into()
+                },
+                ThinkingBlock::RedactedThinking { data: "EmwK".into() }
+            ]
+        );
+        assert_eq!(m.extra[ANTHROPIC_BLOCKS][0]["type"], "server_tool_use", "kept, not dropped");
     }
 
     #[test]

@@ -10,6 +10,9 @@ use crate::error::Error;
 use crate::provider_id::Provider;
 use crate::types::{ChatCompletionRequest, Content, Thinking, Tool, ToolCall};
 
+/// The `extra` key of an Anthropic answer's blocks that have no unified field.
+pub(crate) const ANTHROPIC_BLOCKS: &str = "content_blocks";
+
 /// Builds the JSON body for `p` (OpenAI or OpenRouter).
 ///
 /// `extra` fields are merged last and may override the typed ones, but never the streaming
@@ -35,8 +38,15 @@ pub(crate) fn chat_body(
             }
             // `reasoning` and `thinking_blocks` are answers' fields that neither OpenAI nor
             // OpenRouter takes back; OpenRouter's own `reasoning_details` pass in `extra`.
-            // `extra` may carry `name`, `tool_call_id`, ... (and overrides).
-            o.extend(m.extra.clone());
+            // `extra` may carry `name`, `tool_call_id`, ... (and overrides). Anthropic's
+            // other blocks of an answer (`content_blocks`, server tool results) are not
+            // OpenAI's to take.
+            o.extend(
+                m.extra
+                    .iter()
+                    .filter(|(k, _)| *k != ANTHROPIC_BLOCKS)
+                    .map(|(k, v)| (k.clone(), v.clone())),
+            );
             Ok(Value::Object(o))
         })
         .collect::<Result<Vec<Value>, Error>>()?;
