@@ -79,12 +79,15 @@ fn tools(d: Dialect, body: &Value) -> Vec<(String, Value)> {
         .collect()
 }
 
-/// The tool choice: `None` (no call), `Some(None)` (any tool must be called), `Some(Some(n))`
-/// (tool `n` must be called); `auto` is `Ok(None)` with `auto = true`.
+/// The tool choice, in either dialect.
 enum Choice {
+    /// The model decides (the default).
     Auto,
+    /// No call (`none`).
     Never,
+    /// Some tool must be called (`required`, Anthropic `any`).
     Any,
+    /// This tool must be called.
     Named(String),
 }
 
