@@ -169,3 +169,28 @@ fn tool_choice_forces_or_forbids_a_call() {
         assert!(r.choices[0].message.tool_calls.is_empty() && !r.text().is_empty(), "{p}");
     }
 }
+
+#[test]
+fn tool_definitions_and_calls_are_estimated_as_openai_counts_them_here() {
+    use chat_limiter::{CharEstimator, TokenCounter};
+    // The emulator charges `ceil(chars / 4)` of the texts and of the tools' and calls' JSON,
+    // as the library estimates them, so on the OpenAI wire the two agree exactly.
+    for (p, model) in [PROVIDERS[0], PROVIDERS[2]] {
+        let (_emu, limiter) = start(p);
+        let mut req =
+            ChatCompletionRequest::new(model, vec![Message::user("call get_weather please")])
+                .tool(weather())
+                .tool(time())
+                .max_tokens(64);
+        let first = limiter.chat_completion(&req).unwrap();
+        let plain = ChatCompletionRequest::new(model, req.messages.clone()).max_tokens(64);
+        let c = CharEstimator::default();
+        assert!(c.count_prompt(&req) > c.count_prompt(&plain) + 40, "{p}: tools are counted");
+        assert_eq!(first.usage.unwrap().prompt_tokens, c.count_prompt(&req), "{p}");
+        let call = first.choices[0].message.tool_calls[0].clone();
+        req.messages.push(first.choices[0].message.clone());
+        req.messages.push(Message::tool_result(call.id, "18 C"));
+        let second = limiter.chat_completion(&req).unwrap();
+        assert_eq!(second.usage.unwrap().prompt_tokens, c.count_prompt(&req), "{p}: with the call");
+    }
+}
