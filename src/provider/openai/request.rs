@@ -112,6 +112,11 @@ fn features(
             };
             body.insert("reasoning".into(), r);
         }
+        // Thinking switched off asks nothing of OpenAI.
+        (_, None, Some(Thinking::Disabled)) => {}
+        (_, Some(e), Some(Thinking::Disabled)) => {
+            body.insert("reasoning_effort".into(), json!(e.as_str()));
+        }
         (_, _, Some(_)) => {
             return Err(Error::InvalidRequest(
                 "OpenAI has no thinking budget: set reasoning_effort instead".into(),
@@ -330,6 +335,11 @@ mod tests {
             chat_body(Provider::OpenRouter, &budget, false),
             Err(Error::InvalidRequest(_))
         ));
+        let off = r.clone().thinking(Thinking::Disabled);
+        assert_eq!(
+            chat_body(Provider::OpenAI, &off, false).expect("valid")["reasoning_effort"],
+            "high"
+        );
         let mut only_budget = budget;
         only_budget.reasoning_effort = None;
         let b = chat_body(Provider::OpenRouter, &only_budget, false).expect("valid");
