@@ -1,4 +1,4 @@
-//! The emulator's OpenAI Responses API (docs/providers.md §10) over plain HTTP: the object,
+//! The emulator's OpenAI Responses API (docs/providers.md §11) over plain HTTP: the object,
 //! the typed stream events, the same limits and headers as Chat Completions, and its 400s.
 
 mod emu_common;

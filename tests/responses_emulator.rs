@@ -91,7 +91,7 @@ fn a_stream_yields_the_text_and_settles_with_the_reported_usage() {
     let r = limiter.responses_stream(&request).unwrap().collect_response().unwrap();
     assert_eq!(r.text(), text, "the same body gets the same answer");
     assert_eq!(r.raw["object"], "response");
-    assert!(r.choices[0].message.extra["reasoning"].as_str().is_some_and(|s| !s.is_empty()));
+    assert!(r.choices[0].message.reasoning.as_deref().is_some_and(|s| !s.is_empty()));
     assert_eq!(r.usage, Some(usage));
 }
 

@@ -154,9 +154,9 @@ impl ChatLimiter {
     /// Sends a chat request to OpenAI's Responses API (`POST /v1/responses`) under the same
     /// limiter, headers and retries as [`chat_completion`](Self::chat_completion), and returns
     /// the answer in the same type: the text as the content, reasoning summaries in
-    /// `message.extra["reasoning"]`, function calls in `message.extra["tool_calls"]`,
+    /// `message.reasoning`, function calls in `message.tool_calls`,
     /// reasoning tokens in [`Usage::reasoning_tokens`](crate::Usage::reasoning_tokens), the
-    /// Responses object in `raw` (docs/providers.md §10). The same as setting
+    /// Responses object in `raw` (docs/providers.md §11). The same as setting
     /// [`ChatCompletionRequest::openai_api`]; errors like `chat_completion`, plus
     /// [`Error::InvalidRequest`](crate::Error::InvalidRequest) for another provider or a
     /// setting the Responses API lacks (`stop`, the penalties, `n > 1`).

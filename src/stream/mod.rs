@@ -37,7 +37,7 @@ type Body = BufReader<Box<dyn Read + Send>>;
 /// are settled with the usage the provider reported, or, when the stream broke or was
 /// dropped before that, with the best estimate: the reported input (Anthropic's
 /// `message_start`) or the request's estimate, plus `ceil(characters received / 4)` output
-/// tokens. Dropping the stream early closes the connection.
+/// tokens (text, reasoning and tool-call arguments). Dropping the stream early closes the connection.
 pub struct ChatStream {
     reader: SseReader<Body>,
     decoder: StreamDecoder,
@@ -222,7 +222,11 @@ impl Iterator for ChatStream {
             };
             match self.decoder.decode(&event) {
                 Ok(StreamEvent::Chunk(c)) => {
-                    self.chars_seen += c.delta.chars().count() as u64;
+                    // Tool-call arguments and reasoning are output as much as the text is.
+                    let args: usize =
+                        c.tool_calls.iter().map(|t| t.arguments.chars().count()).sum();
+                    self.chars_seen +=
+                        (c.delta.chars().count() + c.reasoning.chars().count() + args) as u64;
                     if let Some(u) = c.usage {
                         self.usage = Some(u);
                     }

@@ -48,6 +48,8 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+// Parsed once at start-up and matched at once: the size of `RunArgs` costs nothing here.
+#[allow(clippy::large_enum_variant)]
 enum Command {
     /// Send every line of a JSONL file, appending results to OUTPUT (resumes when rerun).
     #[command(after_help = args::RUN_RULES)]

@@ -1,4 +1,4 @@
-//! OpenAI's Responses API, `POST /v1/responses` (docs/providers.md §10): the same key, model
+//! OpenAI's Responses API, `POST /v1/responses` (docs/providers.md §11): the same key, model
 //! and rate-limit rules as Chat Completions (one RPM/TPM bucket per key and model, the same
 //! `x-ratelimit-*` headers and 429 bodies), a Responses-shaped body in and out, and the typed
 //! SSE events when streaming. The answer's objects and events are built in

@@ -1,6 +1,6 @@
 //! OpenAI's Responses API (`POST /v1/responses`), the second OpenAI wire: the unified request
 //! as a Responses body, a Responses object as the unified response, and its typed stream
-//! events as chunks (docs/providers.md §10). Errors and rate-limit headers are the same as
+//! events as chunks (docs/providers.md §11). Errors and rate-limit headers are the same as
 //! Chat Completions', so `provider/openai` reads those.
 
 pub(crate) mod request;

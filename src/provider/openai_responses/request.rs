@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 use crate::error::Error;
 use crate::provider::openai::request::{check_common, put_f64};
 use crate::types::{
-    ChatCompletionRequest, Content, ContentPart, MediaSource, Message, MessageRole,
+    ChatCompletionRequest, Content, ContentPart, MediaSource, Message, MessageRole, Thinking,
 };
 
 /// Builds the JSON body. Errors: `Error::InvalidRequest` for a setting the Responses API does
@@ -47,6 +47,23 @@ pub(crate) fn body(req: &ChatCompletionRequest, stream: bool) -> Result<Value, E
     }
     put_f64(&mut body, "temperature", req.temperature)?;
     put_f64(&mut body, "top_p", req.top_p)?;
+    if req.thinking.is_some_and(|t| t != Thinking::Disabled) {
+        return Err(unsupported("a thinking budget (Anthropic's)"));
+    }
+    // The typed settings in their Chat Completions form (their serde form), translated below
+    // like the same fields given through `extra`.
+    let typed = [
+        ("tools", (!req.tools.is_empty()).then(|| serde_json::to_value(&req.tools))),
+        ("tool_choice", req.tool_choice.as_ref().map(serde_json::to_value)),
+        ("response_format", req.response_format.as_ref().map(serde_json::to_value)),
+        ("reasoning_effort", req.reasoning_effort.as_ref().map(serde_json::to_value)),
+    ];
+    for (k, v) in typed {
+        if let Some(v) = v.transpose().map_err(|e| Error::InvalidRequest(format!("{k}: {e}")))? {
+            let (k, v) = translate(k, &v);
+            body.insert(k, v);
+        }
+    }
     for (k, v) in &req.extra {
         let (k, v) = translate(k, v);
         if k != "n" {
@@ -95,7 +112,7 @@ fn input_items(m: &Message, out: &mut Vec<Value>) -> Result<(), Error> {
     let given = extra.remove("content").map(serde_json::from_value::<Content>);
     let given = given.transpose().map_err(|e| Error::InvalidRequest(format!("content: {e}")))?;
     let body = given.as_ref().unwrap_or(&m.content);
-    if !body.is_empty() || calls.is_none() {
+    if !body.is_empty() || (calls.is_none() && m.tool_calls.is_empty()) {
         let mut item = Map::new();
         item.insert("type".into(), json!("message"));
         item.insert("role".into(), json!(m.role.as_str()));
@@ -109,6 +126,10 @@ fn input_items(m: &Message, out: &mut Vec<Value>) -> Result<(), Error> {
         let id = call.get("id").cloned().unwrap_or(json!(""));
         out.push(json!({"type": "function_call", "call_id": id, "name": get("name"),
             "arguments": get("arguments")}));
+    }
+    for call in &m.tool_calls {
+        out.push(json!({"type": "function_call", "call_id": call.id, "name": call.name,
+            "arguments": call.arguments}));
     }
     Ok(())
 }

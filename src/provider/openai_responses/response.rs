@@ -1,14 +1,13 @@
 //! A Responses object (`"object": "response"`) as the unified response: one choice whose
 //! message holds the answer text, with the other output items kept where the caller can find
-//! them (docs/providers.md §10):
+//! them (docs/providers.md §11):
 //!
 //! * `message` items: their `output_text` parts joined are the content; `refusal` parts go to
 //!   `extra["refusal"]`.
-//! * `reasoning` items: the summary texts joined go to `extra["reasoning"]` (the key
-//!   OpenRouter uses for reasoning text on Chat Completions), apart from the answer.
-//! * `function_call` items: `extra["tool_calls"]` in the Chat Completions shape
-//!   (`{id: call_id, type: "function", function: {name, arguments}}`), so a follow-up request
-//!   sends them back as they came.
+//! * `reasoning` items: the summary texts joined go to `message.reasoning`, apart from the
+//!   answer.
+//! * `function_call` items: typed `message.tool_calls` (`call_id` as the id, `name`,
+//!   `arguments`), so a follow-up request sends them back as they came.
 //! * any other item (web search, file search, ...): `extra["output_items"]`, unchanged.
 //!
 //! `status` gives the finish reason: `completed` is `stop` (`tool_calls` when the model
@@ -22,7 +21,9 @@ use crate::error::Error;
 use crate::provider::json::{obj_of, parse_ok_body, shape_error, str_of, u64_of};
 use crate::provider::openai::error::in_band_error;
 use crate::provider_id::Provider;
-use crate::types::{ChatCompletionResponse, Choice, Content, Message, MessageRole, Usage};
+use crate::types::{
+    ChatCompletionResponse, Choice, Content, Message, MessageRole, ToolCall, Usage,
+};
 
 const P: Provider = Provider::OpenAI;
 
@@ -52,7 +53,7 @@ pub(crate) fn from_value(
         return Err(shape_error(P, "no `output` array in the response"));
     };
     let message = message(items);
-    let called = message.extra.contains_key("tool_calls");
+    let called = !message.tool_calls.is_empty();
     Ok(ChatCompletionResponse {
         id: str_of(root.get("id")).unwrap_or_default().to_string(),
         model: str_of(root.get("model")).unwrap_or_default().to_string(),
@@ -115,12 +116,14 @@ fn message(items: &[Value]) -> Message {
                 reasoning
                     .extend(summary.into_iter().flatten().filter_map(|s| str_of(s.get("text"))));
             }
-            Some("function_call") => calls.push(json!({
-                "id": item.get("call_id").or_else(|| item.get("id")).cloned().unwrap_or(json!("")),
-                "type": "function",
-                "function": {"name": item.get("name").cloned().unwrap_or(json!("")),
-                    "arguments": item.get("arguments").cloned().unwrap_or(json!(""))},
-            })),
+            Some("function_call") => {
+                let id = str_of(item.get("call_id")).or_else(|| str_of(item.get("id")));
+                calls.push(ToolCall::new(
+                    id.unwrap_or_default(),
+                    str_of(item.get("name")).unwrap_or_default(),
+                    str_of(item.get("arguments")).unwrap_or_default(),
+                ));
+            }
             _ => others.push(item.clone()),
         }
     }
@@ -128,17 +131,16 @@ fn message(items: &[Value]) -> Message {
     if !refusal.is_empty() {
         extra.insert("refusal".into(), json!(refusal));
     }
-    if !reasoning.is_empty() {
-        extra.insert("reasoning".into(), json!(reasoning.join("\n\n")));
-    }
-    if !calls.is_empty() {
-        extra.insert("tool_calls".into(), Value::Array(calls));
-    }
     if !others.is_empty() {
         extra.insert("output_items".into(), Value::Array(others));
     }
-    let content = if text.is_empty() && !extra.is_empty() { Content::Null } else { text.into() };
-    Message { role: MessageRole::Assistant, content, extra }
+    let empty = text.is_empty() && (!extra.is_empty() || !calls.is_empty());
+    let mut message =
+        Message::new(MessageRole::Assistant, if empty { Content::Null } else { text.into() });
+    message.extra = extra;
+    message.tool_calls = calls;
+    message.reasoning = (!reasoning.is_empty()).then(|| reasoning.join("\n\n"));
+    message
 }
 
 /// Responses usage: `input_tokens` (with `input_tokens_details.cached_tokens`),

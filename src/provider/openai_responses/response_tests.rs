@@ -33,12 +33,11 @@ fn every_output_item_kind_and_usage() {
     assert_eq!(r.text(), "Hello world");
     let m = &r.choices[0].message;
     assert_eq!(m.role, MessageRole::Assistant);
-    assert_eq!(m.extra["reasoning"], "Think.\n\nThen answer.");
+    assert_eq!(m.reasoning.as_deref(), Some("Think.\n\nThen answer."));
     assert_eq!(m.extra["refusal"], "not that");
     assert_eq!(
-        m.extra["tool_calls"],
-        json!([{"id": "call_9", "type": "function",
-                "function": {"name": "weather", "arguments": "{\"city\":\"Oslo\"}"}}])
+        m.tool_calls,
+        [crate::types::ToolCall::new("call_9", "weather", "{\"city\":\"Oslo\"}")]
     );
     assert_eq!(m.extra["output_items"][0]["type"], "web_search_call");
     assert_eq!(r.choices[0].finish_reason.as_deref(), Some("tool_calls"));

@@ -1,14 +1,14 @@
-//! The Responses API's typed stream events as chunks (docs/providers.md §10).
+//! The Responses API's typed stream events as chunks (docs/providers.md §11).
 //!
 //! Each SSE event names its type twice (`event:` and the data's `type`; the data wins). The
 //! stream has no `[DONE]`: it ends on `response.completed` or `response.incomplete`, whose
 //! `response` is the whole Responses object, usage included; that event becomes the last
 //! chunk (finish reason and usage) and the object is kept, so that collecting the stream gives
-//! exactly what a non-streaming call returns (reasoning summaries and function calls
-//! included, which the chunk type has no field for yet). `response.failed` and `error` end
-//! the stream with `Error::Api`. Every other event (`response.in_progress`, item and part
-//! bookkeeping, the `.done` events repeating what the deltas said, reasoning-summary and
-//! function-argument deltas) carries nothing a chunk can hold and is skipped.
+//! exactly what a non-streaming call returns. Reasoning-summary deltas become the chunk's
+//! `reasoning`, a function call's start and argument deltas its `tool_calls` (keyed by the
+//! item's `output_index`). `response.failed` and `error` end the stream with `Error::Api`.
+//! Every other event (`response.in_progress`, item and part bookkeeping, the `.done` events
+//! repeating what the deltas said) carries nothing a chunk can hold and is skipped.
 
 use serde_json::{json, Value};
 
@@ -17,7 +17,7 @@ use crate::error::Error;
 use crate::provider::json::str_of;
 use crate::provider::openai::error::in_band_error;
 use crate::provider::wire::StreamEvent;
-use crate::types::{ChatCompletionChunk, MessageRole};
+use crate::types::{ChatCompletionChunk, MessageRole, ToolCallDelta};
 
 /// One Responses stream's state: its id and model, and the final object once it arrived.
 #[derive(Debug, Default)]
@@ -79,6 +79,36 @@ impl ResponsesStream {
             "response.output_text.delta" => {
                 StreamEvent::Chunk(chunk(str_of(root.get("delta")).unwrap_or("").to_string()))
             }
+            "response.reasoning_summary_text.delta" => StreamEvent::Chunk(ChatCompletionChunk {
+                reasoning: str_of(root.get("delta")).unwrap_or("").to_string(),
+                ..chunk(String::new())
+            }),
+            // A function call starts as an output item, and its arguments arrive in pieces;
+            // both carry the item's `output_index`, which keys the call's deltas.
+            "response.output_item.added"
+                if root.pointer("/item/type").and_then(Value::as_str) == Some("function_call") =>
+            {
+                let item = &root["item"];
+                let id = str_of(item.get("call_id")).or_else(|| str_of(item.get("id")));
+                let delta = ToolCallDelta::new(
+                    output_index(&root),
+                    id.map(str::to_string),
+                    str_of(item.get("name")).map(str::to_string),
+                    String::new(),
+                );
+                StreamEvent::Chunk(ChatCompletionChunk {
+                    tool_calls: vec![delta],
+                    ..chunk(String::new())
+                })
+            }
+            "response.function_call_arguments.delta" => {
+                let piece = str_of(root.get("delta")).unwrap_or("").to_string();
+                let delta = ToolCallDelta::new(output_index(&root), None, None, piece);
+                StreamEvent::Chunk(ChatCompletionChunk {
+                    tool_calls: vec![delta],
+                    ..chunk(String::new())
+                })
+            }
             "response.completed" | "response.incomplete" => {
                 let r = response.filter(|r| r.is_object()).ok_or_else(|| {
                     Error::Stream(format!("a Responses `{kind}` event without its response"))
@@ -112,6 +142,14 @@ impl ResponsesStream {
             _ => StreamEvent::Ignore,
         })
     }
+}
+
+/// The event's `output_index` (0 when missing or out of range).
+fn output_index(root: &Value) -> u32 {
+    root.get("output_index")
+        .and_then(Value::as_u64)
+        .and_then(|i| u32::try_from(i).ok())
+        .unwrap_or(0)
 }
 
 fn api(err: &Value, api_key: &str) -> Error {

@@ -37,9 +37,7 @@ fn every_event_of_a_normal_stream() {
         "response.output_item.added",
         "response.content_part.added",
         "response.reasoning_summary_part.added",
-        "response.reasoning_summary_text.delta",
         "response.reasoning_summary_text.done",
-        "response.function_call_arguments.delta",
         "response.function_call_arguments.done",
         "response.output_text.done",
         "response.content_part.done",
@@ -56,6 +54,25 @@ fn every_event_of_a_normal_stream() {
     );
     let StreamEvent::Chunk(c) = d.expect("ok") else { panic!("a chunk") };
     assert_eq!((c.delta.as_str(), c.id.as_str()), ("Hi", "resp_1"));
+    // Reasoning summaries and function calls have fields of their own on the chunk.
+    let kind = "response.reasoning_summary_text.delta";
+    let d = ev(&mut s, kind, json!({"type": kind, "delta": "Think", "output_index": 0}));
+    let StreamEvent::Chunk(c) = d.expect("ok") else { panic!("a chunk") };
+    assert_eq!((c.reasoning.as_str(), c.delta.as_str()), ("Think", ""));
+    let kind = "response.output_item.added";
+    let item =
+        json!({"type": "function_call", "call_id": "call_1", "name": "weather", "arguments": ""});
+    let d = ev(&mut s, kind, json!({"type": kind, "output_index": 1, "item": item}));
+    let StreamEvent::Chunk(c) = d.expect("ok") else { panic!("a chunk") };
+    let start = &c.tool_calls[0];
+    assert_eq!(
+        (start.index, start.id.as_deref(), start.name.as_deref()),
+        (1, Some("call_1"), Some("weather"))
+    );
+    let kind = "response.function_call_arguments.delta";
+    let d = ev(&mut s, kind, json!({"type": kind, "output_index": 1, "delta": "{\"city\""}));
+    let StreamEvent::Chunk(c) = d.expect("ok") else { panic!("a chunk") };
+    assert_eq!((c.tool_calls[0].index, c.tool_calls[0].arguments.as_str()), (1, "{\"city\""));
     assert_eq!(s.final_response(), None);
     let done = response("completed", json!({}));
     let last =
