@@ -177,6 +177,7 @@ mod client;
 mod config;
 mod error;
 mod limit;
+mod metrics;
 mod provider;
 mod provider_id;
 mod request;
@@ -203,6 +204,9 @@ pub use limit::clock::{Clock, ManualClock, SystemClock};
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use limit::redis_store::RedisFailurePolicy;
 pub use limit::snapshot::{DimensionSnapshot, LimitsSnapshot, ModelLimits};
+pub use metrics::{
+    CallCounts, FailureKind, Histogram, MetricsSnapshot, ModelMetrics, TokenCounts, BUCKET_BOUNDS,
+};
 pub use provider::openrouter::OpenRouterKeyInfo;
 pub use provider_id::{ParseProviderError, Provider};
 pub use request::RawResponse;

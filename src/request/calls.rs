@@ -31,6 +31,7 @@ impl Engine {
             let request_id = wire::request_id(p, &resp.headers, self.key.expose());
             let parsed = wire::parse_chat_response(p, &body, request_id, self.key.expose())?;
             if let Some(usage) = &parsed.usage {
+                permit.reported(usage.prompt_tokens, usage.completion_tokens);
                 permit.settle(cost::settled(p, &call.model, permit.cost(), usage));
             }
             Ok(parsed)
