@@ -97,6 +97,10 @@ pub struct RunArgs {
     /// `--via auto`: when the job must be done (`90s`, `30m`, `2h`, `1d`).
     #[arg(long, value_name = "DURATION")]
     pub deadline: Option<String>,
+    /// Serve `GET /metrics` (Prometheus text format) on this loopback address while the run
+    /// lasts, e.g. `127.0.0.1:9464` (real-time runs).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<String>,
 }
 
 /// How `run` sends the job.
@@ -172,6 +176,7 @@ impl RunArgs {
             batch_max_requests: None,
             poll_interval: chat_limiter::PollSchedule::default().first.as_secs_f64(),
             deadline: None,
+            metrics: None,
         }
     }
 }

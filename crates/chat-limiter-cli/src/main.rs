@@ -14,6 +14,8 @@ mod input;
 mod limits;
 mod lock;
 mod logger;
+mod metrics_server;
+mod metrics_text;
 mod output;
 mod record;
 mod run;
@@ -94,6 +96,9 @@ fn main() -> ExitCode {
     logger::install();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run(args) if args.via == args::Via::Batch && args.metrics.is_some() => {
+            Err(Fatal::usage(metrics_server::NOT_WITH_BATCH))
+        }
         Command::Run(args) if args.via == args::Via::Batch => via_batch::run(&args, None),
         Command::Run(args) if args.via == args::Via::Auto => via_auto::run(&args),
         Command::Run(args) => {
