@@ -1,7 +1,8 @@
 //! The events of a run, as a program's logger receives them: 429s and the pause they cause,
 //! retries with their reason and wait, a limit that changes, Redis falling back and coming
-//! back, a give-up, and at `debug` one admission decision per attempt. Also: plain successes
-//! add nothing at `info`, and no record holds the key, whole or in part.
+//! back, a give-up, a daily cap's wait with when it ends, and at `debug` one admission
+//! decision per attempt. Also: plain successes add nothing at `info`, and no record holds the
+//! key, whole or in part.
 //!
 //! One test in this binary: the logger is global to the process.
 #![cfg(feature = "redis")]
@@ -9,10 +10,12 @@
 mod fake_http;
 mod redis_support;
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chat_limiter::{ChatCompletionRequest, ChatLimiter, Message, Provider, RedisFailurePolicy};
+use chat_limiter::{
+    ChatCompletionRequest, ChatLimiter, Clock, ManualClock, Message, Provider, RedisFailurePolicy,
+};
 use fake_http::{FakeServer, Reply};
 use log::{Level, LevelFilter, Log, Metadata, Record};
 use redis_support::{RedisServer, KEY};
@@ -154,4 +157,32 @@ fn a_run_tells_its_story_at_info_explains_admissions_at_debug_and_never_logs_the
         }
     }
     assert!(after.iter().any(|(_, _, m)| m.contains("upstream failed for key [REDACTED]")));
+
+    // A daily cap: the wait is told once, at warn, with when it ends (on a manual clock, so
+    // the day passes at once).
+    let daily = FakeServer::script(vec![Reply::openai(5, 5)]);
+    let clock = Arc::new(ManualClock::new());
+    let capped = ChatLimiter::builder()
+        .provider(Provider::OpenAI)
+        .api_key(KEY)
+        .base_url(daily.url("/v1"))
+        .request_limit(2)
+        .request_window(Duration::from_secs(86_400))
+        .clock(Arc::clone(&clock) as Arc<dyn Clock>)
+        .build()
+        .expect("limiter");
+    let ask4o = ChatCompletionRequest::new("gpt-4o", vec![Message::user("hi")]).max_tokens(5);
+    let t0 = clock.now();
+    for _ in 0..3 {
+        capped.chat_completion(&ask4o).expect("waits, then succeeds");
+    }
+    assert!(clock.now() - t0 >= Duration::from_secs(3600), "the cap was waited out");
+    let recs = records();
+    let long = |(l, t, m): &&(Level, String, String)| {
+        *l == Level::Warn && t == limit && m.starts_with("gpt-4o: waiting on the requests bucket")
+    };
+    let told: Vec<_> = recs.iter().filter(long).collect();
+    assert_eq!(told.len(), 1, "told once: {recs:#?}");
+    assert!(told[0].2.contains("(has 0, needs 1): resuming at "), "{}", told[0].2);
+    assert!(told[0].2.contains(" GMT, in ") && told[0].2.ends_with('m'), "{}", told[0].2);
 }

@@ -61,3 +61,38 @@ fn the_snapshot_counts_what_the_emulator_saw() {
     assert_eq!((m.latency.count(), m.wait.count()), (server.requests, server.requests));
     assert_eq!((m.in_flight, m.queued), (0, 0), "nothing left running");
 }
+
+#[test]
+fn streams_report_their_usage_and_anthropic_charges_input_and_output() {
+    let emu = Emulator::anthropic().start().expect("emulator");
+    let l = ChatLimiter::builder()
+        .provider(Provider::Anthropic)
+        .api_key("sk-ant-test-metrics-0123456789")
+        .base_url(emu.base_url())
+        .request_limit(1000)
+        .input_token_limit(1_000_000)
+        .output_token_limit(1_000_000)
+        .build()
+        .expect("limiter");
+    let model = "claude-sonnet-4-5";
+    for i in 0..3 {
+        let req = ChatCompletionRequest::new(model, vec![Message::user(format!("count to {i}"))])
+            .max_tokens(16);
+        let mut text = String::new();
+        for chunk in l.chat_completion_stream(&req).expect("stream") {
+            text.push_str(&chunk.expect("chunk").delta);
+        }
+        assert!(!text.is_empty());
+    }
+    let server = emu.stats();
+    let snap = l.metrics();
+    let m = snap.model(model).expect("the model's entry");
+    assert_eq!((m.requests.sent, m.requests.succeeded), (3, 3));
+    assert_eq!(server.requests, 3);
+    assert!(server.input_tokens > 0 && server.output_tokens > 0, "{server:?}");
+    assert_eq!(m.tokens_reported.input, server.input_tokens);
+    assert_eq!(m.tokens_reported.output, server.output_tokens);
+    let c = m.tokens_charged;
+    assert_eq!(c.tokens, 0, "Anthropic has no combined token limit");
+    assert!(c.input > 0 && c.output == 3 * 16, "{c:?}");
+}

@@ -201,8 +201,11 @@ impl ModelLimiter {
                     }
                     let wait = full_wait.min(MAX_WAIT);
                     if self.clock.is_virtual() {
-                        // A test clock: reaching the deadline is moving the clock to it.
-                        MutexGuard::unlocked(&mut st, || self.clock.sleep(wait));
+                        // A test clock: reaching the deadline is moving the clock to it (at
+                        // least as far as the real clock's shortest wait, so a deadline that
+                        // rounds to now cannot spin).
+                        let step = wait.max(Duration::from_micros(50));
+                        MutexGuard::unlocked(&mut st, || self.clock.sleep(step));
                     } else {
                         self.head_cv.wait_for(&mut st, wait.max(Duration::from_micros(50)));
                     }

@@ -11,8 +11,8 @@ use crate::limit::model::{Cost, ModelState};
 /// The log target of the limiter's events.
 pub(crate) const TARGET: &str = "chat_limiter::limit";
 
-/// A wait on the buckets at least this long is told at `info`, once per model and deadline
-/// (a daily cap, a long window), not only at `debug`.
+/// A wait on the buckets at least this long is told at `warn`, once per model and deadline
+/// (a daily cap, a long window), not only at `debug`: a run that stops for hours says so.
 const LONG: Duration = Duration::from_secs(60);
 
 const DIMS: [&str; 4] = ["requests", "tokens", "input tokens", "output tokens"];
@@ -88,7 +88,7 @@ impl ModelLimiter {
         }
     }
 
-    /// Tells a first wait of the head: at `debug` always; at `info`, with the time it resumes,
+    /// Tells a first wait of the head: at `debug` always; at `warn`, with the time it resumes,
     /// when it is long and later than the last long wait told for this model.
     pub(super) fn tell_wait(
         &self,
@@ -107,15 +107,15 @@ impl ModelLimiter {
             newer
         };
         let debug = log::log_enabled!(target: TARGET, log::Level::Debug);
-        let info = long && log::log_enabled!(target: TARGET, log::Level::Info);
-        if !debug && !info {
+        let warn = long && log::log_enabled!(target: TARGET, log::Level::Warn);
+        if !debug && !warn {
             return None;
         }
         let why = self.why_wait(st, cost, now);
         match wait {
             Some(w) if long => {
                 let resume = httpdate::fmt_http_date(self.clock.system_now() + w);
-                log::info!(target: TARGET, "{}: waiting on {why}: resuming at {resume}, in {}", self.model, human_duration(w));
+                log::warn!(target: TARGET, "{}: waiting on {why}: resuming at {resume}, in {}", self.model, human_duration(w));
             }
             Some(w) => {
                 log::debug!(target: TARGET, "{}: head of the queue waits {:.3}s for {why}", self.model, w.as_secs_f64())
