@@ -1,8 +1,8 @@
 //! The events of a run, as a program's logger receives them: 429s and the pause they cause,
 //! retries with their reason and wait, a limit that changes, Redis falling back and coming
-//! back, a give-up, a daily cap's wait with when it ends, and at `debug` one admission
-//! decision per attempt. Also: plain successes add nothing at `info`, and no record holds the
-//! key, whole or in part.
+//! back, a give-up, a daily cap's wait with when it ends, OpenRouter's credits, and at
+//! `debug` one admission decision per attempt. Also: plain successes add nothing at `info`,
+//! and no record holds the key, whole or in part.
 //!
 //! One test in this binary: the logger is global to the process.
 #![cfg(feature = "redis")]
@@ -16,6 +16,7 @@ use std::time::Duration;
 use chat_limiter::{
     ChatCompletionRequest, ChatLimiter, Clock, ManualClock, Message, Provider, RedisFailurePolicy,
 };
+use chat_limiter_emulator::Emulator;
 use fake_http::{FakeServer, Reply};
 use log::{Level, LevelFilter, Log, Metadata, Record};
 use redis_support::{RedisServer, KEY};
@@ -149,13 +150,6 @@ fn a_run_tells_its_story_at_info_explains_admissions_at_debug_and_never_logs_the
     assert_eq!(info(&after), before, "no info line per request: {:#?}", &after[story.len()..]);
     assert_eq!(admissions(&after), 26);
 
-    // The key, whole or any 8 characters of it, never.
-    for (_, _, m) in &after {
-        for w in KEY.as_bytes().windows(8) {
-            let part = std::str::from_utf8(w).unwrap();
-            assert!(!m.contains(part), "the key's {part:?} in {m:?}");
-        }
-    }
     assert!(after.iter().any(|(_, _, m)| m.contains("upstream failed for key [REDACTED]")));
 
     // A daily cap: the wait is told once, at warn, with when it ends (on a manual clock, so
@@ -185,4 +179,30 @@ fn a_run_tells_its_story_at_info_explains_admissions_at_debug_and_never_logs_the
     assert_eq!(told.len(), 1, "told once: {recs:#?}");
     assert!(told[0].2.contains("(has 0, needs 1): resuming at "), "{}", told[0].2);
     assert!(told[0].2.contains(" GMT, in ") && told[0].2.ends_with('m'), "{}", told[0].2);
+
+    // OpenRouter credits: the balance is told at info when first read; a spent key at warn.
+    let credits = "chat_limiter::credits";
+    for (credit, ok) in [(5.0, true), (0.0, false)] {
+        let emu = Emulator::openrouter().credits(credit).start().expect("emulator");
+        let or = ChatLimiter::builder()
+            .provider(Provider::OpenRouter)
+            .api_key(KEY)
+            .base_url(emu.base_url())
+            .build()
+            .expect("limiter");
+        let req = ChatCompletionRequest::new("openai/gpt-4o-mini", vec![Message::user("hi")])
+            .max_tokens(5);
+        assert_eq!(or.chat_completion(&req).is_ok(), ok);
+    }
+    let recs = records();
+    find(&recs, Level::Info, credits, &["OpenRouter credits: ", " USD left of 5.0000"]);
+    find(&recs, Level::Warn, credits, &["OpenRouter credits exhausted", "requests fail fast"]);
+
+    // The key, whole or any 8 characters of it, never, in any record of the whole run.
+    for (_, _, m) in &recs {
+        for w in KEY.as_bytes().windows(8) {
+            let part = std::str::from_utf8(w).unwrap();
+            assert!(!m.contains(part), "the key's {part:?} in {m:?}");
+        }
+    }
 }
