@@ -1,6 +1,7 @@
 //! The events of a run, as a program's logger receives them: 429s and the pause they cause,
-//! retries with their reason and wait, a limit that changes, Redis falling back and coming
-//! back, a give-up, a daily cap's wait with when it ends, OpenRouter's credits, and at
+//! retries with their reason and wait, limits learned and changed, Redis falling back and
+//! coming back, a give-up, a daily cap's wait with when it ends (on the buckets and from a
+//! 429's `retry-after`), OpenRouter's credits, and at
 //! `debug` one admission decision per attempt. Also: plain successes add nothing at `info`,
 //! and no record holds the key, whole or in part.
 //!
@@ -179,6 +180,34 @@ fn a_run_tells_its_story_at_info_explains_admissions_at_debug_and_never_logs_the
     assert_eq!(told.len(), 1, "told once: {recs:#?}");
     assert!(told[0].2.contains("(has 0, needs 1): resuming at "), "{}", told[0].2);
     assert!(told[0].2.contains(" GMT, in ") && told[0].2.ends_with('m'), "{}", told[0].2);
+
+    // A 429 asking for two hours (a daily cap) with long_wait Wait: told at warn with when the
+    // queue resumes; and limits learned from the headers of a cold start, with their window.
+    let capped = FakeServer::script(vec![
+        Reply::new(429, r#"{"error":{"message":"daily cap","type":"requests"}}"#)
+            .header("retry-after", "7200"),
+        Reply::openai(5, 5)
+            .header("x-ratelimit-limit-requests", "10000")
+            .header("x-ratelimit-remaining-requests", "9999")
+            .header("x-ratelimit-reset-requests", "8.64s"),
+    ]);
+    let l = ChatLimiter::builder()
+        .provider(Provider::OpenAI)
+        .api_key(KEY)
+        .base_url(capped.url("/v1"))
+        .clock(Arc::new(ManualClock::new()) as Arc<dyn Clock>)
+        .build()
+        .expect("limiter");
+    let ask_mini = ChatCompletionRequest::new("gpt-4.1-mini", vec![Message::user("hi")]);
+    l.chat_completion(&ask_mini.max_tokens(5)).expect("waits out the cap, then succeeds");
+    let recs = records();
+    find(
+        &recs,
+        Level::Warn,
+        retry,
+        &["rate limit reached on gpt-4.1-mini", "resuming at ", ", in 2h00m"],
+    );
+    find(&recs, Level::Info, limit, &["gpt-4.1-mini: learned the requests limit: 10000 per"]);
 
     // OpenRouter credits: the balance is told at info when first read; a spent key at warn.
     let credits = "chat_limiter::credits";
