@@ -1,9 +1,9 @@
 //! The events of a run, as a program's logger receives them: 429s and the pause they cause,
 //! retries with their reason and wait, limits learned and changed, Redis falling back and
 //! coming back, a give-up, a daily cap's wait with when it ends (on the buckets and from a
-//! 429's `retry-after`), OpenRouter's credits, and at
-//! `debug` one admission decision per attempt. Also: plain successes add nothing at `info`,
-//! and no record holds the key, whole or in part.
+//! 429's `retry-after`), OpenRouter's credits, and at `debug` one admission decision per
+//! attempt. Also: plain successes add nothing at `info`, and no record holds the key, whole or
+//! in part.
 //!
 //! One test in this binary: the logger is global to the process.
 #![cfg(feature = "redis")]
