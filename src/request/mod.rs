@@ -23,6 +23,8 @@ mod credits;
 mod direct;
 #[cfg(test)]
 mod direct_tests;
+#[cfg(test)]
+mod metrics_tests;
 mod prepare;
 mod raw;
 mod run;

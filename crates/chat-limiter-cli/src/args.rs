@@ -136,6 +136,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "FRACTION",
           default_value_t = crate::dry_run::DEFAULT_EXPECTED_OUTPUT)]
     pub expected_output: f64,
+    /// Serve `GET /metrics` (Prometheus text format) on this loopback address while the run
+    /// lasts, e.g. `127.0.0.1:9464` (real-time runs).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<String>,
 }
 
 /// How `run` sends the job.
@@ -221,6 +225,7 @@ impl RunArgs {
             budget_name: None,
             prices: None,
             expected_output: crate::dry_run::DEFAULT_EXPECTED_OUTPUT,
+            metrics: None,
         }
     }
 }

@@ -22,6 +22,8 @@ mod limits;
 mod line_set;
 mod lock;
 mod logger;
+mod metrics_server;
+mod metrics_text;
 mod output;
 mod record;
 mod run;
@@ -106,6 +108,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) if args.dry_run => dry_run::dry_run(&args),
+        Command::Run(args) if args.via == args::Via::Batch && args.metrics.is_some() => {
+            Err(Fatal::usage(metrics_server::NOT_WITH_BATCH))
+        }
         Command::Run(args) => {
             signals::install(std::time::Duration::from_secs_f64(args.grace.clamp(0.0, 86_400.0)));
             match args.via {

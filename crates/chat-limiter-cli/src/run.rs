@@ -60,6 +60,7 @@ pub fn run(args: &RunArgs, api_key: Option<String>) -> Result<Outcome, Fatal> {
     // The batch settings first: their messages name the flags' own settings.
     let config = batch_config(args)?;
     let limiter = build_limiter(args, provider, api_key)?;
+    let _metrics = crate::metrics_server::serve_for(args, &limiter)?;
     let out = args.output.display();
     let _lock = lock::acquire(&args.output).map_err(Fatal::usage)?;
     let (mut writer, resume) = output::open(&args.output)
