@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::limit::bucket::{Bucket, DEFAULT_WINDOW};
 use crate::limit::info::{DimensionInfo, RateLimitInfo};
-use crate::limit::snapshot::{DimensionSnapshot, ModelLimits};
+use crate::limit::snapshot::ModelLimits;
 
 mod shared;
 
@@ -357,14 +357,7 @@ impl ModelState {
     }
 
     pub(crate) fn snapshot(&mut self, model: &str, now: Instant) -> ModelLimits {
-        let snap = |b: &mut Option<Bucket>| {
-            b.as_mut().map(|b| DimensionSnapshot {
-                limit: b.limit(),
-                remaining: b.level(now).max(0.0) as u64,
-                used: b.used,
-                reset: b.time_to_full(now),
-            })
-        };
+        let snap = |b: &mut Option<Bucket>| b.as_mut().map(|b| b.snapshot(now));
         ModelLimits {
             model: model.to_string(),
             requests: snap(&mut self.requests),

@@ -71,6 +71,10 @@ pub struct RunArgs {
     /// Also write the summary as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     pub stats_json: Option<PathBuf>,
+    /// At the end, write an HTML report (charts and tables) of the run's timeline to FILE;
+    /// `chat-limiter report OUTPUT -o FILE` writes it later.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
     /// No progress bar (it is also off when stderr is not a terminal).
     #[arg(long)]
     pub no_progress: bool,
@@ -165,6 +169,7 @@ impl RunArgs {
             long_wait: LongWaitArg::from(defaults.long_wait()),
             redis: None,
             stats_json: None,
+            report: None,
             no_progress: false,
             retry: None,
             grace: DEFAULT_GRACE_SECS,
@@ -235,6 +240,9 @@ pub struct DemoArgs {
     /// No progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// Write the run's HTML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 /// The options of `limits`.

@@ -11,16 +11,25 @@ mod demo;
 mod emulate;
 mod feed;
 mod input;
+mod latency;
 mod limits;
+mod live;
 mod lock;
 mod logger;
 mod output;
 mod record;
+mod report;
+mod report_cmd;
+mod report_html;
+mod report_svg;
 mod run;
+mod sampler;
 mod setup;
 mod signals;
 mod source;
 mod summary;
+mod timeline;
+mod verdict;
 mod via_auto;
 mod via_batch;
 
@@ -51,6 +60,8 @@ enum Command {
     Limits(LimitsArgs),
     /// The provider batches of a `run --via batch` job: `status` or `cancel`.
     Batches(batches_cmd::BatchesArgs),
+    /// Write the HTML report of a run's output from its timeline (OUTPUT.timeline.jsonl).
+    Report(report_cmd::ReportArgs),
 }
 
 /// A failure that ends the command, with its exit code.
@@ -104,6 +115,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::demo(&args),
         Command::Limits(args) => limits::limits(&args),
         Command::Batches(args) => batches_cmd::batches(&args),
+        Command::Report(args) => report_cmd::report_cmd(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
