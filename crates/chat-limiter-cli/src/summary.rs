@@ -183,6 +183,9 @@ impl Summary {
             let _ = writeln!(s, "  {}:", m.model);
             for d in &m.dimensions {
                 let _ = writeln!(s, "    {}", d.verdict);
+                if let Some(burst) = &d.burst {
+                    let _ = writeln!(s, "      ({burst})");
+                }
             }
             if m.dimensions.is_empty() {
                 let _ = writeln!(s, "    limits unknown: none configured, none reported");
