@@ -263,10 +263,10 @@ mod tests {
         });
         s.set_rates(12.5);
         let text = s.render();
-        assert!(text.contains("    tokens (admission charge: prompt estimate + max_tokens): 345600/min over 12.5 s, limit 60000/min: at the limit"), "{text}");
+        assert!(text.contains("    tokens (admission charge: prompt estimate + max_tokens): 345600/min over 12.5 s, limit 60000/min: used 72000 of the 72500 it allows in that time: at the limit"), "{text}");
         assert!(
             text.contains(
-                "    requests: 1440/min over 12.5 s, limit 600/min: 59% below it, bound by tokens"
+                "    requests: 1440/min over 12.5 s, limit 600/min: used 300 of the 725 it allows in that time: 58% below it, bound by tokens"
             ),
             "{text}"
         );

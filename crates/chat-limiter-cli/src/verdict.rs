@@ -103,11 +103,19 @@ fn sentence(d: &DimensionUse, binding: Option<&str>, wall: f64) -> String {
     } else {
         format!("limit {} per {} ({:.0}/min)", d.limit, span(window), d.limit_per_min)
     };
-    let mut s = format!("{}: {:.0}/min over {wall:.1} s, {limit}: ", describe(&d.name), d.per_min);
+    let allowed = d.limit as f64 * (1.0 + wall / d.window_secs);
+    let mut s = format!(
+        "{}: {:.0}/min over {wall:.1} s, {limit}: used {} of the {allowed:.0} it allows in that \
+         time: ",
+        describe(&d.name),
+        d.per_min,
+        d.used
+    );
     if d.share_of_allowed >= AT_LIMIT {
         s.push_str("at the limit");
     } else {
-        let below = (100.0 * (1.0 - d.share_of_allowed)).round();
+        // Rounded down: a run at 99.6% of nothing is not "100% below".
+        let below = (100.0 * (1.0 - d.share_of_allowed)).floor().max(0.0);
         s.push_str(&format!("{below:.0}% below it, "));
         match binding {
             Some(b) => s.push_str(&format!("bound by {}", short(b))),
@@ -117,8 +125,6 @@ fn sentence(d: &DimensionUse, binding: Option<&str>, wall: f64) -> String {
             ),
         }
     }
-    let allowed = d.limit as f64 * (1.0 + wall / d.window_secs);
-    s.push_str(&format!(" ({} of the {allowed:.0} it allows in {wall:.1} s)", d.used));
     s
 }
 
@@ -137,9 +143,9 @@ mod tests {
         let r =
             read(&dims(&[("requests", 600, 60.0, 300), ("tokens", 60_000, 60.0, 72_000)]), 12.5);
         let (req, tok) = (&r[0].verdict, &r[1].verdict);
-        assert!(tok.starts_with("tokens (admission charge: prompt estimate + max_tokens): 345600/min over 12.5 s, limit 60000/min: at the limit"), "{tok}");
-        assert!(req.contains("limit 600/min: 59% below it, bound by tokens"), "{req}");
-        assert!(req.contains("(300 of the 725 it allows in 12.5 s)"), "{req}");
+        assert!(tok.starts_with("tokens (admission charge: prompt estimate + max_tokens): 345600/min over 12.5 s, limit 60000/min: used 72000 of the 72500 it allows in that time: at the limit"), "{tok}");
+        assert!(req.contains("limit 600/min: used 300 of the 725 it allows in that time: 58% below it, bound by tokens"), "{req}");
+        assert!(req.starts_with("requests: 1440/min over 12.5 s"), "{req}");
         // 1440/min is above 600/min: explained as the full bucket, never as a breach.
         assert!(req.contains("1440/min over 12.5 s"), "{req}");
         let burst = r[0].burst.as_deref().unwrap_or_default();
@@ -152,7 +158,7 @@ mod tests {
         let r = read(&dims(&[("requests", 600, 60.0, 24), ("tokens", 60_000, 60.0, 900)]), 60.0);
         assert!(
             r[0].verdict.contains(
-                "24/min over 60.0 s, limit 600/min: 98% below it, bound by none of the limits"
+                "24/min over 60.0 s, limit 600/min: used 24 of the 1200 it allows in that time: 98% below it, bound by none of the limits"
             ),
             "{}",
             r[0].verdict
@@ -166,11 +172,10 @@ mod tests {
         // OpenRouter-style 20 requests per 10 s over 30 s: 20 + 3 × 20 allowed.
         let r = read(&dims(&[("requests", 20, 10.0, 78)]), 30.0);
         assert!(
-            r[0].verdict.contains("limit 20 per 10s (120/min): at the limit"),
+            r[0].verdict.contains("limit 20 per 10s (120/min): used 78 of the 80 it allows in that time: at the limit"),
             "{}",
             r[0].verdict
         );
-        assert!(r[0].verdict.contains("(78 of the 80 it allows in 30.0 s)"), "{}", r[0].verdict);
         let burst = r[0].burst.as_deref().unwrap_or_default();
         assert!(burst.starts_with("above the 120/min limit because the bucket starts full with 20"));
     }
