@@ -1,5 +1,5 @@
 //! The live view: the message of `run`'s progress line, refreshed every second by the
-//! sampler. Beside indicatif's `done/total` and ETA it shows, per model, the last minute's
+//! sampler. Beside indicatif's `done/total` it shows the ETA at the limits, and per model the last minute's
 //! rate against each limit as the provider counts it (requests admitted; tokens as charged:
 //! prompt estimate + `max_tokens` at admission for OpenAI and OpenRouter, settled input and
 //! output for Anthropic), the requests in flight, 429s, retries, which limit binds, and
@@ -106,8 +106,11 @@ pub fn label(dim: &str) -> &'static str {
 }
 
 /// The progress line's message for this second.
-pub fn line(models: &[ModelRates], sec: &Second, t: Totals) -> String {
-    let mut s = String::new();
+pub fn line(models: &[ModelRates], sec: &Second, t: Totals, eta: Option<Duration>) -> String {
+    let mut s = match eta {
+        Some(eta) => format!("ETA {} | ", span(eta)),
+        None => "ETA - | ".to_string(),
+    };
     for m in models.iter().filter(|m| !m.rates.is_empty()).take(2) {
         let _ = write!(s, "{}:", m.model);
         for r in &m.rates {

@@ -156,7 +156,8 @@ fn progress_bar(off: bool, total: Option<u64>) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let style = ProgressStyle::with_template(
-        "{spinner} {elapsed_precise} [{wide_bar}] {pos}/{len} {rate} ETA {eta} {msg}",
+        // The message (crate::live) holds the ETA at the limits, on a line of its own.
+        "{spinner} {elapsed_precise} [{wide_bar}] {pos}/{len} {rate}\n  {wide_msg}",
     )
     .unwrap_or_else(|_| ProgressStyle::default_bar())
     .with_key("rate", |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {

@@ -37,6 +37,8 @@ pub struct Sampler {
     minute: BTreeMap<String, VecDeque<BTreeMap<String, i64>>>,
     /// This run's totals so far (for the live line).
     pub totals: live::Totals,
+    /// Lines finished in each of the last 60 seconds.
+    done: VecDeque<u64>,
 }
 
 /// One limit dimension as the sampler reads it (a copy of the library's snapshot).
@@ -197,7 +199,35 @@ impl Sampler {
         }
         add_finished(&mut sec, finished);
         self.totals.add(&sec);
+        self.done.push_back(sec.done);
+        if self.done.len() > 60 {
+            self.done.pop_front();
+        }
         sec
+    }
+
+    /// When the `remaining` lines should be done: the later of the pace of the last minute
+    /// and what each limit still allows (each model's share of the lines, at its average
+    /// charge per request so far, less what its bucket holds, at the limit's refill rate).
+    /// After a full bucket's burst the first figure is far too hopeful; the second is not.
+    pub fn eta(&self, views: &[View], remaining: u64) -> Option<Duration> {
+        let done: u64 = self.done.iter().sum();
+        if done == 0 {
+            return None;
+        }
+        let mut secs = remaining as f64 * self.done.len() as f64 / done as f64;
+        let admitted: u64 = self.prev.values().map(|p| p.admitted).sum();
+        for v in views {
+            let Some(p) = self.prev.get(&v.model).filter(|p| p.admitted > 0) else { continue };
+            let lines = remaining as f64 * p.admitted as f64 / admitted.max(1) as f64;
+            for (name, d) in &v.dims {
+                let per_request = p.used.get(name).copied().unwrap_or(0) as f64 / p.admitted as f64;
+                let need = lines * per_request - d.remaining as f64;
+                let rate = d.limit as f64 / d.window.as_secs_f64().max(1e-9);
+                secs = secs.max(need / rate.max(1e-9));
+            }
+        }
+        Some(Duration::from_secs_f64(secs.clamp(0.0, 1e9)))
     }
 
     /// The live line's rates: each model's charges over the last minute against its limits.
@@ -276,7 +306,9 @@ pub fn start(output: &Path, limiter: ChatLimiter, tally: Arc<Tally>, bar: Progre
             let secs = started.elapsed().as_secs_f64();
             sec.s = (if last { secs.ceil() } else { secs.round() } as u64).max(prev_s + 1);
             prev_s = sec.s;
-            bar.set_message(live::line(&sampler.rates(&views), &sec, sampler.totals));
+            let left = bar.length().map(|n| n.saturating_sub(bar.position()));
+            let eta = left.and_then(|n| sampler.eta(&views, n));
+            bar.set_message(live::line(&sampler.rates(&views), &sec, sampler.totals, eta));
             if let Some(t) = &mut file {
                 if let Err(e) = t.append(&sec) {
                     say(&format!(
@@ -296,47 +328,5 @@ pub fn start(output: &Path, limiter: ChatLimiter, tally: Arc<Tally>, bar: Progre
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::live::{line, utc};
-    use crate::timeline::Finished;
-
-    fn dim(limit: u64, remaining: u64, used: u64, window: u64, reset: u64) -> Dim {
-        let (window, reset) = (Duration::from_secs(window), Duration::from_secs(reset));
-        Dim { limit, remaining, used, reset, window }
-    }
-
-    #[test]
-    fn the_line_shows_rates_against_limits_what_binds_and_a_long_wait() {
-        let mut sampler = Sampler::default();
-        let mut v = View { model: "gpt-4o-mini".into(), in_flight: 7, ..Default::default() };
-        v.dims =
-            vec![("requests", dim(600, 300, 0, 60, 30)), ("tokens", dim(60_000, 0, 0, 60, 60))];
-        sampler.sample(std::slice::from_ref(&v), Finished::default());
-        v.dims = vec![
-            ("requests", dim(600, 300, 250, 60, 30)),
-            ("tokens", dim(60_000, 1_000, 59_000, 60, 60)),
-        ];
-        v.queued = 3;
-        let sec = sampler.sample(std::slice::from_ref(&v), Finished::default());
-        let text = line(&sampler.rates(&[v.clone()]), &sec, sampler.totals);
-        assert!(
-            text.starts_with("gpt-4o-mini: req 250/600 per min tok 59.0k/60.0k per min"),
-            "{text}"
-        );
-        assert!(text.contains("(tok: admission charge)"), "{text}");
-        assert!(text.contains("7 in flight | 429s 0 | retries 0 | bound by gpt-4o-mini: tokens"));
-        assert!(!text.contains("waiting"), "a per-minute limit is no long wait: {text}");
-
-        // A daily cap of 3 requests, all used: the next comes back in 8 hours.
-        let mut capped = View { model: "m".into(), queued: 5, ..Default::default() };
-        capped.dims = vec![("requests", dim(3, 0, 3, 86_400, 86_400))];
-        let mut sec = sampler.sample(std::slice::from_ref(&capped), Finished::default());
-        assert_eq!(sec.binds.as_deref(), Some("m: requests"));
-        let until = sec.wait_until.expect("a long wait");
-        sec.t = until - 28_800;
-        let text = line(&sampler.rates(&[capped]), &sec, sampler.totals);
-        assert!(text.contains(&format!("waiting until {} (in 8h)", utc(until))), "{text}");
-        assert!(text.ends_with("on m: requests limit 3 per 1d"), "{text}");
-    }
-}
+#[path = "sampler_tests.rs"]
+mod tests;
