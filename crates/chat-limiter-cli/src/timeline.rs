@@ -145,7 +145,7 @@ impl Timeline {
         let mut tail = Vec::new();
         file.read_to_end(&mut tail)?;
         let whole = tail.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        if whole < tail.len() && (from > 0 || whole > 0 || !tail.is_empty()) {
+        if whole < tail.len() {
             file.set_len(from + whole as u64)?; // a torn last line
         }
         let last_run = tail[..whole]

@@ -21,7 +21,10 @@ fn the_demo_summary_reads_correctly_at_a_glance() {
     let line =
         |start: &str| text.lines().find(|l| l.trim_start().starts_with(start)).map(str::to_string);
     let tokens = line("tokens (admission charge: prompt estimate + max_tokens):").expect("tokens");
-    assert!(tokens.contains("limit 60000/min: at the limit"), "{text}");
+    assert!(
+        tokens.contains("limit 60000/min: used ") && tokens.ends_with(": at the limit"),
+        "{text}"
+    );
     let requests = line("requests:").expect("requests");
     assert!(
         requests.contains("limit 600/min: ") && requests.contains("% below it, bound by tokens"),
