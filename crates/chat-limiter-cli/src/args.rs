@@ -86,6 +86,10 @@ pub struct RunArgs {
     /// Also write the summary as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     pub stats_json: Option<PathBuf>,
+    /// At the end, write an HTML report (charts and tables) of the run's timeline to FILE;
+    /// `chat-limiter report OUTPUT -o FILE` writes it later.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
     /// No progress bar (it is also off when stderr is not a terminal).
     #[arg(long)]
     pub no_progress: bool,
@@ -212,6 +216,7 @@ impl RunArgs {
             responses_models: Vec::new(),
             redis: None,
             stats_json: None,
+            report: None,
             no_progress: false,
             retry: None,
             grace: DEFAULT_GRACE_SECS,
@@ -289,6 +294,9 @@ pub struct DemoArgs {
     /// No progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// Write the run's HTML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 /// The options of `limits`.

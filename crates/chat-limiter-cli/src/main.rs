@@ -18,20 +18,29 @@ mod emulate;
 mod feed;
 mod input;
 mod input_responses;
+mod latency;
 mod limits;
 mod line_set;
+mod live;
 mod lock;
 mod logger;
 mod metrics_server;
 mod metrics_text;
 mod output;
 mod record;
+mod report;
+mod report_cmd;
+mod report_html;
+mod report_svg;
 mod run;
+mod sampler;
 mod setup;
 mod signals;
 mod source;
 mod spend;
 mod summary;
+mod timeline;
+mod verdict;
 mod via_auto;
 mod via_batch;
 
@@ -64,6 +73,8 @@ enum Command {
     Limits(LimitsArgs),
     /// The provider batches of a `run --via batch` job: `status` or `cancel`.
     Batches(batches_cmd::BatchesArgs),
+    /// Write the HTML report of a run's output from its timeline (OUTPUT.timeline.jsonl).
+    Report(report_cmd::ReportArgs),
 }
 
 /// A failure that ends the command, with its exit code.
@@ -123,6 +134,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::demo(&args),
         Command::Limits(args) => limits::limits(&args),
         Command::Batches(args) => batches_cmd::batches(&args),
+        Command::Report(args) => report_cmd::report_cmd(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
