@@ -119,8 +119,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) if args.dry_run => dry_run::dry_run(&args),
-        Command::Run(args) if args.via == args::Via::Batch && args.metrics.is_some() => {
+        Command::Run(args) if args.via != args::Via::Realtime && args.metrics.is_some() => {
             Err(Fatal::usage(metrics_server::NOT_WITH_BATCH))
+        }
+        Command::Run(args) if args.via != args::Via::Realtime && args.report.is_some() => {
+            Err(Fatal::usage(report::NOT_WITH_BATCH))
         }
         Command::Run(args) => {
             signals::install(std::time::Duration::from_secs_f64(args.grace.clamp(0.0, 86_400.0)));
