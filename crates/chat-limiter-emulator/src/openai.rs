@@ -207,31 +207,38 @@ fn reasoning_plan(p: &Parsed, hash: u64) -> Result<Plan, String> {
     Ok(plan)
 }
 
+/// The caller's key, or the 401 OpenAI answers when it is missing or wrong.
+pub(crate) fn authorized(ctx: &Ctx) -> Result<String, HttpResponse> {
+    bearer(ctx).map_err(|given| match given {
+        None => error(401, "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank username) if you're accessing the API from your browser and are prompted for a username. You can obtain an API key from https://platform.openai.com/account/api-keys.", "invalid_request_error", None, None),
+        Some(k) => error(401, &format!("Incorrect API key provided: {}. You can find your API key at https://platform.openai.com/account/api-keys.", mask(&k)), "invalid_request_error", None, Some("invalid_api_key")),
+    })
+}
+
+/// The 404 for a model this key cannot use (not in the configured list, or not a model name).
+pub(crate) fn unknown_model(ctx: &Ctx, model: &str) -> Option<HttpResponse> {
+    let known = match &ctx.cfg.models {
+        Some(list) => list.iter().any(|m| m == model),
+        None => well_formed(model),
+    };
+    (!known).then(|| {
+        let msg = format!("The model `{model}` does not exist or you do not have access to it.");
+        error(404, &msg, "invalid_request_error", None, Some("model_not_found"))
+    })
+}
+
 /// Handles `POST /v1/chat/completions`.
 pub(crate) fn handle(ctx: &mut Ctx) -> Outcome {
-    let key = match bearer(ctx) {
+    let key = match authorized(ctx) {
         Ok(k) => k,
-        Err(None) => return Outcome::now(error(401, "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank username) if you're accessing the API from your browser and are prompted for a username. You can obtain an API key from https://platform.openai.com/account/api-keys.", "invalid_request_error", None, None)),
-        Err(Some(k)) => return Outcome::now(error(401, &format!("Incorrect API key provided: {}. You can find your API key at https://platform.openai.com/account/api-keys.", mask(&k)), "invalid_request_error", None, Some("invalid_api_key"))),
+        Err(resp) => return Outcome::now(resp),
     };
     let p = match parse(ctx) {
         Ok(p) => p,
         Err(resp) => return Outcome::now(resp),
     };
-    let known = match &ctx.cfg.models {
-        Some(list) => list.contains(&p.model),
-        None => well_formed(&p.model),
-    };
-    if !known {
-        let msg =
-            format!("The model `{}` does not exist or you do not have access to it.", p.model);
-        return Outcome::now(error(
-            404,
-            &msg,
-            "invalid_request_error",
-            None,
-            Some("model_not_found"),
-        ));
+    if let Some(resp) = unknown_model(ctx, &p.model) {
+        return Outcome::now(resp);
     }
     if reasoning(&p.model) && p.body.get("max_tokens").is_some_and(|v| !v.is_null()) {
         return Outcome::now(invalid("Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.", Some("max_tokens"), Some("unsupported_parameter")));

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use super::bucket::Dim;
 use super::chat::{self, After, Outcome, Reply};
 use super::http::HttpResponse;
-use super::openai::{bearer, error, mask, reasoning, rejection_body, well_formed, with_headers};
+use super::openai::{authorized, error, reasoning, rejection_body, unknown_model, with_headers};
 use super::responses_body::Answer;
 use super::server::Ctx;
 use super::vision;
@@ -186,29 +186,16 @@ fn chat_parts(content: &Value) -> Value {
 
 /// Handles `POST /v1/responses`.
 pub(crate) fn handle(ctx: &mut Ctx) -> Outcome {
-    let key = match bearer(ctx) {
+    let key = match authorized(ctx) {
         Ok(k) => k,
-        Err(None) => return Outcome::now(error(401, "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).", "invalid_request_error", None, None)),
-        Err(Some(k)) => return Outcome::now(error(401, &format!("Incorrect API key provided: {}. You can find your API key at https://platform.openai.com/account/api-keys.", mask(&k)), "invalid_request_error", None, Some("invalid_api_key"))),
+        Err(resp) => return Outcome::now(resp),
     };
     let p = match parse(ctx) {
         Ok(p) => p,
         Err(resp) => return Outcome::now(resp),
     };
-    let known = match &ctx.cfg.models {
-        Some(list) => list.contains(&p.model),
-        None => well_formed(&p.model),
-    };
-    if !known {
-        let msg =
-            format!("The model `{}` does not exist or you do not have access to it.", p.model);
-        return Outcome::now(error(
-            404,
-            &msg,
-            "invalid_request_error",
-            None,
-            Some("model_not_found"),
-        ));
+    if let Some(resp) = unknown_model(ctx, &p.model) {
+        return Outcome::now(resp);
     }
     let now = ctx.now;
     if ctx.quota {
