@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use crate::cache::Cache;
 use crate::config::Config;
 use crate::limit::clock::Clock;
 use crate::limit::limiter::Limiter;
@@ -17,6 +18,7 @@ use crate::secret::ApiKey;
 use crate::tokens::TokenCounter;
 use crate::transport::Transport;
 
+mod cached;
 mod calls;
 mod credits;
 mod direct;
@@ -46,6 +48,8 @@ pub(crate) struct Engine {
     counter: Arc<dyn TokenCounter>,
     clock: Arc<dyn Clock>,
     credits: Option<credits::Credits>,
+    /// The response cache, when one is set.
+    cache: Option<Cache>,
 }
 
 /// The parts the builder hands over.
@@ -58,6 +62,7 @@ pub(crate) struct EngineParts {
     pub limiter: Limiter,
     pub counter: Arc<dyn TokenCounter>,
     pub clock: Arc<dyn Clock>,
+    pub cache: Option<Cache>,
 }
 
 impl Engine {
@@ -80,6 +85,7 @@ impl Engine {
             counter: p.counter,
             clock: p.clock,
             credits,
+            cache: p.cache,
         }
     }
 
