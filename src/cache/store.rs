@@ -80,6 +80,11 @@ impl MemoryStore {
     pub fn new() -> Self {
         MemoryStore::default()
     }
+
+    /// The keys it holds (in no order).
+    pub fn keys(&self) -> Vec<String> {
+        self.map.lock().keys().cloned().collect()
+    }
 }
 
 impl CacheStore for MemoryStore {
@@ -98,5 +103,21 @@ impl CacheStore for MemoryStore {
         let before = map.len();
         map.retain(|_, e| e.created_ms >= cutoff_ms);
         Ok((before - map.len()) as u64)
+    }
+}
+
+/// A shared store: several [`Cache`](super::Cache)s (other policies) over one store.
+impl<T: CacheStore + ?Sized> CacheStore for std::sync::Arc<T> {
+    fn get(&self, key: &str) -> Result<Option<CacheEntry>> {
+        (**self).get(key)
+    }
+    fn put(&self, key: &str, entry: &CacheEntry, ttl: Option<Duration>) -> Result<()> {
+        (**self).put(key, entry, ttl)
+    }
+    fn stats(&self) -> Result<CacheStats> {
+        (**self).stats()
+    }
+    fn prune(&self, cutoff_ms: u64) -> Result<u64> {
+        (**self).prune(cutoff_ms)
     }
 }
