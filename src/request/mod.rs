@@ -107,4 +107,7 @@ impl Engine {
     pub(crate) fn policy(&self) -> &RetryPolicy {
         &self.policy
     }
+    pub(crate) fn cache(&self) -> Option<&Cache> {
+        self.cache.as_ref()
+    }
 }

@@ -7,6 +7,7 @@
 mod args;
 mod batch_state;
 mod batches_cmd;
+mod cache_cmd;
 mod demo;
 mod emulate;
 mod feed;
@@ -51,6 +52,8 @@ enum Command {
     Limits(LimitsArgs),
     /// The provider batches of a `run --via batch` job: `status` or `cancel`.
     Batches(batches_cmd::BatchesArgs),
+    /// A response cache (`run --cache PATH`): `stats` or `prune`.
+    Cache(cache_cmd::CacheArgs),
 }
 
 /// A failure that ends the command, with its exit code.
@@ -94,6 +97,9 @@ fn main() -> ExitCode {
     logger::install();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run(args) if args.via != args::Via::Realtime && args.cache.cache.is_some() => {
+            Err(Fatal::usage("--cache works with --via realtime only (the batch APIs bypass it)"))
+        }
         Command::Run(args) if args.via == args::Via::Batch => via_batch::run(&args, None),
         Command::Run(args) if args.via == args::Via::Auto => via_auto::run(&args),
         Command::Run(args) => {
@@ -104,6 +110,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::demo(&args),
         Command::Limits(args) => limits::limits(&args),
         Command::Batches(args) => batches_cmd::batches(&args),
+        Command::Cache(args) => cache_cmd::cache(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
