@@ -226,3 +226,45 @@ fn two_limiters_on_one_sqlite_file_from_many_threads() {
     }
     assert_eq!(emu.stats().requests, sent);
 }
+
+#[test]
+fn an_unreadable_entry_is_counted_sent_again_and_replaced() {
+    let emu = Emulator::openai().start().unwrap();
+    let store = Arc::new(MemoryStore::new());
+    let cache = Cache::new(Arc::clone(&store));
+    let l = limiter(&emu, &cache);
+    l.chat_completion(&det(MODEL, "a")).unwrap();
+    let key = only_key(&store);
+    let garbage = CacheEntry { created_ms: 1, model: MODEL.into(), value: b"{not json".to_vec() };
+    store.put(&key, &garbage, None).unwrap();
+    assert!(!l.chat_completion(&det(MODEL, "a")).unwrap().cached, "sent, not failed");
+    assert_eq!(cache.counters().errors, 1, "the bad entry was counted (and logged)");
+    assert!(l.chat_completion(&det(MODEL, "a")).unwrap().cached, "replaced by the new answer");
+    // A stream's entry never answers a non-streamed call, nor the other way round.
+    let s = l.chat_completion_stream(&det(MODEL, "a")).unwrap();
+    assert!(!s.is_cached());
+    assert_eq!(emu.stats().requests, 3);
+}
+
+#[test]
+fn stores_that_cannot_be_opened_and_policy_names() {
+    let dir = Scratch::new("open");
+    let err = Cache::sqlite(&dir.0).unwrap_err(); // a folder, not a file
+    assert!(matches!(err, chat_limiter::Error::Cache(_)), "{err:?}");
+    assert!(err.to_string().contains("cannot open the cache"), "{err}");
+    let bad = dir.file("bad.db");
+    std::fs::write(&bad, b"this is not a SQLite database, it is just text in a file").unwrap();
+    assert!(matches!(Cache::sqlite(&bad), Err(chat_limiter::Error::Cache(_))));
+    for (text, policy) in [
+        ("read-write", CachePolicy::ReadWrite),
+        ("READ_ONLY", CachePolicy::ReadOnly),
+        ("refresh", CachePolicy::Refresh),
+    ] {
+        assert_eq!(text.parse::<CachePolicy>(), Ok(policy));
+    }
+    assert!("sometimes".parse::<CachePolicy>().unwrap_err().contains("read-only"));
+    let sqlite = Cache::sqlite(dir.file("ok.db")).unwrap();
+    assert_eq!(sqlite.stats().unwrap(), chat_limiter::CacheStats::default());
+    assert_eq!(sqlite.current_policy(), CachePolicy::default());
+    assert!(format!("{sqlite:?}").contains("ok.db"));
+}

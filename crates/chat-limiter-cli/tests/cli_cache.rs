@@ -165,7 +165,10 @@ fn misuse_is_refused_with_a_usage_error() {
     let policy_alone = cli()
         .args(["run", input.to_str().unwrap(), "-o", out.to_str().unwrap()])
         .args(["--model", "gpt-4o-mini", "--cache-policy", "refresh"])
+        .env("OPENAI_API_KEY", KEY)
         .output()
         .unwrap();
-    assert_eq!(policy_alone.status.code(), Some(2), "--cache-policy needs --cache");
+    assert_eq!(policy_alone.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&policy_alone.stderr);
+    assert!(stderr.contains("--cache <PATH>"), "--cache-policy needs --cache: {stderr}");
 }
