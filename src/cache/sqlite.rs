@@ -1,9 +1,9 @@
 //! [`SqliteStore`]: the default store, one SQLite file (rusqlite with its bundled SQLite).
 //!
-//! Safe with many threads (one connection behind a mutex: a lookup is a primary-key read of
-//! microseconds) and several processes on one file: WAL journal (readers never block the
-//! writer), a busy timeout so a process waits for another's write instead of failing, and
-//! `INSERT OR REPLACE` so two processes storing the same answer both succeed.
+//! Safe with many threads (a small pool of connections, so reads run side by side) and
+//! several processes on one file: WAL journal (readers never block the writer), a busy
+//! timeout so a process or thread waits for another's write instead of failing, and
+//! `INSERT OR REPLACE` so two writers storing the same answer both succeed.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -20,7 +20,22 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Cache entries in one SQLite file, shared by threads and processes.
 pub struct SqliteStore {
     path: PathBuf,
-    conn: Mutex<Connection>,
+    /// Idle connections: a thread takes one (or opens one), so reads run side by side (WAL);
+    /// writes queue on SQLite's own lock, within the busy timeout.
+    pool: Mutex<Vec<Connection>>,
+}
+
+/// Idle connections kept.
+const POOL: usize = 16;
+
+/// A connection to `path` set up for sharing: busy timeout, `synchronous=NORMAL`.
+fn connect(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // NORMAL in WAL mode is durable across a process crash (not a power loss), enough for a
+    // cache, and spares an fsync per write.
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    Ok(conn)
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -43,8 +58,7 @@ impl SqliteStore {
             Connection::open(&path).map_err(|e| failed("cannot open the cache", &path, e))?;
         let setup = || -> rusqlite::Result<()> {
             conn.busy_timeout(BUSY_TIMEOUT)?;
-            // WAL: readers and one writer at a time across processes; NORMAL sync is durable
-            // across a process crash (not a power loss), enough for a cache.
+            // WAL (kept in the file): readers and one writer at a time across processes.
             conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;
             conn.execute_batch(
@@ -58,7 +72,24 @@ impl SqliteStore {
             )
         };
         setup().map_err(|e| failed("cannot set up the cache", &path, e))?;
-        Ok(SqliteStore { path, conn: Mutex::new(conn) })
+        Ok(SqliteStore { path, pool: Mutex::new(vec![conn]) })
+    }
+
+    /// Runs `f` on an idle connection (opening one when none is idle) and puts it back.
+    fn with<T>(&self, what: &str, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+        let idle = self.pool.lock().pop();
+        let conn = match idle {
+            Some(c) => c,
+            None => {
+                connect(&self.path).map_err(|e| failed("cannot open the cache", &self.path, e))?
+            }
+        };
+        let out = f(&conn).map_err(|e| failed(what, &self.path, e));
+        let mut pool = self.pool.lock();
+        if pool.len() < POOL {
+            pool.push(conn);
+        }
+        out
     }
 
     /// The file's path.
@@ -74,56 +105,54 @@ fn ms(v: u64) -> i64 {
 
 impl CacheStore for SqliteStore {
     fn get(&self, key: &str) -> Result<Option<CacheEntry>> {
-        let conn = self.conn.lock();
-        conn.query_row(
-            "SELECT created_ms, model, value FROM chat_cache WHERE key = ?1",
-            params![key],
-            |r| {
-                Ok(CacheEntry {
-                    created_ms: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
-                    model: r.get(1)?,
-                    value: r.get(2)?,
+        self.with("cannot read the cache", |c| {
+            c.prepare_cached("SELECT created_ms, model, value FROM chat_cache WHERE key = ?1")?
+                .query_row(params![key], |r| {
+                    Ok(CacheEntry {
+                        created_ms: u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0),
+                        model: r.get(1)?,
+                        value: r.get(2)?,
+                    })
                 })
-            },
-        )
-        .optional()
-        .map_err(|e| failed("cannot read the cache", &self.path, e))
+                .optional()
+        })
     }
 
     fn put(&self, key: &str, entry: &CacheEntry, _ttl: Option<Duration>) -> Result<()> {
-        let conn = self.conn.lock();
-        conn.execute(
-            "INSERT OR REPLACE INTO chat_cache (key, created_ms, model, value)
-             VALUES (?1, ?2, ?3, ?4)",
-            params![key, ms(entry.created_ms), entry.model, entry.value],
-        )
-        .map(|_| ())
-        .map_err(|e| failed("cannot write the cache", &self.path, e))
+        self.with("cannot write the cache", |c| {
+            c.prepare_cached(
+                "INSERT OR REPLACE INTO chat_cache (key, created_ms, model, value)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![key, ms(entry.created_ms), entry.model, entry.value])
+            .map(|_| ())
+        })
     }
 
     fn stats(&self) -> Result<CacheStats> {
-        let conn = self.conn.lock();
-        conn.query_row(
-            "SELECT COUNT(*), COALESCE(SUM(LENGTH(value)), 0), MIN(created_ms), MAX(created_ms)
-             FROM chat_cache",
-            [],
-            |r| {
-                let n = |v: i64| u64::try_from(v).unwrap_or(0);
-                Ok(CacheStats {
-                    entries: n(r.get(0)?),
-                    bytes: n(r.get(1)?),
-                    oldest_ms: r.get::<_, Option<i64>>(2)?.map(n),
-                    newest_ms: r.get::<_, Option<i64>>(3)?.map(n),
-                })
-            },
-        )
-        .map_err(|e| failed("cannot read the cache", &self.path, e))
+        self.with("cannot read the cache", |c| {
+            c.query_row(
+                "SELECT COUNT(*), COALESCE(SUM(LENGTH(value)), 0), MIN(created_ms),
+                        MAX(created_ms)
+                 FROM chat_cache",
+                [],
+                |r| {
+                    let n = |v: i64| u64::try_from(v).unwrap_or(0);
+                    Ok(CacheStats {
+                        entries: n(r.get(0)?),
+                        bytes: n(r.get(1)?),
+                        oldest_ms: r.get::<_, Option<i64>>(2)?.map(n),
+                        newest_ms: r.get::<_, Option<i64>>(3)?.map(n),
+                    })
+                },
+            )
+        })
     }
 
     fn prune(&self, cutoff_ms: u64) -> Result<u64> {
-        let conn = self.conn.lock();
-        conn.execute("DELETE FROM chat_cache WHERE created_ms < ?1", params![ms(cutoff_ms)])
-            .map(|n| n as u64)
-            .map_err(|e| failed("cannot prune the cache", &self.path, e))
+        self.with("cannot prune the cache", |c| {
+            c.execute("DELETE FROM chat_cache WHERE created_ms < ?1", params![ms(cutoff_ms)])
+                .map(|n| n as u64)
+        })
     }
 }
