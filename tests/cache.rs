@@ -1,6 +1,7 @@
 //! The response cache against the emulator: a hit costs no request and no limiter capacity,
 //! the policies, the age limit, the non-deterministic rule, only successes are stored, and
 //! one SQLite file shared by two limiters on many threads.
+#![cfg(feature = "cache")]
 
 mod cache_support;
 mod common;
