@@ -172,3 +172,18 @@ fn misuse_is_refused_with_a_usage_error() {
     let stderr = String::from_utf8_lossy(&policy_alone.stderr);
     assert!(stderr.contains("--cache <PATH>"), "--cache-policy needs --cache: {stderr}");
 }
+
+#[test]
+fn cache_max_age_sends_older_answers_again() {
+    let emu = Emulator::openai().start().expect("emulator");
+    let dir = tempfile::tempdir().expect("tmp");
+    let input = write_lines(dir.path(), "in.jsonl", &det_lines(0, 3));
+    let cache = dir.path().join("cache.db");
+    run(&emu, &input, &dir.path().join("o1.jsonl"), &cache, &[]);
+    let fresh = run(&emu, &input, &dir.path().join("o2.jsonl"), &cache, &["--cache-max-age", "1h"]);
+    assert!(fresh.contains("3 answered from the cache"), "{fresh}");
+    std::thread::sleep(std::time::Duration::from_millis(1100)); // the entries are now > 1 s old
+    let stale = run(&emu, &input, &dir.path().join("o3.jsonl"), &cache, &["--cache-max-age", "1s"]);
+    assert!(stale.contains("0 answered from the cache, 3 sent, 3 stored"), "{stale}");
+    assert_eq!(emu.stats().requests, 6);
+}
