@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use crate::error::Error;
+use crate::openai_api::OpenAiApi;
 use crate::provider_id::Provider;
 
 /// Longest timeout or backoff accepted: anything above is surely a unit mistake.
@@ -79,6 +80,9 @@ pub struct Config {
     pub(crate) learn_limits: bool,
     pub(crate) check_credits: bool,
     pub(crate) headers: Vec<(String, String)>,
+    pub(crate) openai_api: OpenAiApi,
+    pub(crate) responses_models: Vec<String>,
+    pub(crate) max_cost: Option<f64>,
 }
 
 // By hand: extra headers may carry credentials (a proxy's key), so only their names show.
@@ -107,6 +111,9 @@ impl std::fmt::Debug for Config {
             .field("learn_limits", &self.learn_limits)
             .field("check_credits", &self.check_credits)
             .field("header_names", &header_names)
+            .field("openai_api", &self.openai_api)
+            .field("responses_models", &self.responses_models)
+            .field("max_cost", &self.max_cost)
             .finish()
     }
 }
@@ -115,7 +122,8 @@ impl Default for Config {
     /// The defaults: provider and base URL decided at build time, limits learned from the
     /// provider's headers over one-minute windows, 5 retries with backoff from 0.5 s to 60 s,
     /// waiting out longer server hints (a daily cap) by pausing the queue, a 600 s attempt timeout and 10 s to connect, at most 512 requests in flight per model,
-    /// 1024 output tokens assumed when a request sets none, OpenRouter credit checks on.
+    /// 1024 output tokens assumed when a request sets none, OpenRouter credit checks on, no
+    /// spending limit.
     fn default() -> Self {
         Config {
             provider: None,
@@ -139,6 +147,9 @@ impl Default for Config {
             learn_limits: true,
             check_credits: true,
             headers: Vec::new(),
+            openai_api: OpenAiApi::ChatCompletions,
+            responses_models: Vec::new(),
+            max_cost: None,
         }
     }
 }
@@ -233,6 +244,22 @@ impl Config {
     pub fn headers(&self) -> &[(String, String)] {
         &self.headers
     }
+    /// OpenAI: the API chat requests go to unless the request or
+    /// [`responses_models`](Self::responses_models) says otherwise (see [`OpenAiApi`]).
+    pub fn openai_api(&self) -> OpenAiApi {
+        self.openai_api
+    }
+    /// OpenAI: models whose requests go to the Responses API whatever
+    /// [`openai_api`](Self::openai_api) says; an entry ending in `*` is a prefix
+    /// (`o3-pro*`), any other an exact name, both ignoring ASCII case.
+    pub fn responses_models(&self) -> &[String] {
+        &self.responses_models
+    }
+    /// A hard spending limit in USD for this limiter (a [`Budget`](crate::Budget) of its
+    /// own); unset: no limit.
+    pub fn max_cost(&self) -> Option<f64> {
+        self.max_cost
+    }
 
     /// Checks every field; the error names the setting that is wrong.
     pub(crate) fn validate(&self) -> Result<(), Error> {
@@ -292,6 +319,14 @@ impl Config {
             {
                 return Err(Error::Config(format!("invalid header name {name:?}")));
             }
+        }
+        let responses =
+            self.openai_api == OpenAiApi::Responses || !self.responses_models.is_empty();
+        if responses && self.provider.is_some_and(|p| p != Provider::OpenAI) {
+            return Err(Error::Config(format!(
+                "openai_api/responses_models: only OpenAI serves the Responses API here, not {}",
+                self.provider.map(|p| p.to_string()).unwrap_or_default()
+            )));
         }
         if let Some(url) = &self.base_url {
             let lower = url.trim().to_ascii_lowercase();

@@ -92,6 +92,20 @@ pub enum Error {
         /// How long the request would have waited.
         wait: Duration,
     },
+    /// A price table could not be read; the message names the entry or field at fault.
+    #[error("invalid price table: {0}")]
+    PriceTable(String),
+    /// The spending limit ([`Budget`](crate::Budget)) cannot cover this request's worst-case
+    /// cost; it was not sent, and no later request is (rerun with a larger budget).
+    #[error("not sent: the budget of ${limit_usd:.4} cannot cover it (spent ${spent_usd:.4}, worst case of this request ${needed_usd:.4})")]
+    BudgetExhausted {
+        /// The budget, USD.
+        limit_usd: f64,
+        /// Spent (settled) so far, USD.
+        spent_usd: f64,
+        /// This request's worst-case cost, USD.
+        needed_usd: f64,
+    },
     /// The item was not started because the batch stopped early.
     #[error("cancelled: the batch stopped before this item was started")]
     Cancelled,

@@ -20,6 +20,10 @@
 //!   untouched), sent in each provider's own shape and estimated by the provider's image rule
 //!   from the image's size, never by the length of its base64 text (see the README's "Images
 //!   and documents" for a runnable example).
+//! * **OpenAI's Responses API** (`POST /v1/responses`) as a second OpenAI wire under the same
+//!   limiter and headers, chosen per request ([`ChatLimiter::responses`]), per model or by
+//!   configuration ([`OpenAiApi`]), answering in the same response and chunk types (see the
+//!   README's "OpenAI's Responses API" for a runnable example).
 //! * **Batches at the limit**, streaming, OpenRouter credit checks and monitoring. Alongside,
 //!   in the same workspace: a local emulator of all three providers (crate
 //!   `chat-limiter-emulator`) and a command line (crate `chat-limiter-cli`).
@@ -148,6 +152,66 @@
 //! # Ok::<_, chat_limiter::Error>(())
 //! ```
 //!
+//! # Tools, structured output and reasoning
+//!
+//! Tools are typed ([`Tool`], [`ToolChoice`]); calls come back on `message.tool_calls`
+//! ([`ToolCall`]) from plain calls and streams alike, and [`Message::tool_result`] answers one:
+//!
+//! ```
+//! # use chat_limiter::{ChatCompletionRequest, ChatLimiter, Message, Provider, Tool};
+//! # let emu = chat_limiter_emulator::Emulator::openrouter().start().unwrap();
+//! # let limiter = ChatLimiter::builder().provider(Provider::OpenRouter).api_key("sk-or")
+//! #     .base_url(emu.base_url()).build()?;
+//! let tool = Tool::new("lookup", "Looks a word up", serde_json::json!({"type": "object",
+//!     "properties": {"word": {"type": "string"}}}));
+//! let mut req = ChatCompletionRequest::new("openai/gpt-4o", vec![Message::user("call lookup")])
+//!     .tool(tool);
+//! let first = limiter.chat_completion_stream(&req)?.collect_response()?;
+//! let call = first.choices[0].message.tool_calls[0].clone();
+//! assert_eq!(call.arguments, r#"{"word":"word"}"#); // the emulator's rule
+//! req.messages.push(first.choices[0].message.clone());
+//! req.messages.push(Message::tool_result(call.id, "a definition"));
+//! assert!(!limiter.chat_completion(&req)?.text().is_empty());
+//! # Ok::<_, chat_limiter::Error>(())
+//! ```
+//!
+//! [`ResponseFormat`] asks for JSON (on Anthropic through a forced tool) and
+//! [`ChatCompletionResponse::parse_json`] reads it into your type:
+//!
+//! ```
+//! # use chat_limiter::{ChatCompletionRequest, ChatLimiter, Message, Provider, ResponseFormat};
+//! # let emu = chat_limiter_emulator::Emulator::anthropic().start().unwrap();
+//! # let limiter = ChatLimiter::builder().provider(Provider::Anthropic).api_key("sk-ant")
+//! #     .base_url(emu.base_url()).build()?;
+//! #[derive(serde::Deserialize)]
+//! struct Answer { ok: bool }
+//! let schema = serde_json::json!({"type": "object", "properties": {"ok": {"type": "boolean"}}});
+//! let req = ChatCompletionRequest::new("claude-haiku-4-5", vec![Message::user("ok?")])
+//!     .response_format(ResponseFormat::json_schema("answer", schema));
+//! let answer: Answer = limiter.chat_completion(&req)?.parse_json().expect("JSON");
+//! assert!(answer.ok);
+//! # Ok::<_, chat_limiter::Error>(())
+//! ```
+//!
+//! [`ReasoningEffort`] and [`Thinking`] set reasoning; its text stays apart from the answer
+//! (`message.reasoning`, [`ChatCompletionChunk::reasoning`]) and [`Usage::reasoning_tokens`]
+//! counts it where the provider reports it:
+//!
+//! ```
+//! # use chat_limiter::{ChatCompletionRequest, ChatLimiter, Message, Provider, Thinking};
+//! # let emu = chat_limiter_emulator::Emulator::anthropic().start().unwrap();
+//! # let limiter = ChatLimiter::builder().provider(Provider::Anthropic).api_key("sk-ant")
+//! #     .base_url(emu.base_url()).build()?;
+//! let req = ChatCompletionRequest::new("claude-sonnet-4-5", vec![Message::user("Think.")])
+//!     .thinking(Thinking::Enabled { budget_tokens: 1024 })
+//!     .max_tokens(2048); // must exceed the budget: thinking is output
+//! let r = limiter.chat_completion(&req)?;
+//! let m = &r.choices[0].message;
+//! assert!(m.reasoning.is_some() && !m.thinking_blocks.is_empty());
+//! assert!(!r.text().contains(m.reasoning.as_deref().unwrap_or_default().trim()));
+//! # Ok::<_, chat_limiter::Error>(())
+//! ```
+//!
 //! # Low-level requests
 //!
 //! ```no_run
@@ -174,11 +238,14 @@
 
 mod batch;
 mod batch_api;
+mod budget;
 mod cache;
 mod client;
 mod config;
 mod error;
 mod limit;
+mod openai_api;
+mod pricing;
 mod provider;
 mod provider_id;
 mod request;
@@ -197,6 +264,7 @@ pub use batch_api::{
     BatchApi, BatchCaps, BatchEndpoint, BatchError, BatchFailure, BatchInfo, BatchItem,
     BatchStatus, Cap, ItemOutcome, ItemResult, PollSchedule, RequestCounts,
 };
+pub use budget::{Budget, BudgetSnapshot, SpendSnapshot};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use cache::RedisCacheStore;
@@ -214,6 +282,8 @@ pub use limit::clock::{Clock, ManualClock, SystemClock};
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use limit::redis_store::RedisFailurePolicy;
 pub use limit::snapshot::{DimensionSnapshot, LimitsSnapshot, ModelLimits};
+pub use openai_api::OpenAiApi;
+pub use pricing::{ModelPrice, PriceTable};
 pub use provider::openrouter::OpenRouterKeyInfo;
 pub use provider_id::{ParseProviderError, Provider};
 pub use request::RawResponse;
@@ -228,10 +298,17 @@ pub use tokens::{
 pub use tokens::{TiktokenCounter, TiktokenEncoding};
 pub use types::{
     ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse, Choice, Content,
-    ContentPart, DocumentPart, ImagePart, MediaSource, Message, MessageRole, Usage,
+    ContentPart, DocumentPart, ImagePart, JsonOutputError, MediaSource, Message, MessageRole,
+    ReasoningEffort, ResponseFormat, Thinking, ThinkingBlock, Tool, ToolCall, ToolCallDelta,
+    ToolChoice, Usage, JSON_TOOL_NAME,
 };
 
 /// The README's examples, compiled as doctests so they stay true.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+/// docs/pricing.md's examples, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/pricing.md")]
+struct PricingDoctests;

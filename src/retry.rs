@@ -6,7 +6,7 @@
 //! capped. It is applied in one place (the request loop) for every kind of call and by the
 //! batch too, which may only change the attempt count and the first delay.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,11 +39,35 @@ pub(crate) struct RetryPolicy {
     backoff: Arc<Backoff>,
     /// Wait out server hints longer than `max_backoff` (up to [`MAX_LONG_WAIT`]).
     wait_long: bool,
+    /// A batch's stop: once set, a request not admitted yet leaves the queue unsent, and
+    /// one between attempts is not tried again.
+    cancel: Option<Arc<AtomicBool>>,
 }
 
 impl RetryPolicy {
     pub(crate) fn new(max_retries: u32, base: Duration, max: Duration) -> Self {
-        RetryPolicy { max_retries, backoff: Arc::new(Backoff::new(base, max)), wait_long: false }
+        RetryPolicy {
+            max_retries,
+            backoff: Arc::new(Backoff::new(base, max)),
+            wait_long: false,
+            cancel: None,
+        }
+    }
+
+    /// The same policy, stopped by `flag` (see [`cancel`](Self::cancel)).
+    pub(crate) fn cancelled_by(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.cancel = Some(flag);
+        self
+    }
+
+    /// The stop flag, if the policy has one.
+    pub(crate) fn cancel(&self) -> Option<&AtomicBool> {
+        self.cancel.as_deref()
+    }
+
+    /// Whether the stop flag is set.
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.cancel().is_some_and(|c| c.load(Ordering::Relaxed))
     }
 
     /// Whether server hints longer than `max_backoff` are waited out instead of failing.
@@ -62,6 +86,7 @@ impl RetryPolicy {
             max_retries: max_retries.unwrap_or(self.max_retries),
             backoff,
             wait_long: self.wait_long,
+            cancel: self.cancel.clone(),
         }
     }
 

@@ -262,3 +262,56 @@ fn a_stop_flag_sends_nothing_more_and_leaves_the_rest_of_the_input_unread() {
     assert_eq!(summary.cancelled, cancelled);
     assert_eq!(summary.total, ok + cancelled, "every item read is reported");
 }
+
+#[test]
+fn a_stop_also_holds_back_the_requests_waiting_in_the_limiter() {
+    let emu = Emulator::openai().unlimited().start().unwrap();
+    // Two requests a minute: after the first two, everyone waits in the limiter's queue.
+    let limiter = builder(Provider::OpenAI, &emu.base_url()).request_limit(2).build().unwrap();
+    let reqs = create_chat_completion_requests("gpt-4o-mini", prompts(12, "held"), Some(4), None);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let config = BatchConfig::default().max_workers(12).stop(Arc::clone(&stop));
+    let started = std::time::Instant::now();
+    let (mut ok, mut cancelled) = (0, 0);
+    process_chat_completion_stream(&limiter, reqs, &config, None, |r| {
+        match &r.result {
+            Ok(_) => ok += 1,
+            Err(Error::Cancelled) => {
+                assert_eq!(r.attempts, 0, "never sent");
+                cancelled += 1;
+            }
+            Err(e) => panic!("{e}"),
+        }
+        if ok == 2 {
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    })
+    .unwrap();
+    assert_eq!((ok, cancelled), (2, 10));
+    assert_eq!(emu.stats().requests, 2, "nothing waiting in the limiter was sent after the stop");
+    assert!(started.elapsed() < Duration::from_secs(5), "no one waited out the minute");
+}
+
+#[test]
+fn a_stop_set_from_another_thread_ends_a_batch_whose_requests_all_wait() {
+    let emu = Emulator::openai().unlimited().start().unwrap();
+    let limiter = builder(Provider::OpenAI, &emu.base_url()).request_limit(2).build().unwrap();
+    let reqs = create_chat_completion_requests("gpt-4o-mini", prompts(6, "far"), Some(4), None);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+    });
+    let config = BatchConfig::default().stop(stop);
+    let started = std::time::Instant::now();
+    let results = process_chat_completion_batch(&limiter, reqs, &config).unwrap();
+    assert!(started.elapsed() < Duration::from_secs(3), "ended soon after the stop");
+    let sent = results.iter().filter(|r| r.attempts > 0).count();
+    assert_eq!(sent, 2, "the two the minute allowed");
+    assert!(results
+        .iter()
+        .filter(|r| r.attempts == 0)
+        .all(|r| matches!(r.result, Err(Error::Cancelled))));
+    assert_eq!(emu.stats().requests, 2);
+}

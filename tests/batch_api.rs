@@ -242,3 +242,20 @@ fn an_openai_batch_is_found_by_its_input_file_so_a_resumed_run_need_not_create_i
         .unwrap();
     assert!(matches!(a.upload(&items(1)), Err(BatchError::OpenAiOnly { .. })));
 }
+
+#[test]
+fn batches_created_since_a_moment_are_listed_newest_first_with_their_creation_time() {
+    for (_emu, limiter) in both() {
+        let api = BatchApi::new(&limiter).unwrap();
+        let before =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        let first = api.submit(&items(2)).unwrap();
+        let second = api.submit(&items(3)).unwrap();
+        let found = api.created_since(before).unwrap();
+        let ids: Vec<&str> = found.iter().map(|b| b.id.as_str()).collect();
+        assert_eq!(ids, [second.id.as_str(), first.id.as_str()], "{:?}", limiter.provider());
+        assert!(found.iter().all(|b| b.created_at.is_some_and(|t| t >= before)), "{found:?}");
+        assert_eq!(found[0].counts.total, 3);
+        assert!(api.created_since(before + 3600).unwrap().is_empty());
+    }
+}

@@ -63,12 +63,17 @@ fn openrouter_error_inside_a_200_is_an_api_error_not_a_success() {
         client(Provider::OpenRouter, &emu).simple_chat("openai/gpt-4o-mini", "hi", 5).unwrap_err();
     assert_eq!(err.status(), Some(502), "{err:?}");
     assert_eq!(emu.stats().by_status.get(&200), Some(&3), "retried as the 502 it reports");
-    // Elsewhere the same fault is a plain 500 (OpenAI) and the upstream fault a 503.
-    let emu = Emulator::openai().fault(FaultKind::ErrorIn200, 1.0).start().unwrap();
-    assert_eq!(
-        client(Provider::OpenAI, &emu).simple_chat("gpt-4o-mini", "hi", 5).unwrap_err().status(),
-        Some(500)
-    );
+    // Elsewhere the same fault is a `model_not_found` or `not_found_error` in a 200: the final
+    // 404 it stands for, sent once, not a retried 500. The upstream fault is a 503.
+    for (p, model) in [(Provider::OpenAI, "gpt-4o-mini"), (Provider::Anthropic, "claude-haiku-4-5")]
+    {
+        let b = if p == Provider::OpenAI { Emulator::openai() } else { Emulator::anthropic() };
+        let emu = b.fault(FaultKind::ErrorIn200, 1.0).start().unwrap();
+        let err = client(p, &emu).simple_chat(model, "hi", 5).unwrap_err();
+        assert_eq!(err.status(), Some(404), "{p}: {err:?}");
+        assert!(!err.is_retryable(), "{p}");
+        assert_eq!(emu.stats().by_status.get(&200), Some(&1), "{p}: not retried");
+    }
     let emu = Emulator::anthropic().fault(FaultKind::UpstreamError, 1.0).start().unwrap();
     let err =
         client(Provider::Anthropic, &emu).simple_chat("claude-haiku-4-5", "hi", 5).unwrap_err();

@@ -3,13 +3,16 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::{prepare_all, Coordinator};
 use crate::batch::config::{BatchProgress, BatchResult};
 use crate::batch::lane::{Item, Lane};
 use crate::error::Error;
 use crate::types::ChatCompletionRequest;
+
+/// How often the coordinator looks at the stop flag while no result arrives.
+const STOP_POLL: Duration = Duration::from_millis(100);
 
 impl Coordinator<'_> {
     pub(super) fn run<I, F>(
@@ -54,7 +57,13 @@ impl Coordinator<'_> {
             if self.in_flight == 0 && (input_done && self.pending == 0) {
                 break;
             }
-            let Ok(r) = results.recv() else { break };
+            // Bounded, so a stop set from another thread is seen even while every request
+            // waits in the limiter and no result comes.
+            let r = match results.recv_timeout(STOP_POLL) {
+                Ok(r) => r,
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
             self.finish(r, !input_done, cancel, &mut on_result);
         }
         self.summary.elapsed = started.elapsed();

@@ -8,6 +8,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{unbounded, Receiver, Sender};
@@ -90,17 +91,22 @@ where
     config.validate()?;
     let engine = limiter.engine();
     // The one retry policy of the request loop, with the batch's overrides if any.
-    let policy = engine.policy().with(config.max_retries_per_item, config.retry_delay);
+    // Its stop flag also stops the requests already waiting in the limiter: once set, none
+    // of them is sent.
+    let cancel = Arc::new(AtomicBool::new(false));
+    let policy = engine
+        .policy()
+        .with(config.max_retries_per_item, config.retry_delay)
+        .cancelled_by(Arc::clone(&cancel));
     let (work_tx, work_rx) = unbounded::<Item>();
     let (done_tx, done_rx) = unbounded::<BatchResult>();
-    let cancel = AtomicBool::new(false);
     let mut summary = BatchSummary::default();
     // Workers are plain threads: they block on the network and the limiter, which is not
     // work for rayon's CPU-sized pool. They start as the batch needs them (a 3-item batch
     // starts 3), up to `max_workers`.
     std::thread::scope(|scope| {
         let spawn = || {
-            let (rx, tx, cancel, policy) = (work_rx.clone(), done_tx.clone(), &cancel, &policy);
+            let (rx, tx, cancel, policy) = (work_rx.clone(), done_tx.clone(), &*cancel, &policy);
             std::thread::Builder::new()
                 .name("chat-limiter-batch".into())
                 .spawn_scoped(scope, move || worker(engine, policy, &rx, &tx, cancel))

@@ -45,6 +45,28 @@ pub(crate) fn get(engine: &Engine, id: &str) -> Result<BatchInfo, BatchError> {
     parse::anthropic_batch(&parse::json(&resp.body)?)
 }
 
+/// One page of the account's message batches, newest first, and the cursor of the next
+/// (older) page when there is one.
+pub(crate) fn list(
+    engine: &Engine,
+    after: Option<&str>,
+) -> Result<(Vec<BatchInfo>, Option<String>), BatchError> {
+    let path = match after {
+        Some(a) => format!("/messages/batches?limit=100&after_id={}", parse::path_id(a)?),
+        None => "/messages/batches?limit=100".to_string(),
+    };
+    let resp = engine.direct("GET", &path, None, Replay::Safe)?;
+    let v = parse::json(&resp.body)?;
+    let data = v
+        .get("data")
+        .and_then(Value::as_array)
+        .ok_or_else(|| parse::invalid("a list without data"))?;
+    let page = data.iter().map(parse::anthropic_batch).collect::<Result<Vec<_>, _>>()?;
+    let more = v.get("has_more").and_then(Value::as_bool).unwrap_or(false);
+    let next = obj_str(&v, "last_id").map(str::to_string).filter(|_| more);
+    Ok((page, next))
+}
+
 /// Asks for a batch to be cancelled.
 pub(crate) fn cancel(engine: &Engine, id: &str) -> Result<BatchInfo, BatchError> {
     let path = format!("/messages/batches/{}/cancel", parse::path_id(id)?);

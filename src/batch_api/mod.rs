@@ -87,6 +87,28 @@ impl BatchApi {
         self
     }
 
+    /// The request as the batch's endpoint takes it: every OpenAI line goes to the endpoint's
+    /// API, so a request that asks for the other one is refused (docs/providers.md §8.1).
+    fn on_endpoint(
+        &self,
+        request: &crate::types::ChatCompletionRequest,
+    ) -> Result<crate::types::ChatCompletionRequest, String> {
+        if self.provider() != Provider::OpenAI {
+            return Ok(request.clone());
+        }
+        let api = match self.endpoint {
+            BatchEndpoint::Responses => crate::OpenAiApi::Responses,
+            BatchEndpoint::ChatCompletions => crate::OpenAiApi::ChatCompletions,
+        };
+        match request.openai_api {
+            Some(asked) if asked != api => Err(format!(
+                "the request asks for the {asked} API, but the batch's endpoint is {}",
+                self.endpoint.as_str()
+            )),
+            _ => Ok(request.clone().openai_api(api)),
+        }
+    }
+
     /// The caps a batch must fit.
     pub fn caps(&self) -> BatchCaps {
         self.caps
@@ -118,8 +140,9 @@ impl BatchApi {
             {
                 return Err(invalid("the id must be 1 to 64 of A-Z a-z 0-9 _ -".into()));
             }
+            let request = self.on_endpoint(&item.request).map_err(invalid)?;
             let (model, body, tokens) =
-                self.engine().batch_body(&item.request).map_err(|e| invalid(e.to_string()))?;
+                self.engine().batch_body(&request).map_err(|e| invalid(e.to_string()))?;
             let bytes = match self.provider() {
                 Provider::Anthropic => anthropic::entry(id, &body),
                 _ => openai::line(id, self.endpoint, &body),
@@ -235,6 +258,34 @@ impl BatchApi {
             }
         }
         Ok(None)
+    }
+
+    /// The account's batches created at or after `since` (Unix seconds), newest first, looking
+    /// through at most the 1,000 most recent. A batch whose creation time the provider does
+    /// not give is included (it may be recent).
+    ///
+    /// This is how a job killed between asking for a batch and saving its id finds the batch
+    /// it may have created (Anthropic has no input file to look it up by).
+    pub fn created_since(&self, since: u64) -> Result<Vec<BatchInfo>, BatchError> {
+        let mut found = Vec::new();
+        let mut after: Option<String> = None;
+        for _ in 0..10 {
+            let (page, next) = match self.provider() {
+                Provider::Anthropic => anthropic::list(self.engine(), after.as_deref())?,
+                _ => {
+                    let (page, more) = openai::list(self.engine(), after.as_deref())?;
+                    let next = page.last().map(|b| b.id.clone()).filter(|_| more);
+                    (page, next)
+                }
+            };
+            let older = page.iter().any(|b| b.created_at.is_some_and(|t| t < since));
+            found.extend(page.into_iter().filter(|b| b.created_at.is_none_or(|t| t >= since)));
+            match next {
+                Some(n) if !older => after = Some(n),
+                _ => break,
+            }
+        }
+        Ok(found)
     }
 
     /// Reads a batch's status and counts.

@@ -109,7 +109,11 @@ pub(crate) fn anthropic_batch(v: &Value) -> Result<BatchInfo, BatchError> {
         provider: Provider::Anthropic,
         status: BatchStatus::parse(status),
         counts,
-        created_at: None,
+        // RFC 3339 (`2024-08-20T18:37:24.100435Z`); unreadable is unknown, never "now".
+        created_at: obj_str(v, "created_at")
+            .and_then(crate::provider::timestamp::parse_rfc3339)
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_secs()),
         input_file_id: None,
         output_file_id: None,
         error_file_id: None,

@@ -9,8 +9,8 @@ pub enum BatchEndpoint {
     /// `/v1/chat/completions`.
     #[default]
     ChatCompletions,
-    /// `/v1/responses` (the line bodies are sent as built; parsing them as Responses answers
-    /// is up to the caller until the library speaks that API).
+    /// `/v1/responses`: the lines are Responses bodies and the results are read as
+    /// Responses objects, as [`ChatLimiter::responses`](crate::ChatLimiter::responses) does.
     Responses,
 }
 

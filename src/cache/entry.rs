@@ -6,9 +6,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::provider::wire;
-use crate::provider_id::Provider;
-use crate::types::{ChatCompletionChunk, ChatCompletionResponse, MessageRole, Usage};
+use crate::types::{
+    ChatCompletionChunk, ChatCompletionResponse, MessageRole, ToolCallDelta, Usage,
+};
+
+/// Reads a stored body back into a response: the parser of the call's wire.
+pub(crate) type Parse<'a> = &'a dyn Fn(&[u8], Option<String>) -> Result<ChatCompletionResponse>;
 
 /// An entry's value.
 #[derive(Debug, Serialize, Deserialize)]
@@ -32,6 +35,25 @@ pub(crate) struct StoredChunk {
     finish_reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     usage: Option<Usage>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    tool_calls: Vec<StoredToolCall>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    reasoning: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    thinking_signature: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    redacted_thinking: Option<String>,
+}
+
+/// A piece of a tool call in a stored chunk.
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredToolCall {
+    index: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    arguments: String,
 }
 
 impl From<&ChatCompletionChunk> for StoredChunk {
@@ -43,11 +65,26 @@ impl From<&ChatCompletionChunk> for StoredChunk {
             role: c.role,
             finish_reason: c.finish_reason.clone(),
             usage: c.usage,
+            tool_calls: c
+                .tool_calls
+                .iter()
+                .map(|t| StoredToolCall {
+                    index: t.index,
+                    id: t.id.clone(),
+                    name: t.name.clone(),
+                    arguments: t.arguments.clone(),
+                })
+                .collect(),
+            reasoning: c.reasoning.clone(),
+            thinking_signature: c.thinking_signature.clone(),
+            redacted_thinking: c.redacted_thinking.clone(),
         }
     }
 }
 
 impl From<StoredChunk> for ChatCompletionChunk {
+    /// Every field by name: a field added to the chunk fails to compile here until the cache
+    /// stores it too.
     fn from(c: StoredChunk) -> Self {
         ChatCompletionChunk {
             id: c.id,
@@ -56,6 +93,14 @@ impl From<StoredChunk> for ChatCompletionChunk {
             role: c.role,
             finish_reason: c.finish_reason,
             usage: c.usage,
+            tool_calls: c
+                .tool_calls
+                .into_iter()
+                .map(|t| ToolCallDelta::new(t.index, t.id, t.name, t.arguments))
+                .collect(),
+            reasoning: c.reasoning,
+            thinking_signature: c.thinking_signature,
+            redacted_thinking: c.redacted_thinking,
         }
     }
 }
@@ -78,14 +123,14 @@ impl Stored {
         serde_json::from_slice(bytes).map_err(unreadable)
     }
 
-    /// The response of a stored chat completion, marked as cached.
-    pub(crate) fn into_response(self, provider: Provider) -> Result<ChatCompletionResponse> {
+    /// The response of a stored chat completion, read back by `parse` (the parser of the
+    /// call's own wire, given the body and the request id) and marked as cached.
+    pub(crate) fn into_response(self, parse: Parse<'_>) -> Result<ChatCompletionResponse> {
         let Stored::Response { request_id, body } = self else {
             return Err(unreadable("a stream where a response was expected"));
         };
         let bytes = serde_json::to_vec(&body).map_err(unreadable)?;
-        // No key: a stored body never held one, and there is nothing to redact.
-        let mut resp = wire::parse_chat_response(provider, &bytes, request_id, "")?;
+        let mut resp = parse(&bytes, request_id)?;
         resp.cached = true;
         Ok(resp)
     }

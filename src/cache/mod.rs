@@ -17,7 +17,6 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::error::Result;
-use crate::provider_id::Provider;
 use crate::types::{ChatCompletionChunk, ChatCompletionResponse};
 
 mod entry;
@@ -39,6 +38,7 @@ pub use redis::RedisCacheStore;
 pub use sqlite::SqliteStore;
 pub use store::{CacheEntry, CacheStats, CacheStore, MemoryStore};
 
+pub(crate) use entry::Parse;
 use entry::{Stored, StoredChunk};
 use store::now_ms;
 
@@ -283,9 +283,9 @@ impl Cache {
         log::warn!("response cache {what} failed, going on without it: {e}");
     }
 
-    /// A hit for a chat completion.
-    pub(crate) fn response(&self, key: &str, provider: Provider) -> Option<ChatCompletionResponse> {
-        let resp = self.read(key)?.into_response(provider);
+    /// A hit for a chat completion; `parse` reads the stored body (the call's own parser).
+    pub(crate) fn response(&self, key: &str, parse: Parse<'_>) -> Option<ChatCompletionResponse> {
+        let resp = self.read(key)?.into_response(parse);
         self.hit(resp)
     }
 

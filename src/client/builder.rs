@@ -6,12 +6,14 @@ use std::time::Duration;
 
 use super::base_url::{is_loopback, plain_http_warning};
 use super::ChatLimiter;
+use crate::budget::{Budget, Spend};
 use crate::cache::Cache;
 use crate::config::{Config, LongWait};
 use crate::error::{Error, Result};
 use crate::limit::clock::{Clock, SystemClock};
 use crate::limit::limiter::Limiter;
 use crate::limit::model::LimitConfig;
+use crate::pricing::PriceTable;
 use crate::provider_id::Provider;
 use crate::request::{Engine, EngineParts};
 use crate::secret::ApiKey;
@@ -52,6 +54,8 @@ pub struct ChatLimiterBuilder {
     clock: Option<Arc<dyn Clock>>,
     token_counter: Option<Arc<dyn TokenCounter>>,
     cache: Option<Cache>,
+    price_table: Option<PriceTable>,
+    budget: Option<Budget>,
     #[cfg(feature = "redis")]
     redis: redis::RedisOptions,
 }
@@ -153,6 +157,31 @@ impl ChatLimiterBuilder {
         learn_limits: bool => std::convert::identity;
         /// OpenRouter: check the key's credit with `GET /key` and fail fast when it is spent.
         check_credits: bool => std::convert::identity;
+        /// OpenAI: the API chat requests go to by default (see [`OpenAiApi`](crate::OpenAiApi)).
+        openai_api: crate::OpenAiApi => std::convert::identity;
+        /// A hard spending limit in USD: a [`Budget`] of this limiter's own (use
+        /// [`budget`](Self::budget) to share one). Needs every model used priced.
+        max_cost: f64 => Some;
+    }
+    /// OpenAI: models sent to the Responses API whatever [`openai_api`](Self::openai_api)
+    /// says; an entry ending in `*` is a prefix (`o3-pro*`), any other an exact name.
+    pub fn responses_models<S: Into<String>>(
+        mut self,
+        models: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.config.responses_models = models.into_iter().map(Into::into).collect();
+        self
+    }
+    /// The prices costs are computed with. Default [`PriceTable::default`], the shipped
+    /// dated table; merge your own over it for current prices (docs/pricing.md).
+    pub fn price_table(mut self, table: PriceTable) -> Self {
+        self.price_table = Some(table);
+        self
+    }
+    /// A spending limit shared with other limiters (or, [`Budget::redis`], processes).
+    pub fn budget(mut self, budget: Budget) -> Self {
+        self.budget = Some(budget);
+        self
     }
     /// A custom `ureq::Agent` (TLS, proxy, pool settings). The limiter still sets, per request,
     /// no redirects (so the key never follows one) and non-2xx as answers, not errors.
@@ -237,6 +266,15 @@ impl ChatLimiterBuilder {
             &key,
             (config.request_buffer_ratio, config.token_buffer_ratio),
         )?;
+        let budget = match (self.budget, config.max_cost) {
+            (Some(_), Some(_)) => {
+                return Err(Error::Config("set max_cost or budget, not both".into()))
+            }
+            (Some(b), None) => Some(b),
+            (None, Some(usd)) => Some(Budget::new(usd)?),
+            (None, None) => None,
+        };
+        let spend = Spend::new(self.price_table.unwrap_or_default(), budget);
         let transport = match self.transport {
             Some(t) => t,
             None => {
@@ -254,6 +292,7 @@ impl ChatLimiterBuilder {
             counter: self.token_counter.unwrap_or_else(|| Arc::new(CharEstimator::default())),
             clock,
             cache: self.cache,
+            spend,
         })))
     }
 

@@ -5,9 +5,12 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::budget::SpendSnapshot;
 use crate::config::Config;
 use crate::error::Result;
 use crate::limit::snapshot::LimitsSnapshot;
+use crate::openai_api::OpenAiApi;
+use crate::pricing::PriceTable;
 use crate::provider::openrouter::OpenRouterKeyInfo;
 use crate::provider_id::Provider;
 use crate::request::{Engine, RawResponse};
@@ -134,6 +137,68 @@ impl ChatLimiter {
         self.engine.stream(request)
     }
 
+    /// The OpenAI API `request` would be sent to: its own choice
+    /// ([`ChatCompletionRequest::openai_api`]), else the model's
+    /// ([`Config::responses_models`]), else the limiter's ([`Config::openai_api`]). A batch job
+    /// uses it to send each line to the batch endpoint of its API.
+    ///
+    /// ```
+    /// use chat_limiter::{ChatCompletionRequest, ChatLimiter, Message, OpenAiApi, Provider};
+    /// let limiter = ChatLimiter::builder()
+    ///     .provider(Provider::OpenAI).api_key("sk-anything").responses_models(["o3*"]).build()?;
+    /// let req = |m: &str| ChatCompletionRequest::new(m, vec![Message::user("hi")]);
+    /// assert_eq!(limiter.openai_api_for(&req("o3-pro")), OpenAiApi::Responses);
+    /// assert_eq!(limiter.openai_api_for(&req("gpt-4o")), OpenAiApi::ChatCompletions);
+    /// # Ok::<_, chat_limiter::Error>(())
+    /// ```
+    pub fn openai_api_for(&self, request: &ChatCompletionRequest) -> OpenAiApi {
+        // The only error is the Responses API chosen for another provider, which has none.
+        self.engine.api_for(request).unwrap_or(OpenAiApi::ChatCompletions)
+    }
+
+    /// Sends a chat request to OpenAI's Responses API (`POST /v1/responses`) under the same
+    /// limiter, headers and retries as [`chat_completion`](Self::chat_completion), and returns
+    /// the answer in the same type: the text as the content, reasoning summaries in
+    /// `message.reasoning`, function calls in `message.tool_calls`,
+    /// reasoning tokens in [`Usage::reasoning_tokens`](crate::Usage::reasoning_tokens), the
+    /// Responses object in `raw` (docs/providers.md §11). The same as setting
+    /// [`ChatCompletionRequest::openai_api`]; errors like `chat_completion`, plus
+    /// [`Error::InvalidRequest`](crate::Error::InvalidRequest) for another provider or a
+    /// setting the Responses API lacks (`stop`, the penalties, `n > 1`).
+    ///
+    /// ```
+    /// use chat_limiter::{ChatCompletionRequest, ChatLimiter, Message};
+    /// let emu = chat_limiter_emulator::Emulator::openai().rpm(100).tpm(50_000).start().unwrap();
+    /// let limiter = ChatLimiter::builder()
+    ///     .model("o4-mini").api_key("sk-test").base_url(emu.base_url()).build()?;
+    /// let req = ChatCompletionRequest::new("o4-mini", vec![
+    ///     Message::system("Be brief."),
+    ///     Message::user("What is Rust?"),
+    /// ]).max_tokens(40);
+    /// let answer = limiter.responses(&req)?;
+    /// assert!(!answer.text().is_empty());
+    /// assert_eq!(answer.raw["object"], "response");
+    /// assert!(answer.usage.unwrap().reasoning_tokens.unwrap() > 0); // a reasoning model
+    /// let mut text = String::new();
+    /// let mut stream = limiter.responses_stream(&req)?;
+    /// for chunk in stream.by_ref() {
+    ///     text.push_str(&chunk?.delta);
+    /// }
+    /// assert!(stream.is_complete() && !text.is_empty()); // ended on `response.completed`
+    /// assert!(stream.usage().unwrap().reasoning_tokens.is_some());
+    /// # Ok::<_, chat_limiter::Error>(())
+    /// ```
+    pub fn responses(&self, request: &ChatCompletionRequest) -> Result<ChatCompletionResponse> {
+        self.engine.chat(&request.clone().openai_api(crate::OpenAiApi::Responses))
+    }
+
+    /// [`responses`](Self::responses) streamed: the Responses API's typed events as chunks,
+    /// ending on `response.completed`, whose usage settles the limiter as a chat stream's
+    /// last chunk does; [`ChatStream::collect_response`] returns what `responses` would.
+    pub fn responses_stream(&self, request: &ChatCompletionRequest) -> Result<ChatStream> {
+        self.engine.stream(&request.clone().openai_api(crate::OpenAiApi::Responses))
+    }
+
     /// Sends any request to the provider (path relative to the base URL) through the same
     /// limiter and retries, and returns the raw answer.
     ///
@@ -152,6 +217,29 @@ impl ChatLimiter {
     /// A snapshot of every model's limits, usage, pause and queue.
     pub fn current_limits(&self) -> LimitsSnapshot {
         LimitsSnapshot { provider: self.provider(), models: self.engine.limiter().snapshot() }
+    }
+
+    /// Money spent so far through this limiter (real costs, worst cases where the real cost
+    /// is unknown, answers that could not be priced) and the budget's state.
+    pub fn spend(&self) -> SpendSnapshot {
+        self.engine.spend().snapshot()
+    }
+
+    /// The price table costs are computed with (see [`ChatLimiterBuilder::price_table`]).
+    pub fn price_table(&self) -> PriceTable {
+        self.engine.spend().table()
+    }
+
+    /// OpenRouter: reads its public model list (`GET /models`, `data[].pricing`) into this
+    /// limiter's price table, replacing the prices of the same models; returns how many
+    /// models are priced by it.
+    pub fn load_openrouter_prices(&self) -> Result<usize> {
+        let table = PriceTable::from_openrouter_models(&String::from_utf8_lossy(
+            &self.engine.raw("GET", "/models", None)?.body,
+        ))?;
+        let n = table.len();
+        self.engine.spend().merge_prices(table);
+        Ok(n)
     }
 
     /// Clears the usage counters (`used`, 429s, completed) of every model. Limits and the

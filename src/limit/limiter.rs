@@ -13,6 +13,7 @@
 //! `batch_bench` keeps it as the baseline users would hand-roll.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -65,6 +66,7 @@ impl Limiter {
             clock: Arc::clone(&self.clock),
             max_wait: self.cfg.max_wait,
             shared: self.shared.as_ref().map(|(s, p)| (Arc::clone(s), format!("{p}{model}"))),
+            hinted: AtomicBool::new(false),
         });
         models.insert(model.to_string(), Arc::clone(&m));
         m
@@ -100,6 +102,8 @@ pub(crate) struct ModelLimiter {
     max_wait: Option<Duration>,
     /// The shared store and this model's key in it.
     shared: Option<(Arc<dyn SharedStore>, String)>,
+    /// A limit hint was offered (see [`hint_requests`](Self::hint_requests)).
+    hinted: AtomicBool,
 }
 
 impl ModelLimiter {
@@ -107,7 +111,19 @@ impl ModelLimiter {
     ///
     /// `front` puts the request at the head of the queue: a request that was rate limited
     /// goes back first rather than behind everyone who arrived while it was out.
+    #[cfg(test)]
     pub(crate) fn acquire(self: &Arc<Self>, cost: Cost, front: bool) -> Result<Permit, Error> {
+        self.acquire_unless(cost, front, None)
+    }
+
+    /// [`acquire`](Self::acquire), leaving the queue unadmitted with [`Error::Cancelled`] once
+    /// `cancel` is set (seen within one bounded wait, 250 ms at most).
+    pub(crate) fn acquire_unless(
+        self: &Arc<Self>,
+        cost: Cost,
+        front: bool,
+        cancel: Option<&AtomicBool>,
+    ) -> Result<Permit, Error> {
         let mut st = self.state.lock();
         let ticket = st.enqueue(front);
         if front {
@@ -115,6 +131,11 @@ impl ModelLimiter {
             self.head_cv.notify_all();
         }
         loop {
+            if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                st.remove(ticket);
+                self.wake_head(&st);
+                return Err(Error::Cancelled);
+            }
             if st.head() != Some(ticket) {
                 self.slots[slot(ticket)].wait_for(&mut st, MAX_WAIT);
                 continue;
@@ -146,6 +167,7 @@ impl ModelLimiter {
                         since,
                         probe,
                         answered: false,
+                        succeeded: false,
                     });
                 }
                 Poll::NeverFits { dimension, needed, capacity } => {
@@ -207,6 +229,7 @@ impl ModelLimiter {
                     since,
                     probe,
                     answered: false,
+                    succeeded: false,
                 };
                 MutexGuard::unlocked(st, || self.wait_out(wait));
                 Ok(Some(permit))
@@ -270,6 +293,22 @@ impl ModelLimiter {
         if let Some((store, key)) = self.shared_up() {
             self.mirror(store.sync(key, info));
         }
+    }
+
+    /// Whether no hint was offered yet.
+    pub(crate) fn wants_hint(&self) -> bool {
+        !self.hinted.load(Ordering::Relaxed)
+    }
+
+    /// Offers a request limit known from elsewhere than a response (OpenRouter's `GET /key`
+    /// hint): taken once, and only while the model has no request bucket.
+    pub(crate) fn hint_requests(&self, limit: u64, window: Duration) {
+        if self.hinted.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let mut st = self.state.lock();
+        st.hint_requests(limit, window, self.clock.now());
+        self.head_cv.notify_all();
     }
 
     /// Pauses the whole queue for `d` (a 429 for this model).

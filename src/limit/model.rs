@@ -5,10 +5,15 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::limit::bucket::{Bucket, DEFAULT_WINDOW};
-use crate::limit::info::{DimensionInfo, RateLimitInfo};
 use crate::limit::snapshot::{DimensionSnapshot, ModelLimits};
 
+mod learn;
+mod ramp;
 mod shared;
+
+#[cfg(feature = "redis")]
+pub(crate) use learn::FIRST_CONTACT_MARGIN;
+use ramp::Ramp;
 
 /// What one request reserves besides one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -20,11 +25,6 @@ pub(crate) struct Cost {
     /// Output tokens (Anthropic OTPM).
     pub output: u64,
 }
-
-/// How long after our first admission the provider's buckets are assumed to exist: a request
-/// reaches the server within a connect and a send, even on a loaded machine. A quarter second
-/// of refill is what this margin costs, once per model.
-const FIRST_CONTACT_MARGIN: Duration = Duration::from_millis(250);
 
 /// When a request was admitted and how far its buckets' refund counters stood then, so a
 /// later header sync can credit what the server regained in between.
@@ -95,6 +95,13 @@ pub(crate) struct ModelState {
     completed: u64,
     /// When the first request was admitted (see `release_holds`).
     first_admission: Option<Instant>,
+    /// Limits were configured: no discovery.
+    configured: bool,
+    /// While no bucket tells the rate: how many may be in flight (slow start, see `ramp.rs`).
+    ramp: Ramp,
+    /// Buckets sized from a `remaining` with no limit beside it (Azure): their size is a lower
+    /// bound that grows with larger readings.
+    inferred: [bool; 4],
 }
 
 impl ModelState {
@@ -128,6 +135,9 @@ impl ModelState {
             rate_limited: 0,
             completed: 0,
             first_admission: None,
+            configured: any_known,
+            ramp: Ramp::new(),
+            inferred: [false; 4],
         }
     }
 
@@ -203,6 +213,9 @@ impl ModelState {
         if self.reserving || self.in_flight >= self.cfg.max_in_flight {
             return Some(Poll::WaitSignal);
         }
+        if self.discovering() && self.in_flight >= self.ramp.allowed() {
+            return Some(Poll::WaitSignal);
+        }
         match self.learning {
             Learning::Probing => Some(Poll::WaitSignal),
             Learning::NeedProbe if self.in_flight > 0 => Some(Poll::WaitSignal),
@@ -241,9 +254,13 @@ impl ModelState {
         }
     }
 
-    /// A request finished (in any way). `learned` tells whether a probe got an answer.
-    pub(crate) fn release(&mut self, probe: bool, answered: bool, now: Instant) {
+    /// A request finished (in any way). `answered` tells whether the server answered in a way
+    /// that taught something, `succeeded` whether it took the request (a 2xx).
+    pub(crate) fn release(&mut self, probe: bool, answered: bool, succeeded: bool, now: Instant) {
         self.in_flight = self.in_flight.saturating_sub(1);
+        if succeeded && self.discovering() {
+            self.ramp.grow();
+        }
         if answered {
             self.release_holds(now);
         }
@@ -277,80 +294,15 @@ impl ModelState {
         [mark(&self.requests), mark(&self.tokens), mark(&self.input), mark(&self.output)]
     }
 
-    /// Charges part of a reservation after the fact: the cold-start probe was admitted before
-    /// its buckets existed, and its cost belongs in them once they do.
-    pub(crate) fn charge_late(&mut self, extra: &Cost, now: Instant) {
-        for (b, n) in [
-            (&mut self.tokens, extra.tokens),
-            (&mut self.input, extra.input),
-            (&mut self.output, extra.output),
-        ] {
-            if let (Some(b), true) = (b, n > 0) {
-                b.take(n, now);
-            }
-        }
-    }
-
-    /// The server has answered: its buckets exist, so ours may refill.
-    ///
-    /// The provider's buckets exist at the latest when our first request reached them: refill
-    /// is credited from the first admission plus a connect time's margin, not from the answer
-    /// (which would throw away a whole latency of refill at the start of every job).
-    fn release_holds(&mut self, now: Instant) {
-        let from = self.first_admission.map_or(now, |t| t + FIRST_CONTACT_MARGIN);
-        for b in [&mut self.requests, &mut self.tokens, &mut self.input, &mut self.output]
-            .into_iter()
-            .flatten()
-        {
-            b.release_refill(from, now);
-        }
-    }
-
-    /// Follows the server's headers: creates buckets it reveals, corrects those we have.
-    ///
-    /// `since` is the admission of the request whose response carried the headers, when
-    /// known: the server's figures are as of then (see [`Bucket::sync`]).
-    pub(crate) fn sync(&mut self, info: &RateLimitInfo, now: Instant, since: Option<&Since>) {
-        self.release_holds(now);
-        let (rr, tr) = (self.cfg.request_ratio, self.cfg.token_ratio);
-        let pairs: [(&mut Option<Bucket>, &DimensionInfo, f64); 4] = [
-            (&mut self.requests, &info.requests, rr),
-            (&mut self.tokens, &info.tokens, tr),
-            (&mut self.input, &info.input_tokens, tr),
-            (&mut self.output, &info.output_tokens, tr),
-        ];
-        for (d, (bucket, dim, ratio)) in pairs.into_iter().enumerate() {
-            let rounding = if d == 0 { 0 } else { info.token_remaining_rounding };
-            let precision = (info.reset_resolution, rounding);
-            match bucket {
-                Some(b) => {
-                    let credit = since.map_or(0.0, |s| {
-                        let age = now.saturating_duration_since(s.admitted).as_secs_f64();
-                        b.rate() * age + (b.refunded - s.marks[d])
-                    });
-                    b.sync(dim, precision, now, credit);
-                }
-                None => {
-                    if let Some(limit) = dim.limit.filter(|&l| l > 0) {
-                        let mut b = Bucket::new(limit, DEFAULT_WINDOW, ratio, now);
-                        b.sync(dim, precision, now, 0.0);
-                        *bucket = Some(b);
-                    }
-                }
-            }
-        }
-        if !info.is_empty() && self.learning == Learning::Probing {
-            self.learning = Learning::Done;
-        }
-    }
-
     /// Holds the whole queue until `until` (a 429: nobody else should try before then).
     pub(crate) fn count_rejection(&mut self) {
         self.rate_limited += 1; // a 429 that paused nothing
+        self.ramp.shrink(self.in_flight);
     }
     /// Pauses admission until `until`; true when that is later than the pause in force.
     pub(crate) fn pause(&mut self, until: Instant) -> bool {
         self.rate_limited += 1;
+        self.ramp.shrink(self.in_flight);
         let extended = self.paused_until.is_none_or(|p| until > p);
         self.paused_until = Some(self.paused_until.map_or(until, |p| p.max(until)));
         extended

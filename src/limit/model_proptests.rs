@@ -159,7 +159,7 @@ proptest! {
                 }
                 Op::Release(answered) => {
                     if let Some((probe, _)) = admitted.pop() {
-                        st.release(probe, answered, now);
+                        st.release(probe, answered, answered, now);
                     }
                 }
                 Op::Settle(actual) => {

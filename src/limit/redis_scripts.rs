@@ -25,7 +25,8 @@ local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local h = {}
 local raw = redis.call('HGETALL', key)
 for n = 1, #raw, 2 do h[raw[n]] = tonumber(raw[n + 1]) end
-local dt = math.max(0, now - (h['ts'] or now)) / 1000
+-- No refill is credited before `hold` (the first contact's margin, see RESERVE).
+local dt = math.max(0, now - math.max(h['ts'] or now, h['hold'] or 0)) / 1000
 for n, d in ipairs(names) do
   if h[d .. 'l'] then
     h[d .. 'v'] = math.min(h[d .. 'l'] * ratios[n], h[d .. 'v'] + dt * h[d .. 'r'])
@@ -43,6 +44,7 @@ local function save()
     end
   end
   if h['p'] then table.insert(out, 'p'); table.insert(out, fmt(h['p'])) end
+  if h['hold'] then table.insert(out, 'hold'); table.insert(out, fmt(h['hold'])) end
   redis.call('HSET', key, unpack(out))
   redis.call('PEXPIRE', key, ttl)
 end
@@ -64,13 +66,20 @@ end
 /// ARGV[4..]: per dimension (cost, init limit or 0, init rate). Takes the cost now, even when
 /// it is not covered yet, and answers how long until it is: the debt makes every later
 /// reservation, from any process, wait behind this one.
+///
+/// Buckets created here (configured limits) start full, like the in-memory ones, and credit
+/// no refill for the first-contact margin: the provider's own bucket only starts when the
+/// first request reaches it. `FIRST_CONTACT_MS` is filled in from the in-memory constant.
 const RESERVE: &str = r#"
+local created = false
 for n, d in ipairs(names) do
   local il, ir = tonumber(ARGV[3 * n + 2]), tonumber(ARGV[3 * n + 3])
   if not h[d .. 'l'] and il > 0 and ir > 0 then
     h[d .. 'l'] = il; h[d .. 'r'] = ir; h[d .. 'v'] = il * ratios[n]
+    created = true
   end
 end
+if created and not h['ts'] then h['hold'] = now + FIRST_CONTACT_MS end
 local wait = 0
 for n, d in ipairs(names) do
   local cost, lim = tonumber(ARGV[3 * n + 1]), h[d .. 'l']
@@ -146,7 +155,10 @@ pub(crate) struct Scripts {
 
 impl Scripts {
     pub(crate) fn new() -> Self {
-        let s = |body: &str| redis::Script::new(&format!("{PRELUDE}{body}"));
+        let margin = crate::limit::model::FIRST_CONTACT_MARGIN.as_millis().to_string();
+        let s = |body: &str| {
+            redis::Script::new(&format!("{PRELUDE}{}", body.replace("FIRST_CONTACT_MS", &margin)))
+        };
         Scripts { reserve: s(RESERVE), settle: s(SETTLE), sync: s(SYNC), pause: s(PAUSE) }
     }
 }

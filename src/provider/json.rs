@@ -73,6 +73,40 @@ pub(crate) fn status_from_code(code: Option<&Value>) -> Option<u16> {
     u16::try_from(n).ok().filter(|s| (100..=599).contains(s))
 }
 
+/// The HTTP status an error object inside a 2xx answer stands for, read from its own fields:
+/// a numeric `status` or `code`, else what its `code` or `type` names (the vocabulary OpenAI,
+/// Anthropic and OpenAI-compatible servers share), else 500. So a `model_not_found` sent with
+/// HTTP 200 is the final 404 it means, not a retried 500.
+pub(crate) fn in_band_status(err: &Value) -> u16 {
+    if let Some(s) =
+        status_from_code(err.get("status")).or_else(|| status_from_code(err.get("code")))
+    {
+        return s;
+    }
+    let named = |v: Option<&Value>| match v.and_then(Value::as_str)? {
+        "invalid_request_error"
+        | "context_length_exceeded"
+        | "invalid_prompt"
+        | "bad_request"
+        | "invalid_value" => Some(400),
+        "authentication_error" | "invalid_api_key" | "unauthorized" => Some(401),
+        "billing_error" | "payment_required" => Some(402),
+        "permission_error" | "permission_denied" | "forbidden" => Some(403),
+        "not_found_error" | "model_not_found" | "not_found" => Some(404),
+        "request_too_large" => Some(413),
+        "rate_limit_error"
+        | "rate_limit_exceeded"
+        | "insufficient_quota"
+        | "tokens"
+        | "requests" => Some(429),
+        "overloaded_error" | "service_unavailable" => Some(503),
+        "timeout_error" => Some(504),
+        "server_error" | "api_error" | "internal_error" => Some(500),
+        _ => None,
+    };
+    named(err.get("code")).or_else(|| named(err.get("type"))).unwrap_or(500)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

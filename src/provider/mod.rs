@@ -11,6 +11,7 @@ pub(crate) mod duration;
 pub(crate) mod headers;
 mod json;
 pub(crate) mod openai;
+pub(crate) mod openai_responses;
 pub(crate) mod openrouter;
 pub(crate) mod sse;
 pub(crate) mod timestamp;

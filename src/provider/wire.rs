@@ -13,7 +13,7 @@ use crate::error::{ApiError, Error};
 use crate::limit::info::RateLimitInfo;
 use crate::provider::headers::header_str;
 use crate::provider::sse::SseEvent;
-use crate::provider::{anthropic, openai, openrouter};
+use crate::provider::{anthropic, openai, openai_responses, openrouter};
 use crate::provider_id::Provider;
 use crate::types::{ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse};
 
@@ -117,12 +117,17 @@ pub(crate) fn request_id(p: Provider, headers: &HeaderMap, api_key: &str) -> Opt
 }
 
 /// What one SSE event means for the caller.
+// Nearly every event is a chunk, handed on at once; boxing it would add an allocation per
+// event to save stack space on the rare `Done`/`Ignore`.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum StreamEvent {
     /// A piece of the answer (text, role, finish reason and/or usage).
     Chunk(ChatCompletionChunk),
     /// The stream is complete (`[DONE]`, `message_stop`).
     Done,
+    /// The last piece: the stream is complete after it (Responses' `response.completed`).
+    Last(ChatCompletionChunk),
     /// Nothing for the caller (ping, content block bookkeeping, unknown events).
     Ignore,
 }
@@ -133,6 +138,8 @@ pub(crate) struct StreamDecoder {
     provider: Provider,
     api_key: String,
     anthropic: anthropic::stream::AnthropicStream,
+    /// Set for a stream from OpenAI's Responses API.
+    responses: Option<openai_responses::stream::ResponsesStream>,
 }
 
 // Written by hand so that the key can never end up in a log line.
@@ -145,7 +152,28 @@ impl std::fmt::Debug for StreamDecoder {
 impl StreamDecoder {
     /// A decoder for one response from `p`; `api_key` is only used to redact error messages.
     pub(crate) fn new(p: Provider, api_key: String) -> Self {
-        StreamDecoder { provider: p, api_key, anthropic: Default::default() }
+        StreamDecoder { provider: p, api_key, anthropic: Default::default(), responses: None }
+    }
+
+    /// A decoder for one stream from OpenAI's Responses API.
+    pub(crate) fn responses(api_key: String) -> Self {
+        let mut d = Self::new(Provider::OpenAI, api_key);
+        d.responses = Some(Default::default());
+        d
+    }
+
+    /// The event that ends a complete stream, for the error when it never came.
+    pub(crate) fn terminator(&self) -> &'static str {
+        match self.provider {
+            _ if self.responses.is_some() => "response.completed",
+            Provider::Anthropic => "message_stop",
+            Provider::OpenAI | Provider::OpenRouter => "data: [DONE]",
+        }
+    }
+
+    /// The Responses API's final object, once such a stream has ended normally.
+    pub(crate) fn final_response(&self) -> Option<&Value> {
+        self.responses.as_ref().and_then(|r| r.final_response())
     }
 
     /// The key to keep out of error messages.
@@ -175,6 +203,9 @@ impl StreamDecoder {
     /// (Anthropic `error` event, OpenAI/OpenRouter `error` chunk), `Error::Stream` for malformed
     /// JSON or a choice that ended with `finish_reason: "error"` without details.
     pub(crate) fn decode(&mut self, ev: &SseEvent) -> Result<StreamEvent, Error> {
+        if let Some(r) = &mut self.responses {
+            return r.decode(ev.event.as_deref(), &ev.data, &self.api_key);
+        }
         match self.provider {
             Provider::Anthropic => {
                 self.anthropic.decode(ev.event.as_deref(), &ev.data, &self.api_key)

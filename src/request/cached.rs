@@ -4,6 +4,9 @@
 
 use super::{Call, Engine};
 use crate::cache::{body_json, KeyParts};
+use crate::error::Result;
+use crate::openai_api::OpenAiApi;
+use crate::provider::{openai_responses, wire};
 use crate::stream::ChatStream;
 use crate::types::ChatCompletionResponse;
 
@@ -22,9 +25,24 @@ impl Engine {
         })
     }
 
-    /// The stored answer for `key`, marked as cached.
-    pub(super) fn cached_response(&self, key: Option<&str>) -> Option<ChatCompletionResponse> {
-        self.cache.as_ref()?.response(key?, self.provider)
+    /// The stored answer for `key`, read back by the parser of the call's wire (as a miss
+    /// would have been) and marked as cached.
+    pub(super) fn cached_response(
+        &self,
+        key: Option<&str>,
+        call: &Call,
+    ) -> Option<ChatCompletionResponse> {
+        let (p, api) = (self.provider, call.api);
+        // No key to redact: a stored body never held one.
+        let parse = move |body: &[u8], request_id| -> Result<ChatCompletionResponse> {
+            match api {
+                OpenAiApi::Responses => {
+                    openai_responses::response::parse_response(body, request_id, "")
+                }
+                _ => wire::parse_chat_response(p, body, request_id, ""),
+            }
+        };
+        self.cache.as_ref()?.response(key?, &parse)
     }
 
     /// Stores a successful answer under `key`.

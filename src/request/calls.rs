@@ -6,7 +6,8 @@ use serde_json::Value;
 use super::run::{read_body, MAX_BODY};
 use super::{Call, Engine, RawResponse};
 use crate::error::Result;
-use crate::provider::{cost, wire};
+use crate::openai_api::OpenAiApi;
+use crate::provider::{cost, openai_responses, wire};
 use crate::retry::RetryPolicy;
 use crate::stream::{ChatStream, StreamStart};
 use crate::types::{ChatCompletionRequest, ChatCompletionResponse};
@@ -26,7 +27,7 @@ impl Engine {
         attempts: &mut u32,
     ) -> Result<ChatCompletionResponse> {
         let key = self.cache_key(call);
-        if let Some(hit) = self.cached_response(key.as_deref()) {
+        if let Some(hit) = self.cached_response(key.as_deref(), call) {
             *attempts = 0;
             return Ok(hit);
         }
@@ -34,7 +35,13 @@ impl Engine {
         let response = self.run(call, policy, attempts, |resp, mut permit| {
             let body = read_body(resp.body, MAX_BODY).map_err(|e| self.read_error(&e))?;
             let request_id = wire::request_id(p, &resp.headers, self.key.expose());
-            let parsed = wire::parse_chat_response(p, &body, request_id, self.key.expose())?;
+            let key = self.key.expose();
+            let parsed = match call.api {
+                OpenAiApi::Responses => {
+                    openai_responses::response::parse_response(&body, request_id, key)?
+                }
+                _ => wire::parse_chat_response(p, &body, request_id, key)?,
+            };
             if let Some(usage) = &parsed.usage {
                 permit.settle(cost::settled(p, &call.model, permit.cost(), usage));
             }
@@ -77,6 +84,7 @@ impl Engine {
             Ok(ChatStream::new(StreamStart {
                 request_id: wire::request_id(p, &resp.headers, self.key.expose()),
                 body: resp.body,
+                responses: call.api == OpenAiApi::Responses,
                 permit,
                 provider: p,
                 model: call.model.clone(),

@@ -91,6 +91,16 @@ impl Engine {
         Ok(())
     }
 
+    /// The key's deprecated `rate_limit` (requests per interval) from the last `GET /key`,
+    /// when the credit check fetched one that states a limit (`-1` means none).
+    pub(super) fn key_rate_hint(&self) -> Option<(u64, Duration)> {
+        let credits = self.credits.as_ref()?;
+        let c = credits.cache.lock();
+        let info = c.fetched.as_ref()?.1.as_ref()?;
+        Some((info.rate_limit_requests?, info.rate_limit_interval?))
+            .filter(|(n, w)| *n > 0 && !w.is_zero())
+    }
+
     /// A 402: the key is out of credit until a refresh shows otherwise.
     pub(super) fn mark_credits_exhausted(&self) {
         if let Some(credits) = &self.credits {

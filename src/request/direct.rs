@@ -143,7 +143,17 @@ impl Engine {
         body: &[u8],
         request_id: Option<String>,
     ) -> Result<crate::types::ChatCompletionResponse> {
-        wire::parse_chat_response(self.provider, body, request_id, self.key.expose())
+        let key = self.key.expose();
+        // A `/v1/responses` batch's results are Responses objects.
+        let object = serde_json::from_slice::<serde_json::Value>(body).ok();
+        if object.as_ref().and_then(|v| v.get("object")).and_then(|o| o.as_str())
+            == Some("response")
+        {
+            return crate::provider::openai_responses::response::parse_response(
+                body, request_id, key,
+            );
+        }
+        wire::parse_chat_response(self.provider, body, request_id, key)
     }
 
     /// The JSON body a chat request is sent with (the `body`/`params` of a batch line), with

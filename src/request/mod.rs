@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use crate::budget::Spend;
 use crate::cache::Cache;
 use crate::config::Config;
 use crate::limit::clock::Clock;
@@ -50,6 +51,8 @@ pub(crate) struct Engine {
     credits: Option<credits::Credits>,
     /// The response cache, when one is set.
     cache: Option<Cache>,
+    /// Prices, budget and money spent.
+    spend: Spend,
 }
 
 /// The parts the builder hands over.
@@ -63,6 +66,7 @@ pub(crate) struct EngineParts {
     pub counter: Arc<dyn TokenCounter>,
     pub clock: Arc<dyn Clock>,
     pub cache: Option<Cache>,
+    pub spend: Spend,
 }
 
 impl Engine {
@@ -86,6 +90,7 @@ impl Engine {
             clock: p.clock,
             credits,
             cache: p.cache,
+            spend: p.spend,
         }
     }
 
@@ -109,5 +114,8 @@ impl Engine {
     }
     pub(crate) fn cache(&self) -> Option<&Cache> {
         self.cache.as_ref()
+    }
+    pub(crate) fn spend(&self) -> &Spend {
+        &self.spend
     }
 }

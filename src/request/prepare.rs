@@ -7,7 +7,9 @@ use serde_json::Value;
 use super::Engine;
 use crate::error::{Error, Result};
 use crate::limit::model::Cost;
-use crate::provider::{cost, wire};
+use crate::openai_api::{listed, OpenAiApi};
+use crate::provider::{cost, openai_responses, wire};
+use crate::provider_id::Provider;
 use crate::types::ChatCompletionRequest;
 
 /// A call ready to send: what goes on the wire and what it reserves.
@@ -25,6 +27,8 @@ pub(crate) struct Call {
     pub prompt_tokens: u64,
     /// A stream: the timeout applies between reads.
     pub stream: bool,
+    /// The wire of a chat call (`ChatCompletions` also stands for Anthropic's Messages).
+    pub api: OpenAiApi,
 }
 
 impl Engine {
@@ -35,18 +39,47 @@ impl Engine {
         stream: bool,
     ) -> Result<Call> {
         let req = self.with_model(request)?;
+        let api = self.api_for(&req)?;
         let (cost, prompt_tokens) = self.estimate(&req);
-        let body = wire::chat_body(self.provider, &req, stream, self.config.default_max_tokens)?;
+        let (body, path) = match api {
+            OpenAiApi::Responses => {
+                (openai_responses::request::body(&req, stream)?, openai_responses::PATH)
+            }
+            _ => (
+                wire::chat_body(self.provider, &req, stream, self.config.default_max_tokens)?,
+                wire::chat_path(self.provider),
+            ),
+        };
         let body = serde_json::to_vec(&body).map_err(|e| Error::InvalidRequest(e.to_string()))?;
         Ok(Call {
             model: req.model,
             method: "POST".into(),
-            path: wire::chat_path(self.provider).into(),
+            path: path.into(),
             body: Some(body),
             cost,
             prompt_tokens,
             stream,
+            api,
         })
+    }
+
+    /// The wire a chat request goes to: the request's choice, else the model's
+    /// (`responses_models`), else the limiter's (`openai_api`). Errors: the Responses API
+    /// chosen for a provider other than OpenAI.
+    pub(crate) fn api_for(&self, req: &ChatCompletionRequest) -> Result<OpenAiApi> {
+        let by_model = || listed(&self.config.responses_models, &req.model);
+        let api = req.openai_api.unwrap_or(if by_model() {
+            OpenAiApi::Responses
+        } else {
+            self.config.openai_api
+        });
+        if api == OpenAiApi::Responses && self.provider != Provider::OpenAI {
+            return Err(Error::InvalidRequest(format!(
+                "the Responses API is OpenAI's; this limiter sends to {}",
+                self.provider
+            )));
+        }
+        Ok(api)
     }
 
     /// A raw call. A JSON body with `model` and `messages` is charged like a chat request;
@@ -77,7 +110,8 @@ impl Engine {
             .map(serde_json::to_vec)
             .transpose()
             .map_err(|e| Error::InvalidRequest(e.to_string()))?;
-        Ok(Call { model, method, path: path.into(), body, cost, prompt_tokens, stream: false })
+        let api = OpenAiApi::ChatCompletions; // read raw: the wire does not matter
+        Ok(Call { model, method, path: path.into(), body, cost, prompt_tokens, stream: false, api })
     }
 
     /// What the request reserves, and its estimated prompt tokens.

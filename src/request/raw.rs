@@ -27,3 +27,10 @@ impl RawResponse {
         self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
+
+impl crate::budget::Billed for RawResponse {
+    /// A raw answer is not read: its cost is counted at its worst case.
+    fn billed_usage(&self) -> Option<&crate::types::Usage> {
+        None
+    }
+}

@@ -11,6 +11,7 @@ use std::io::{self, Read};
 use ureq::http::HeaderMap;
 
 use super::{Call, Engine};
+use crate::budget::Billed;
 use crate::error::{redact, Error, Result};
 use crate::limit::info::RateLimitInfo;
 use crate::limit::limiter::Permit;
@@ -37,14 +38,29 @@ impl Engine {
         policy: &RetryPolicy,
         attempts: &mut u32,
         mut on_success: impl FnMut(HttpResponse, Permit) -> Result<T>,
-    ) -> Result<T> {
+    ) -> Result<T>
+    where
+        T: Billed,
+    {
         self.check_credits()?;
         let model = self.limiter.model(&call.model);
+        if let Some((limit, window)) = model.wants_hint().then(|| self.key_rate_hint()).flatten() {
+            // OpenRouter's successes carry no limits: its key's hint is the only start.
+            model.hint_requests(limit, window);
+        }
         let mut front = false;
         for n in 0.. {
-            let permit = model.acquire(call.cost, front)?;
+            let permit = model.acquire_unless(call.cost, front, policy.cancel())?;
+            let charge = self.spend.reserve(
+                self.provider,
+                &call.model,
+                call.prompt_tokens,
+                call.output(),
+            )?;
             *attempts = n + 1;
-            let (err, info) = match self.attempt(call, permit, &mut on_success) {
+            let result = self.attempt(call, permit, &mut on_success);
+            charge.finish(result.as_ref().map_err(|f| &f.0));
+            let (err, info) = match result {
                 Ok(t) => return Ok(t),
                 Err(failed) => *failed,
             };
@@ -80,6 +96,9 @@ impl Engine {
                 }
                 Decision::Sleep(wait) => {
                     self.clock.sleep(wait);
+                    if policy.is_cancelled() {
+                        return Err(err); // stopped: not tried again
+                    }
                     // A retried request keeps its place: it goes back to the front.
                     front = true;
                 }
@@ -121,6 +140,9 @@ impl Engine {
         let info = wire::parse_rate_limits(self.provider, headers, self.clock.system_now());
         if (200..300).contains(&status) || !info.is_empty() {
             permit.answered();
+        }
+        if (200..300).contains(&status) {
+            permit.succeeded();
         }
         permit.sync(&info);
         info
@@ -189,6 +211,19 @@ impl Engine {
             message: format!("reading the response body: {e}"),
             timeout: e.kind() == io::ErrorKind::TimedOut,
         })
+    }
+}
+
+impl Call {
+    /// The output tokens it may produce in all (`max_tokens × n`), read back from its
+    /// reservation (`provider/cost.rs`: Anthropic's output bucket, else the one token bucket
+    /// less the prompt): what the budget prices its worst case with.
+    fn output(&self) -> u64 {
+        if self.cost.output > 0 {
+            self.cost.output
+        } else {
+            self.cost.tokens.saturating_sub(self.prompt_tokens)
+        }
     }
 }
 

@@ -242,3 +242,46 @@ fn a_cold_start_that_meets_a_fault_keeps_probing_one_request_at_a_time() {
     assert_eq!(m.requests.unwrap().limit, 60, "learned from the answer that taught something");
     assert_eq!(rig.fake.seen().len(), 2);
 }
+
+#[test]
+fn an_old_style_anthropic_429_waits_for_the_reset_of_the_exhausted_dimension() {
+    const OK: &str = r#"{"id":"msg_1","type":"message","role":"assistant","model":"claude-haiku-4-5",
+"content":[{"type":"text","text":"hi"}],"stop_reason":"end_turn",
+"usage":{"input_tokens":5,"output_tokens":1}}"#;
+    const LIMITED: &str = r#"{"type":"error","error":{"type":"rate_limit_error","message":"Number of requests has exceeded your rate limit"}}"#;
+    let date = ("date", "Mon, 24 Feb 2025 22:25:32 GMT");
+    let limit = ("anthropic-ratelimit-requests-limit", "5");
+    // A first answer: 1 of 5 used, full again in 12 s: 5 requests a minute.
+    let first = [
+        date,
+        limit,
+        ("anthropic-ratelimit-requests-remaining", "4"),
+        ("anthropic-ratelimit-requests-reset", "2025-02-24T22:25:44Z"),
+    ];
+    // Then a 429 with no retry-after, whose requests reset one second after the server's Date.
+    let rejected = [
+        date,
+        limit,
+        ("anthropic-ratelimit-requests-remaining", "0"),
+        ("anthropic-ratelimit-requests-reset", "2025-02-24T22:25:33Z"),
+    ];
+    let rig = Rig::with(
+        vec![
+            Scripted::json(200, &first, OK),
+            Scripted::json(429, &rejected, LIMITED),
+            Scripted::json(200, &[], OK),
+        ],
+        |b| b.provider(Provider::Anthropic).model("claude-haiku-4-5"),
+    );
+    let req =
+        ChatCompletionRequest::new("claude-haiku-4-5", vec![Message::user("hello")]).max_tokens(10);
+    rig.limiter.chat_completion(&req).unwrap();
+    let before = rig.elapsed();
+    rig.limiter.chat_completion(&req).unwrap();
+    let waited = rig.elapsed() - before;
+    assert_eq!(rig.fake.seen().len(), 3);
+    assert!(
+        waited >= Duration::from_secs(1) && waited < Duration::from_secs(3),
+        "the server said one second, not 60 s / 5: {waited:?}"
+    );
+}

@@ -32,13 +32,13 @@ type Body = BufReader<Box<dyn Read + Send>>;
 /// error the provider sent inside the stream (its `request_id` is filled in from the response
 /// headers when the event has none), [`Error::Transport`] for a cut connection or a stall,
 /// [`Error::Stream`] for a malformed event or a stream that ended without its terminator
-/// (`data: [DONE]`, `message_stop`). Nothing is retried once the first byte has arrived.
+/// (`data: [DONE]`, `message_stop`, the Responses API's `response.completed`). Nothing is retried once the first byte has arrived.
 ///
 /// The stream holds one in-flight slot of the limiter until it ends. Then the token buckets
 /// are settled with the usage the provider reported, or, when the stream broke or was
 /// dropped before that, with the best estimate: the reported input (Anthropic's
 /// `message_start`) or the request's estimate, plus `ceil(characters received / 4)` output
-/// tokens. Dropping the stream early closes the connection.
+/// tokens (text, reasoning and tool-call arguments). Dropping the stream early closes the connection.
 pub struct ChatStream {
     reader: SseReader<Body>,
     decoder: StreamDecoder,
@@ -83,6 +83,8 @@ impl std::fmt::Debug for ChatStream {
 /// What a stream starts from: the 2xx answer of the request loop and its limiter slot.
 pub(crate) struct StreamStart {
     pub body: Box<dyn Read + Send>,
+    /// A stream from OpenAI's Responses API (typed events, no `[DONE]`).
+    pub responses: bool,
     pub permit: Permit,
     pub provider: Provider,
     pub model: String,
@@ -98,7 +100,11 @@ impl ChatStream {
     pub(crate) fn new(start: StreamStart) -> Self {
         ChatStream {
             reader: SseReader::new(BufReader::new(start.body)),
-            decoder: StreamDecoder::new(start.provider, start.api_key),
+            decoder: if start.responses {
+                StreamDecoder::responses(start.api_key)
+            } else {
+                StreamDecoder::new(start.provider, start.api_key)
+            },
             permit: Some(start.permit),
             provider: start.provider,
             model: start.model,
@@ -184,8 +190,8 @@ impl ChatStream {
         self.finished
     }
 
-    /// Whether the stream ended normally: the terminator (`data: [DONE]`, `message_stop`)
-    /// arrived.
+    /// Whether the stream ended normally: the terminator (`data: [DONE]`, `message_stop`,
+    /// `response.completed`) arrived.
     pub fn is_complete(&self) -> bool {
         self.completed
     }
@@ -281,10 +287,7 @@ impl Iterator for ChatStream {
             let event = match self.reader.next_event() {
                 Ok(Some(ev)) => ev,
                 Ok(None) => {
-                    let what = match self.provider {
-                        Provider::Anthropic => "message_stop",
-                        Provider::OpenAI | Provider::OpenRouter => "data: [DONE]",
-                    };
+                    let what = self.decoder.terminator();
                     return self.fail(Error::Stream(format!(
                         "the connection closed before the stream ended (no {what})"
                     )));
@@ -296,13 +299,24 @@ impl Iterator for ChatStream {
             };
             match self.decoder.decode(&event) {
                 Ok(StreamEvent::Chunk(c)) => {
-                    self.chars_seen += c.delta.chars().count() as u64;
+                    // Tool-call arguments and reasoning are output as much as the text is.
+                    let args: usize =
+                        c.tool_calls.iter().map(|t| t.arguments.chars().count()).sum();
+                    self.chars_seen +=
+                        (c.delta.chars().count() + c.reasoning.chars().count() + args) as u64;
                     if let Some(u) = c.usage {
                         self.usage = Some(u);
                     }
                     if let Some(r) = &mut self.recorder {
                         r.chunks.push(c.clone());
                     }
+                    return Some(Ok(c));
+                }
+                Ok(StreamEvent::Last(c)) => {
+                    self.chars_seen += c.delta.chars().count() as u64;
+                    self.usage = c.usage.or(self.usage);
+                    self.completed = true;
+                    self.finish();
                     return Some(Ok(c));
                 }
                 Ok(StreamEvent::Done) => {

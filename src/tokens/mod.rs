@@ -9,7 +9,7 @@
 use serde_json::Value;
 
 use crate::provider_id::Provider;
-use crate::types::{ChatCompletionRequest, Content, ContentPart, Message};
+use crate::types::{ChatCompletionRequest, Content, ContentPart, Message, Tool, ToolCall};
 
 mod media;
 pub use media::{
@@ -50,7 +50,8 @@ pub trait TokenCounter: Send + Sync + std::fmt::Debug {
 
 /// The default estimate: `ceil(characters / 4)` over every message's text (text parts and the
 /// `text` of unknown parts; images and documents are counted by
-/// [`TokenCounter::count_media`]), the JSON text of `tools` and of earlier turns' `tool_calls`,
+/// [`TokenCounter::count_media`]), the JSON text of the tools, of a response format's schema
+/// and of earlier turns' tool calls,
 /// plus an optional per-message overhead.
 ///
 /// Characters are Unicode scalar values. The overhead defaults to 0 because the providers'
@@ -73,20 +74,66 @@ impl CharEstimator {
                 .sum(),
             other => other.text().chars().count() as u64,
         };
-        text + m.extra.get("tool_calls").map_or(0, json_chars)
+        text + tool_call_chars(m)
     }
+}
+
+/// Characters of a message's tool calls: the typed ones in OpenAI's JSON shape, and any
+/// untyped `extra["tool_calls"]`.
+pub(crate) fn tool_call_chars(m: &Message) -> u64 {
+    tool_call_text(m).chars().count() as u64
+}
+
+/// The JSON text of a message's tool calls (see [`tool_call_chars`]).
+pub(crate) fn tool_call_text(m: &Message) -> String {
+    // As a JSON array, the same text as the untyped form.
+    let mut t = json_array(m.tool_calls.iter().map(ToolCall::to_openai));
+    if let Some(v) = m.extra.get("tool_calls") {
+        t.push_str(&v.to_string());
+    }
+    t
+}
+
+/// Characters of what a request defines besides its messages: its tools (typed and
+/// untyped `extra["tools"]`) in OpenAI's JSON shape, and a response format's schema (sent to
+/// OpenAI as `response_format`, to Anthropic as a tool).
+pub(crate) fn definition_chars(r: &ChatCompletionRequest) -> u64 {
+    definition_text(r).chars().count() as u64
+}
+
+/// The JSON text of a request's tools and response format (see [`definition_chars`]).
+pub(crate) fn definition_text(r: &ChatCompletionRequest) -> String {
+    let mut t = json_array(r.tools.iter().map(Tool::to_openai));
+    if let Some(v) = r.extra.get("tools") {
+        t.push_str(&v.to_string());
+    }
+    if let Some(f) = &r.response_format {
+        t.push_str(&f.to_openai().to_string());
+    }
+    t
 }
 
 impl TokenCounter for CharEstimator {
     fn count_prompt(&self, request: &ChatCompletionRequest) -> u64 {
-        let chars: u64 = request.messages.iter().map(Self::chars).sum::<u64>()
-            + request.extra.get("tools").map_or(0, json_chars);
+        let chars: u64 =
+            request.messages.iter().map(Self::chars).sum::<u64>() + definition_chars(request);
         let overhead = u64::from(self.per_message_overhead) * request.messages.len() as u64;
         chars.div_ceil(4).max(1) + overhead
     }
 }
 
 /// Characters of a value's compact JSON text.
+/// The JSON text of an array of these values; nothing for none.
+fn json_array(items: impl Iterator<Item = Value>) -> String {
+    let items: Vec<Value> = items.collect();
+    if items.is_empty() {
+        String::new()
+    } else {
+        Value::Array(items).to_string()
+    }
+}
+
+#[cfg(test)]
 fn json_chars(v: &Value) -> u64 {
     v.to_string().chars().count() as u64
 }
@@ -118,5 +165,28 @@ mod tests {
             .extra("tools", tools.clone());
         let want = (4 + json_chars(&tools) + json_chars(&calls)).div_ceil(4);
         assert_eq!(CharEstimator::default().count_prompt(&req), want);
+    }
+
+    #[test]
+    fn typed_tools_calls_and_schemas_are_counted() {
+        use crate::types::ResponseFormat;
+        let tool = Tool::new("get_weather", "Weather", serde_json::json!({"type":"object"}));
+        let call = ToolCall::new("call_1", "get_weather", r#"{"city":"Paris"}"#);
+        let format = ResponseFormat::json_schema("p", serde_json::json!({"type":"object"}));
+        let asst = Message::assistant_tool_calls("", vec![call.clone()]);
+        let req = ChatCompletionRequest::new("m", vec![Message::user("abcd"), asst])
+            .tool(tool.clone())
+            .response_format(format.clone());
+        let want = 4
+            + json_chars(&serde_json::json!([tool.to_openai()]))
+            + json_chars(&serde_json::json!([call.to_openai()]))
+            + json_chars(&format.to_openai());
+        assert_eq!(CharEstimator::default().count_prompt(&req), want.div_ceil(4));
+        // The typed and the untyped (`extra`) forms of the same tool count the same.
+        let plain = ChatCompletionRequest::new("m", vec![Message::user("abcd")]);
+        let typed = plain.clone().tool(tool.clone());
+        let untyped = plain.extra("tools", serde_json::json!([tool.to_openai()]));
+        let c = CharEstimator::default();
+        assert_eq!(c.count_prompt(&typed), c.count_prompt(&untyped));
     }
 }

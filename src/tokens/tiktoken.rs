@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use tiktoken_rs::tokenizer::{get_tokenizer, Tokenizer};
 use tiktoken_rs::CoreBPE;
 
-use super::{CharEstimator, TokenCounter};
+use super::{definition_text, tool_call_text, CharEstimator, TokenCounter};
 use crate::types::{ChatCompletionRequest, Message};
 
 /// Tokens the chat format adds around every message (`<|start|>{role}\n … <|end|>`), per the
@@ -69,10 +69,12 @@ impl TiktokenEncoding {
 
     /// The prompt tokens of `messages` as OpenAI reports them in `usage.prompt_tokens` for
     /// plain-text messages: each message's role, content and name, the per-message framing
-    /// and the reply priming.
+    /// and the reply priming. Tool calls of earlier turns add the tokens of their JSON text
+    /// (an estimate: OpenAI renders them in its own format, of about that size).
     pub fn count_messages(self, messages: &[Message]) -> u64 {
         let per_message = messages.iter().map(|m| {
             let mut n = PER_MESSAGE + self.count(m.role.as_str()) + self.count(&m.text());
+            n += self.count(&tool_call_text(m));
             if let Some(name) = m.extra.get("name").and_then(|v| v.as_str()) {
                 n += self.count(name) + PER_NAME;
             }
@@ -89,8 +91,9 @@ impl TiktokenEncoding {
 /// 1 more per `name`, 3 to prime the reply), so the limiter reserves what the bucket will
 /// really be charged. `o200k_base` is used for gpt-4o, gpt-4.1, gpt-4.5, gpt-5, the o-series
 /// and gpt-oss, `cl100k_base` for gpt-4 and gpt-3.5-turbo; OpenRouter's `openai/…` names
-/// map to the same. Images and documents are added by [`TokenCounter::count_media`];
-/// tools and the `tool_calls` of earlier turns are not counted.
+/// map to the same. Images and documents are added by [`TokenCounter::count_media`]; tool
+/// definitions, a response format's schema and the tool calls of earlier turns add the tokens
+/// of their JSON text (an estimate of OpenAI's own rendering of them).
 ///
 /// Models tiktoken does not know (Claude, Llama, an unknown OpenAI name) fall back to
 /// [`CharEstimator`] by default, since another vendor's tokenizer is not o200k; choose
@@ -140,7 +143,9 @@ impl TiktokenCounter {
 impl TokenCounter for TiktokenCounter {
     fn count_prompt(&self, request: &ChatCompletionRequest) -> u64 {
         match self.encoding_for(&request.model) {
-            Some(enc) => enc.count_messages(&request.messages),
+            Some(enc) => {
+                enc.count_messages(&request.messages) + enc.count(&definition_text(request))
+            }
             None => self.chars.count_prompt(request),
         }
     }
@@ -173,6 +178,26 @@ mod tests {
         ] {
             assert_eq!(TiktokenEncoding::for_model(model), enc, "{model}");
         }
+    }
+
+    #[test]
+    fn tools_and_tool_calls_are_counted() {
+        use crate::types::{Tool, ToolCall};
+        let enc = TiktokenEncoding::O200kBase;
+        let plain = ChatCompletionRequest::new("gpt-4o", vec![Message::user("hi")]);
+        let tool =
+            Tool::new("get_weather", "Weather of a city", serde_json::json!({"type":"object"}));
+        let with_tool = plain.clone().tool(tool.clone());
+        let c = TiktokenCounter::new();
+        let tool_tokens = enc.count(&serde_json::json!([tool.to_openai()]).to_string());
+        assert!(tool_tokens > 5);
+        assert_eq!(c.count_prompt(&with_tool), c.count_prompt(&plain) + tool_tokens);
+        let call = ToolCall::new("call_1", "get_weather", r#"{"city":"Paris"}"#);
+        let mut msgs = plain.messages.clone();
+        msgs.push(Message::assistant_tool_calls("", vec![call.clone()]));
+        let call_tokens = enc.count(&serde_json::json!([call.to_openai()]).to_string());
+        let base = enc.count_messages(&[plain.messages[0].clone(), Message::assistant("")]);
+        assert_eq!(enc.count_messages(&msgs), base + call_tokens);
     }
 
     #[test]

@@ -6,12 +6,23 @@
 
 use std::borrow::Cow;
 
-use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::{Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 mod content;
 mod media;
+mod message;
+mod output;
+mod reasoning;
+mod request;
+mod tools;
 pub use content::{Content, ContentPart, DocumentPart, ImagePart, MediaSource};
+pub use message::Message;
+pub use output::{JsonOutputError, ResponseFormat, JSON_TOOL_NAME};
+pub use reasoning::{ReasoningEffort, Thinking, ThinkingBlock};
+pub use request::ChatCompletionRequest;
+pub(crate) use tools::assemble;
+pub use tools::{Tool, ToolCall, ToolCallDelta, ToolChoice};
 
 use crate::provider_id::Provider;
 
@@ -28,7 +39,7 @@ pub enum MessageRole {
     User,
     /// The model's turn.
     Assistant,
-    /// A tool result (OpenAI shape; needs `tool_call_id` in [`Message::extra`]).
+    /// A tool result (see [`Message::tool_result`]).
     Tool,
 }
 
@@ -42,175 +53,6 @@ impl MessageRole {
             MessageRole::Assistant => "assistant",
             MessageRole::Tool => "tool",
         }
-    }
-}
-
-/// One chat message.
-///
-/// ```
-/// use chat_limiter::{Content, Message};
-/// let m = Message::user("Hello");
-/// assert_eq!(m.text(), "Hello");
-/// // Any provider-shaped message reads back with nothing lost, parts included.
-/// let json = r#"{"role":"user","content":[{"type":"text","text":"What is this?"},
-///     {"type":"image_url","image_url":{"url":"https://example.com/a.png","detail":"low"}}]}"#;
-/// let m: Message = serde_json::from_str(json).unwrap();
-/// assert!(matches!(&m.content, Content::Parts(p) if p.len() == 2));
-/// assert_eq!(m.text(), "What is this?");
-/// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Message {
-    /// Who wrote it.
-    pub role: MessageRole,
-    /// Text, or a list of parts (text, images, documents, any other kind kept as JSON).
-    #[serde(default)]
-    pub content: Content,
-    /// Any other field of the message (`name`, `tool_calls`, `tool_call_id`, ...), sent as is.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-impl Message {
-    /// A message with the given role and content (a `&str`, a `String` or parts).
-    pub fn new(role: MessageRole, content: impl Into<Content>) -> Self {
-        Message { role, content: content.into(), extra: Map::new() }
-    }
-    /// A system message.
-    pub fn system(content: impl Into<Content>) -> Self {
-        Self::new(MessageRole::System, content)
-    }
-    /// A user message.
-    pub fn user(content: impl Into<Content>) -> Self {
-        Self::new(MessageRole::User, content)
-    }
-    /// A user message made of parts (text, images, documents).
-    pub fn user_parts(parts: Vec<ContentPart>) -> Self {
-        Self::new(MessageRole::User, Content::Parts(parts))
-    }
-    /// An assistant message.
-    pub fn assistant(content: impl Into<Content>) -> Self {
-        Self::new(MessageRole::Assistant, content)
-    }
-    /// The message's text: the string, or its text parts joined.
-    pub fn text(&self) -> Cow<'_, str> {
-        self.content.text()
-    }
-}
-
-/// A chat request, the same for every provider.
-///
-/// Build it with [`ChatCompletionRequest::new`] and the chainable setters; any provider field
-/// without a setter (tools, `response_format`, `seed`, ...) goes through [`extra`](Self::extra).
-///
-/// ```
-/// use chat_limiter::{ChatCompletionRequest, Message};
-/// let req = ChatCompletionRequest::new("gpt-4o", vec![Message::user("Hello!")])
-///     .max_tokens(50)
-///     .temperature(0.7)
-///     .extra("seed", 42);
-/// assert_eq!(req.max_tokens, Some(50));
-/// ```
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct ChatCompletionRequest {
-    /// The model name, e.g. `gpt-4o`, `claude-3-5-sonnet-20241022`, `openai/gpt-4o`.
-    #[serde(default)]
-    pub model: String,
-    /// The conversation.
-    pub messages: Vec<Message>,
-    /// Maximum output tokens (sent as `max_tokens`; Anthropic requires it, so a default applies).
-    #[serde(default, alias = "max_completion_tokens", skip_serializing_if = "Option::is_none")]
-    pub max_tokens: Option<u32>,
-    /// Sampling temperature.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub temperature: Option<f64>,
-    /// Nucleus sampling.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub top_p: Option<f64>,
-    /// Stop sequences (Anthropic: `stop_sequences`).
-    #[serde(default, deserialize_with = "stop_list", skip_serializing_if = "Option::is_none")]
-    pub stop: Option<Vec<String>>,
-    /// Frequency penalty (OpenAI, OpenRouter; not sent to Anthropic).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub frequency_penalty: Option<f64>,
-    /// Presence penalty (OpenAI, OpenRouter; not sent to Anthropic).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub presence_penalty: Option<f64>,
-    /// Top-k sampling (Anthropic, OpenRouter; not sent to OpenAI).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub top_k: Option<u32>,
-    /// Any other field, passed to the provider unchanged (`tools`, `response_format`, `seed`, ...).
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-/// Accepts `stop` as a string or an array of strings.
-fn stop_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Stop {
-        One(String),
-        Many(Vec<String>),
-    }
-    Ok(match Option::<Stop>::deserialize(d)? {
-        None => None,
-        Some(Stop::One(s)) => Some(vec![s]),
-        Some(Stop::Many(v)) => Some(v),
-    })
-}
-
-impl ChatCompletionRequest {
-    /// A request for `model` with these messages and no optional parameters.
-    pub fn new(model: impl Into<String>, messages: Vec<Message>) -> Self {
-        ChatCompletionRequest { model: model.into(), messages, ..Default::default() }
-    }
-    /// Sets `max_tokens`.
-    #[must_use]
-    pub fn max_tokens(mut self, v: u32) -> Self {
-        self.max_tokens = Some(v);
-        self
-    }
-    /// Sets `temperature`.
-    #[must_use]
-    pub fn temperature(mut self, v: f64) -> Self {
-        self.temperature = Some(v);
-        self
-    }
-    /// Sets `top_p`.
-    #[must_use]
-    pub fn top_p(mut self, v: f64) -> Self {
-        self.top_p = Some(v);
-        self
-    }
-    /// Sets the stop sequences.
-    #[must_use]
-    pub fn stop<S: Into<String>>(mut self, v: impl IntoIterator<Item = S>) -> Self {
-        self.stop = Some(v.into_iter().map(Into::into).collect());
-        self
-    }
-    /// Sets `frequency_penalty`.
-    #[must_use]
-    pub fn frequency_penalty(mut self, v: f64) -> Self {
-        self.frequency_penalty = Some(v);
-        self
-    }
-    /// Sets `presence_penalty`.
-    #[must_use]
-    pub fn presence_penalty(mut self, v: f64) -> Self {
-        self.presence_penalty = Some(v);
-        self
-    }
-    /// Sets `top_k`.
-    #[must_use]
-    pub fn top_k(mut self, v: u32) -> Self {
-        self.top_k = Some(v);
-        self
-    }
-    /// Adds any other provider field, sent unchanged.
-    #[must_use]
-    pub fn extra(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
-        self.extra.insert(key.into(), value.into());
-        self
     }
 }
 
@@ -233,6 +75,12 @@ pub struct Usage {
     /// OpenRouter: credits charged for the call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<f64>,
+    /// Output tokens spent on reasoning, part of `completion_tokens` (OpenAI and OpenRouter
+    /// `completion_tokens_details.reasoning_tokens`, the Responses API's
+    /// `output_tokens_details.reasoning_tokens`; Anthropic reports none apart, its thinking is
+    /// inside `output_tokens`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_tokens: Option<u64>,
 }
 
 impl Usage {
@@ -253,7 +101,7 @@ impl Usage {
 pub struct Choice {
     /// Position of the choice.
     pub index: u32,
-    /// The assistant's message. Tool calls, when any, are in `message.extra["tool_calls"]`.
+    /// The assistant's message: its text, `tool_calls`, and `reasoning` apart from the text.
     pub message: Message,
     /// Why generation stopped, normalised to OpenAI's words (`stop`, `length`, `tool_calls`,
     /// `content_filter`); other provider values pass through.
@@ -307,6 +155,15 @@ pub struct ChatCompletionChunk {
     pub finish_reason: Option<String>,
     /// Usage, on the chunk that carries it (usually the last).
     pub usage: Option<Usage>,
+    /// Pieces of tool calls (see [`ToolCallDelta`]); never mixed into `delta`.
+    pub tool_calls: Vec<ToolCallDelta>,
+    /// New reasoning text (OpenRouter `delta.reasoning`, Anthropic `thinking_delta`); never
+    /// mixed into `delta`.
+    pub reasoning: String,
+    /// Anthropic: the signature that closes the current thinking block.
+    pub thinking_signature: Option<String>,
+    /// Anthropic: a `redacted_thinking` block's data.
+    pub redacted_thinking: Option<String>,
 }
 
 #[cfg(test)]

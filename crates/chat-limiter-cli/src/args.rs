@@ -8,13 +8,19 @@
 
 use std::path::PathBuf;
 
-use chat_limiter::{BatchConfig, Config, Provider};
+use chat_limiter::{BatchConfig, Config, OpenAiApi, Provider};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::Args;
 
 /// `--provider`'s parser: one of the library's providers, listed in `--help`.
 fn provider_parser() -> impl TypedValueParser<Value = Provider> {
     PossibleValuesParser::new(Provider::ALL.map(|p| p.as_str())).try_map(|s| s.parse::<Provider>())
+}
+
+/// `--openai-api`'s parser: one of the library's OpenAI APIs, listed in `--help`.
+fn openai_api_parser() -> impl TypedValueParser<Value = OpenAiApi> {
+    let names = [OpenAiApi::ChatCompletions, OpenAiApi::Responses].map(OpenAiApi::as_str);
+    PossibleValuesParser::new(names).try_map(|s| s.parse::<OpenAiApi>())
 }
 
 /// The options of `run` (and, with a generated input, of `demo`).
@@ -65,6 +71,15 @@ pub struct RunArgs {
     /// next run to send.
     #[arg(long, value_enum, default_value_t = LongWaitArg::from(Config::default().long_wait()))]
     pub long_wait: LongWaitArg,
+    /// OpenAI: the API lines go to unless their own `url` says (`/v1/responses` lines always
+    /// go to the Responses API) or --responses-models lists their model.
+    #[arg(long, value_parser = openai_api_parser(), ignore_case = true,
+          default_value_t = Config::default().openai_api())]
+    pub openai_api: OpenAiApi,
+    /// OpenAI: models sent to the Responses API, comma-separated; `o3-pro*` is a prefix,
+    /// any other entry an exact name.
+    #[arg(long, value_name = "MODELS", value_delimiter = ',')]
+    pub responses_models: Vec<String>,
     /// Share the limits with other processes through this Redis (feature `redis`).
     #[arg(long, value_name = "URL")]
     pub redis: Option<String>,
@@ -83,7 +98,8 @@ pub struct RunArgs {
     pub grace: f64,
     /// `realtime`: one request at a time at the rate limits; `batch`: the provider's batch
     /// API (half the price, answers within 24 h; the job's state is kept beside the output);
-    /// `auto`: the batch API when --deadline allows its window, else real time.
+    /// `auto`: chosen from the job's size, the limits and --deadline: the batch API when the
+    /// deadline allows its window, real time when it fits, else both (see the README).
     #[arg(long, value_enum, default_value_t = Via::Realtime)]
     pub via: Via,
     /// `--via batch`: requests per batch (default: the provider's cap).
@@ -100,6 +116,29 @@ pub struct RunArgs {
     /// The response cache (`--cache PATH` and its settings).
     #[command(flatten)]
     pub cache: crate::cache_cmd::CacheFlags,
+    /// Not a flag: the lines one pass of a `--via auto` job handles (all when `None`).
+    #[arg(skip)]
+    pub lines: Option<crate::line_set::LineSet>,
+    /// Read the whole input and print, by model, the lines, estimated input tokens, worst-case
+    /// output, the cost range and the time at the given limits; send nothing, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// A hard spending limit in USD: each request reserves its worst-case cost before it is
+    /// sent; once the next one cannot fit, no more are sent, those in flight finish, and the
+    /// lines not sent are left for a rerun (exit code 3).
+    #[arg(long, value_name = "USD")]
+    pub max_cost: Option<f64>,
+    /// With --redis and --max-cost: share the budget with every process using this name.
+    #[arg(long, value_name = "NAME", requires_all = ["redis", "max_cost"])]
+    pub budget_name: Option<String>,
+    /// A price table (our JSON format or LiteLLM's model_prices_and_context_window.json),
+    /// merged over the shipped dated default (see docs/pricing.md).
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
+    /// --dry-run: the expected output, as a fraction of each line's max_tokens.
+    #[arg(long, value_name = "FRACTION",
+          default_value_t = crate::dry_run::DEFAULT_EXPECTED_OUTPUT)]
+    pub expected_output: f64,
 }
 
 /// How `run` sends the job.
@@ -110,7 +149,7 @@ pub enum Via {
     Realtime,
     // The provider's batch API.
     Batch,
-    // The batch API when --deadline allows its 24 h window, else real time.
+    // Chosen from the job's size, the limits and --deadline: batch, real time, or both.
     Auto,
 }
 
@@ -143,7 +182,9 @@ keeps a second process off it. A write failure (a full disk) stops sending at on
 answers then in flight are kept until they can be written, or sent again by the next run.
 
 Exit codes: 0 every line succeeded; 1 some lines failed, or the output could not be written;
-2 usage or configuration error; 130/143 stopped by SIGINT/SIGTERM (after the requests in
+2 usage or configuration error (also when the run's first requests all fail with one 401, 403
+or 404: it stops there, the other lines unsent); 3 --max-cost stopped the run (the lines not
+sent are left for a rerun); 130/143 stopped by SIGINT/SIGTERM (after the requests in
 flight finished or --grace ran out; a second signal stops at once).";
 
 impl RunArgs {
@@ -166,6 +207,8 @@ impl RunArgs {
             max_retries: defaults.max_retries(),
             timeout: defaults.timeout().as_secs_f64(),
             long_wait: LongWaitArg::from(defaults.long_wait()),
+            openai_api: defaults.openai_api(),
+            responses_models: Vec::new(),
             redis: None,
             stats_json: None,
             no_progress: false,
@@ -176,6 +219,12 @@ impl RunArgs {
             poll_interval: chat_limiter::PollSchedule::default().first.as_secs_f64(),
             deadline: None,
             cache: crate::cache_cmd::CacheFlags::default(),
+            lines: None,
+            dry_run: false,
+            max_cost: None,
+            budget_name: None,
+            prices: None,
+            expected_output: crate::dry_run::DEFAULT_EXPECTED_OUTPUT,
         }
     }
 }

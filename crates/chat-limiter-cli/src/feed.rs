@@ -17,6 +17,7 @@ use indicatif::ProgressBar;
 use serde_json::Value;
 
 use crate::input::{self, Defaults, Lines, Parsed};
+use crate::line_set::{self, LineSet};
 use crate::output::{Prior, Resume, Writer};
 use crate::record::{self, fingerprint, id_hash, Failure, DUPLICATE, INVALID_INPUT};
 use crate::signals;
@@ -49,7 +50,20 @@ pub struct State {
     pending: Vec<Value>,
     /// Shared with the batch engine: set once nothing more may be sent.
     stop: Arc<AtomicBool>,
+    /// The lines this pass sends (all when `None`).
+    pub lines: Option<LineSet>,
+    /// Some request has succeeded.
+    any_success: bool,
+    /// Failures in a row, from the start, with one setup status (401, 403, 404), and it.
+    setup_failures: (u32, u16),
+    /// Why the run stopped early: its first requests all failed the same way.
+    pub setup_error: Option<String>,
 }
+
+/// How many requests in a row, before any success, may fail with the same 401, 403 or 404
+/// before the run stops sending: the setup (the key, the model, `--base-url`) is wrong, and
+/// every other line would fail the same way.
+pub const SETUP_FAILURES_TO_STOP: u32 = 3;
 
 impl State {
     /// A fresh run over `resume`.
@@ -76,12 +90,19 @@ impl State {
             write_error: None,
             pending: Vec::new(),
             stop,
+            lines: None,
+            any_success: false,
+            setup_failures: (0, 0),
+            setup_error: None,
         }
     }
 
     /// Whether new lines may be sent.
     fn admitting(&self) -> bool {
-        self.read_error.is_none() && self.write_error.is_none() && signals::received().is_none()
+        self.read_error.is_none()
+            && self.write_error.is_none()
+            && self.setup_error.is_none()
+            && signals::received().is_none()
     }
 
     /// The next request to send; writes error records for lines that cannot be sent.
@@ -112,6 +133,12 @@ impl State {
                     self.summary.duplicates += 1;
                     self.write_local(number, &id, DUPLICATE, msg);
                 }
+                continue;
+            }
+            if !line_set::holds(self.lines.as_ref(), number) {
+                // Another pass's line (`--via auto` sends it through the batch API).
+                self.summary.total_lines -= 1;
+                self.bar.dec_length(1);
                 continue;
             }
             let fp = parsed.request.as_ref().ok().map(fingerprint);
@@ -191,6 +218,14 @@ impl State {
         if !self.admitting() {
             self.stop.store(true, Ordering::SeqCst);
         }
+        if matches!(r.result, Err(Error::BudgetExhausted { .. })) {
+            // --max-cost refused it unsent: no record, so a rerun sends it; nothing more is read.
+            self.stop.store(true, Ordering::SeqCst);
+            self.summary.sent -= 1;
+            self.summary.budget_unsent += 1;
+            self.bar.dec_length(1);
+            return;
+        }
         if matches!(r.result, Err(Error::Cancelled)) && r.attempts == 0 {
             // Read ahead by the engine but never sent: no record, so the next run sends it.
             self.summary.sent -= 1;
@@ -211,9 +246,33 @@ impl State {
             }
             Err(e) => {
                 self.summary.failed += 1;
+                self.count_setup_failure(e);
                 record::failure_record(number, &id, Some(fp), &Failure::from_error(e))
             }
         };
+        self.any_success |= r.result.is_ok();
         self.write(rec);
+        if self.setup_error.is_some() {
+            self.stop.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// Counts a 401, 403 or 404 before any success; the third in a row with one status stops
+    /// the run (their records are `configuration` failures, which a rerun sends again).
+    fn count_setup_failure(&mut self, e: &Error) {
+        let status = e.status().filter(|s| matches!(s, 401 | 403 | 404));
+        let (n, had) = self.setup_failures;
+        self.setup_failures = match status {
+            Some(s) if !self.any_success && (n == 0 || had == s) => (n + 1, s),
+            _ => (0, 0),
+        };
+        if self.setup_failures.0 >= SETUP_FAILURES_TO_STOP && self.setup_error.is_none() {
+            self.setup_error = Some(format!(
+                "the first {SETUP_FAILURES_TO_STOP} requests all failed with HTTP {} ({e}); \
+                 stopped sending: check the key, the model and --base-url, then rerun (these \
+                 lines are sent again, the others were never sent)",
+                self.setup_failures.1
+            ));
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Input lines: the four accepted shapes, read one at a time into the unified request.
 //!
-//! * OpenAI Batch API: `{"custom_id", "method": "POST", "url": "/v1/chat/completions", "body"}`
+//! * OpenAI Batch API: `{"custom_id", "method": "POST", "url": "/v1/chat/completions", "body"}`,
+//!   or `"url": "/v1/responses"` with a Responses body (`input_responses.rs`)
 //! * Anthropic Message Batches: `{"custom_id", "params": {Anthropic Messages body}}`
 //! * a bare chat request body (OpenAI shape), optionally with a `custom_id`
 //! * `{"prompt": "...", "id": ...}` with optional `model`, `system`, `max_tokens`, `temperature`
@@ -70,8 +71,13 @@ fn request_of(mut obj: Map<String, Value>) -> Result<ChatCompletionRequest, Stri
             return Err(format!("method must be POST, got {method:?}"));
         }
         let url = obj.get("url").and_then(Value::as_str).unwrap_or("/v1/chat/completions");
+        if url.ends_with("/responses") {
+            return crate::input_responses::responses_body(body);
+        }
         if !url.ends_with("/chat/completions") {
-            return Err(format!("only /v1/chat/completions lines are supported, got url {url:?}"));
+            return Err(format!(
+                "only /v1/chat/completions and /v1/responses lines are supported, got url {url:?}"
+            ));
         }
         return openai_body(body);
     }
@@ -178,6 +184,13 @@ fn complete(mut req: ChatCompletionRequest, d: &Defaults) -> Result<ChatCompleti
     }
     if req.messages.is_empty() {
         return Err("the request has no messages".into());
+    }
+    if req.openai_api == Some(chat_limiter::OpenAiApi::Responses) && d.provider != Provider::OpenAI
+    {
+        return Err(format!(
+            "a /v1/responses line goes to OpenAI, but this run sends to {}",
+            d.provider
+        ));
     }
     if d.check_provider {
         if let Some(p) = Provider::detect(&req.model).filter(|p| *p != d.provider) {

@@ -2,17 +2,25 @@
 //! run the provider emulator; a self-contained demo; probe a key's limits.
 //!
 //! Exit codes: 0 every line succeeded, 1 some lines failed (or the output could not be
-//! written), 2 usage or configuration error, 130/143 `run` stopped by SIGINT/SIGTERM.
+//! written), 2 usage or configuration error, 3 `run --max-cost` stopped sending (the lines
+//! not sent are left for a rerun), 130/143 `run` stopped by SIGINT/SIGTERM.
 
 mod args;
+mod auto_plan;
+mod batch_progress;
+mod batch_record;
 mod batch_state;
+mod batch_submit;
 mod batches_cmd;
 mod cache_cmd;
 mod demo;
+mod dry_run;
 mod emulate;
 mod feed;
 mod input;
+mod input_responses;
 mod limits;
+mod line_set;
 mod lock;
 mod logger;
 mod output;
@@ -21,6 +29,7 @@ mod run;
 mod setup;
 mod signals;
 mod source;
+mod spend;
 mod summary;
 mod via_auto;
 mod via_batch;
@@ -40,6 +49,8 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+// Parsed once at start-up and matched at once: the size of `RunArgs` costs nothing here.
+#[allow(clippy::large_enum_variant)]
 enum Command {
     /// Send every line of a JSONL file, appending results to OUTPUT (resumes when rerun).
     #[command(after_help = args::RUN_RULES)]
@@ -100,11 +111,14 @@ fn main() -> ExitCode {
         Command::Run(args) if args.via != args::Via::Realtime && args.cache.cache.is_some() => {
             Err(Fatal::usage("--cache works with --via realtime only (the batch APIs bypass it)"))
         }
-        Command::Run(args) if args.via == args::Via::Batch => via_batch::run(&args, None),
-        Command::Run(args) if args.via == args::Via::Auto => via_auto::run(&args),
+        Command::Run(args) if args.dry_run => dry_run::dry_run(&args),
         Command::Run(args) => {
             signals::install(std::time::Duration::from_secs_f64(args.grace.clamp(0.0, 86_400.0)));
-            run::run(&args, None).map(|o| o.exit_code())
+            match args.via {
+                args::Via::Batch => via_batch::run(&args, None),
+                args::Via::Auto => via_auto::run(&args),
+                args::Via::Realtime => run::run(&args, None).map(|o| o.exit_code()),
+            }
         }
         Command::Emulate(args) => emulate::emulate(&args),
         Command::Demo(args) => demo::demo(&args),

@@ -74,6 +74,9 @@ impl Failure {
         let api = e.api_error();
         let class = match (e, api) {
             (Error::CreditsExhausted { .. } | Error::WaitTooLong { .. }, _) => "quota",
+            (Error::BudgetExhausted { .. }, _) => "quota",
+            // --max-cost with a model the price table lacks: fix --prices and rerun.
+            (Error::PriceTable(_), _) => "configuration",
             (_, Some(a)) if is_quota(a.status, a.code.as_deref(), a.error_type.as_deref()) => {
                 "quota"
             }
@@ -101,6 +104,8 @@ impl Failure {
             (Error::NeverFits { .. }, _) => "never_fits".into(),
             (Error::CreditsExhausted { .. }, _) => "credits_exhausted".into(),
             (Error::WaitTooLong { .. }, _) => "wait_too_long".into(),
+            (Error::BudgetExhausted { .. }, _) => "budget_exhausted".into(),
+            (Error::PriceTable(_), _) => "no_price".into(),
             (Error::Cancelled, _) => "cancelled".into(),
             (Error::Store(_), _) => "store_error".into(),
             (Error::Stream(_), _) => "stream_error".into(),
@@ -177,7 +182,12 @@ pub fn fingerprint(req: &ChatCompletionRequest) -> u128 {
     const OFFSET: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
     const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
     // Serialising a plain data type to JSON cannot fail; an empty body would still hash.
-    let bytes = serde_json::to_vec(req).unwrap_or_default();
+    let mut bytes = serde_json::to_vec(req).unwrap_or_default();
+    // The wire a line asks for is not in the JSON but is part of the request as sent: a line
+    // moved to `/v1/responses` is sent again (chat lines keep their fingerprints).
+    if req.openai_api == Some(chat_limiter::OpenAiApi::Responses) {
+        bytes.extend_from_slice(b" /v1/responses");
+    }
     bytes.iter().fold(OFFSET, |h, b| (h ^ u128::from(*b)).wrapping_mul(PRIME))
 }
 

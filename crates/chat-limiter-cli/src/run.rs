@@ -33,13 +33,15 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// 0 when every line has a successful result, 1 otherwise, 128 + the signal's number
-    /// when a signal stopped the run.
+    /// 0 when every line has a successful result, 1 otherwise, 3 when `--max-cost` left
+    /// lines unsent, 128 + the signal's number when a signal stopped the run.
     pub fn exit_code(&self) -> u8 {
         if let Some(sig) = self.signal {
             return signals::exit_code(sig);
         }
-        if self.summary.all_succeeded() {
+        if self.summary.budget_unsent > 0 {
+            3
+        } else if self.summary.all_succeeded() {
             0
         } else {
             1
@@ -89,6 +91,7 @@ pub fn run(args: &RunArgs, api_key: Option<String>) -> Result<Outcome, Fatal> {
         Arc::clone(&stop),
     )));
     state.borrow_mut().summary.provider = provider.as_str().to_string();
+    state.borrow_mut().lines = args.lines.clone();
 
     let mut lines = Lines::new(input.reader);
     let feed = Rc::clone(&state);
@@ -108,9 +111,10 @@ pub fn run(args: &RunArgs, api_key: Option<String>) -> Result<Outcome, Fatal> {
         .into_inner();
     state.flush_pending(); // a last try for results held back by a failed write
     let unwritten = state.unwritten();
-    let State { writer, summary: mut s, read_error, write_error, rerun, .. } = state;
+    let State { writer, summary: mut s, read_error, write_error, rerun, setup_error, .. } = state;
     let finished = if write_error.is_none() { writer.finish(rerun) } else { Ok(()) };
     s.set_limits(&limiter.current_limits());
+    s.spend = Some(crate::spend::SpendSummary::new(&limiter.spend()));
     s.set_rates(started.elapsed().as_secs_f64());
     s.peak_rss_kib = summary::peak_rss_kib();
     s.unwritten = unwritten as u64;
@@ -132,6 +136,9 @@ pub fn run(args: &RunArgs, api_key: Option<String>) -> Result<Outcome, Fatal> {
         return Err(Fatal::failed(format!("cannot read {}: {e}", args.input.display())));
     }
     finished.map_err(|e| Fatal::failed(format!("cannot finish {out}: {e}")))?;
+    if let Some(why) = setup_error {
+        return Err(Fatal::usage(why));
+    }
     if let Some(sig) = signal {
         say(&format!(
             "chat-limiter: stopped by {}: rerun the same command to send the rest\n",

@@ -90,6 +90,7 @@ pub fn build_limiter(
         Fatal::usage(format!("--timeout must be a positive number of seconds, got {secs}"))
     })?;
     b = b.timeout(d).long_wait(args.long_wait.into());
+    b = b.openai_api(args.openai_api).responses_models(args.responses_models.clone());
     // One flag for both caps: the batch's requests in flight, and the limiter's per model.
     b = b.max_in_flight(u32::try_from(args.max_concurrent_requests).unwrap_or(u32::MAX));
     if let Some(cache) = crate::cache_cmd::open(&args.cache)? {
@@ -109,7 +110,9 @@ pub fn build_limiter(
             ));
         }
     }
-    Ok(b.build()?)
+    let limiter = crate::spend::configure(args, b)?.build()?;
+    crate::spend::after_build(args, &limiter)?;
+    Ok(limiter)
 }
 
 /// The batch engine's configuration (progress callback added by the caller).

@@ -61,6 +61,10 @@ pub struct Summary {
     pub not_sent: u64,
     /// The signal that stopped the run early, when one did.
     pub interrupted_by: Option<String>,
+    /// Lines `--max-cost` left unsent (no record: the next run sends them).
+    pub budget_unsent: u64,
+    /// What the run cost.
+    pub spend: Option<crate::spend::SpendSummary>,
     /// Prompt tokens reported by the provider.
     pub prompt_tokens: u64,
     /// Completion tokens reported by the provider.
@@ -192,6 +196,9 @@ impl Summary {
                 "  achieved RPM {:.0}  TPM {:.0}",
                 self.achieved_rpm, self.achieved_tpm
             );
+        }
+        if let Some(spend) = &self.spend {
+            s.push_str(&spend.render(self.budget_unsent));
         }
         if let Some(kib) = self.peak_rss_kib {
             let _ = writeln!(s, "  peak RSS {:.1} MiB", kib as f64 / 1024.0);

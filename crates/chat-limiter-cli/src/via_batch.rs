@@ -11,35 +11,36 @@ use std::fs::File;
 use std::io::BufReader;
 use std::time::{Duration, Instant};
 
-use chat_limiter::{
-    BatchApi, BatchCaps, BatchInfo, BatchItem, BatchStatus, ChatCompletionRequest, ItemOutcome,
-    PollSchedule, Provider,
-};
+use chat_limiter::{BatchApi, BatchCaps, BatchItem, BatchStatus, PollSchedule};
 
-use crate::batch_state::{self, JobState, PartState};
+use crate::batch_progress::Progress;
+use crate::batch_record::{self, Line, Tally};
+use crate::batch_state::{self, JobState};
+use crate::batch_submit::{self, save, submit_part, Apis};
 use crate::input::{self, Defaults, Lines, Parsed};
 use crate::output::{self, Prior, Writer};
 use crate::record::{self, fingerprint, id_hash, Failure, DUPLICATE, INVALID_INPUT};
 use crate::setup::{build_limiter, prepass, resolve_provider};
-use crate::{Fatal, RunArgs};
+use crate::{line_set, signals, Fatal, RunArgs};
 
-/// One line to send: the user's id and the request.
-struct Line {
-    id: String,
-    request: ChatCompletionRequest,
-}
-
-/// Counts for the closing summary.
-#[derive(Default)]
-struct Tally {
-    succeeded: u64,
-    failed: u64,
-    skipped: u64,
-    skipped_failed: u64,
+/// What one call does with the job's batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Submit what is not sent yet, then poll and record until every batch has ended.
+    Full,
+    /// Submit what is not sent yet, and return (`--via auto`, before its real-time share).
+    SubmitOnly,
+    /// Poll and record the batches already submitted; submit no new line.
+    Collect,
 }
 
 /// Runs the job through the batch API; returns the exit code.
 pub fn run(args: &RunArgs, api_key: Option<String>) -> Result<u8, Fatal> {
+    run_mode(args, api_key, Mode::Full)
+}
+
+/// Runs the job (the lines of `args.lines`, or all) through the batch API as `mode` says.
+pub fn run_mode(args: &RunArgs, api_key: Option<String>, mode: Mode) -> Result<u8, Fatal> {
     let need_model = args.provider.is_none() && args.model.is_none();
     let (_, first_model) = prepass(args, need_model)?;
     let (provider, detected) = resolve_provider(args, first_model)?;
@@ -50,6 +51,7 @@ pub fn run(args: &RunArgs, api_key: Option<String>) -> Result<u8, Fatal> {
         ..defaults_caps
     };
     let api = BatchApi::new(&limiter).map_err(|e| Fatal::usage(e.to_string()))?.with_caps(caps);
+    let apis = Apis::new(api);
     let first = Duration::try_from_secs_f64(args.poll_interval).map_err(|_| {
         Fatal::usage(format!(
             "--poll-interval must be a positive number of seconds, got {}",
@@ -65,7 +67,7 @@ pub fn run(args: &RunArgs, api_key: Option<String>) -> Result<u8, Fatal> {
     let state_path = batch_state::path_for(&args.output);
     let mut state = batch_state::load(&state_path)
         .map_err(|e| Fatal::usage(format!("cannot read {}: {e}", state_path.display())))?
-        .unwrap_or(JobState { version: 1, provider: provider.as_str().into(), parts: Vec::new() });
+        .unwrap_or_else(|| JobState::new(provider.as_str()));
     if state.provider != provider.as_str() {
         return Err(Fatal::usage(format!(
             "{} belongs to a {} job, not {provider}",
@@ -73,10 +75,6 @@ pub fn run(args: &RunArgs, api_key: Option<String>) -> Result<u8, Fatal> {
             state.provider
         )));
     }
-    let save = |state: &JobState| {
-        batch_state::save(&state_path, state)
-            .map_err(|e| Fatal::failed(format!("cannot save {}: {e}", state_path.display())))
-    };
     let io_fail = |e: std::io::Error| Fatal::failed(format!("cannot write the output: {e}"));
 
     // Read the input: what is already recorded is skipped, what cannot be sent is recorded.
@@ -106,6 +104,9 @@ pub fn run(args: &RunArgs, api_key: Option<String>) -> Result<u8, Fatal> {
             continue;
         }
         // A record of another request under this custom_id (the line changed) does not count.
+        if !line_set::holds(args.lines.as_ref(), number) {
+            continue; // another pass's line
+        }
         let fp = parsed.request.as_ref().ok().map(fingerprint);
         let known = resume.prior.get(&hash).filter(|k| match (k.fingerprint, fp) {
             (Some(had), Some(now)) => had == now,
@@ -133,74 +134,55 @@ pub fn run(args: &RunArgs, api_key: Option<String>) -> Result<u8, Fatal> {
         }
     }
 
-    // OpenAI: a part whose file was uploaded but whose batch id was not saved is looked up by
-    // its file (the batch may have been created just before the kill), else created from it.
-    for i in 0..state.parts.len() {
-        let Some(file) =
-            state.parts[i].file_id.clone().filter(|_| state.parts[i].batch_id.is_none())
-        else {
-            continue;
-        };
-        let fail =
-            |e: chat_limiter::BatchError| Fatal::failed(format!("cannot submit a batch: {e}"));
-        let info = match api.find_by_input_file(&file).map_err(fail)? {
-            Some(info) => info,
-            None => api.create_from_file(&file).map_err(fail)?,
-        };
-        state.parts[i].batch_id = Some(info.id);
-        save(&state)?;
-    }
-    // A part saved without a batch id or a file was killed while being submitted: send its
-    // lines again (Anthropic has no way to find a batch it may have created).
-    let unsure = state
-        .parts
-        .iter()
-        .filter(|p| p.batch_id.is_none() && p.file_id.is_none() && !p.done)
-        .count();
-    if unsure > 0 {
-        eprintln!(
-            "chat-limiter: {unsure} batch(es) were being submitted when the last run stopped; \
-             their lines are submitted again"
-        );
-    }
-    state.parts.retain(|p| p.batch_id.is_some() || p.done);
+    batch_submit::recover(&apis, &mut state, &state_path)?;
     let running: HashSet<u64> =
         state.parts.iter().filter(|p| !p.done).flat_map(|p| p.lines.iter().copied()).collect();
     let mut fresh: Vec<u64> = lines.keys().copied().filter(|n| !running.contains(n)).collect();
     fresh.sort_unstable();
-    if !fresh.is_empty() {
-        let items: Vec<BatchItem> = fresh
-            .iter()
-            .map(|n| BatchItem::new(format!("l{n}"), lines[n].request.clone()))
-            .collect();
-        let plan = api.plan(&items).map_err(|e| Fatal::usage(e.to_string()))?;
-        for indices in plan {
-            let part_lines: Vec<u64> = indices.iter().map(|i| fresh[*i]).collect();
-            state.parts.push(PartState {
-                lines: part_lines,
-                file_id: None,
-                batch_id: None,
-                done: false,
-            });
-            save(&state)?;
-            let subset: Vec<BatchItem> = indices.iter().map(|i| items[*i].clone()).collect();
-            let last = state.parts.len() - 1;
-            submit_part(&api, &subset, &mut state, last, &state_path)?;
-        }
+    if mode == Mode::Collect {
+        fresh.clear();
+    }
+    batch_submit::submit_fresh(&apis, &limiter, &fresh, &lines, &mut state, &state_path)?;
+
+    if mode == Mode::SubmitOnly {
+        finish(writer, compact, &args.output)?;
+        return Ok(signals::received().map_or(0, signals::exit_code));
     }
 
     // Poll every unfinished part; download and record each as it ends.
-    let started = Instant::now();
+    let mut progress = Progress::new(args.no_progress);
     let mut waiting: Vec<usize> = Vec::new();
     for n in 0.. {
+        if let Some(sig) = signals::received() {
+            return stopped(sig, &state, writer, compact, &args.output);
+        }
         let (mut left, mut ended) = (0, 0);
         for i in 0..state.parts.len() {
+            if state.parts[i].batch_id.is_none() && !state.parts[i].done {
+                if watch_candidates(
+                    apis.of(&state.parts[i]),
+                    &mut state,
+                    i,
+                    &mut progress,
+                    &state_path,
+                )? {
+                    left += 1;
+                }
+                if state.parts[i].batch_id.is_none() {
+                    if state.parts[i].candidates.is_empty() && !state.parts[i].done {
+                        // No candidate held it: it was never created.
+                        waiting.push(i);
+                    }
+                    continue;
+                }
+            }
             let part = &state.parts[i];
             let Some(id) = part.batch_id.clone().filter(|_| !part.done) else { continue };
+            let api = apis.of(&state.parts[i]);
             let info = api
                 .status(&id)
                 .map_err(|e| Fatal::failed(format!("cannot read batch {id}: {e}")))?;
-            progress(&info, started);
+            progress.show(&info);
             if !info.status.is_terminal() {
                 left += 1;
                 continue;
@@ -215,10 +197,11 @@ pub fn run(args: &RunArgs, api_key: Option<String>) -> Result<u8, Fatal> {
             if over_tokens && others {
                 // Rejected whole (nothing ran, nothing is charged): the enqueued-token limit
                 // is full. Submit it again when an earlier batch ends.
-                eprintln!("chat-limiter: batch {id} waits for the enqueued-token limit");
+                progress
+                    .say(&format!("chat-limiter: batch {id} waits for the enqueued-token limit\n"));
                 state.parts[i].batch_id = None;
                 state.parts[i].file_id = None;
-                save(&state)?;
+                save(&state_path, &state)?;
                 waiting.push(i);
                 continue;
             }
@@ -226,156 +209,120 @@ pub fn run(args: &RunArgs, api_key: Option<String>) -> Result<u8, Fatal> {
             let results = api
                 .results(&info)
                 .map_err(|e| Fatal::failed(format!("cannot download batch {id}: {e}")))?;
-            let mut by_line: HashMap<u64, ItemOutcome> = HashMap::new();
-            for r in results {
-                if let Some(line) = r.custom_id.strip_prefix('l').and_then(|s| s.parse().ok()) {
-                    by_line.insert(line, r.outcome);
-                }
-            }
-            for line in state.parts[i].lines.clone() {
-                let Some(l) = lines.get(&line) else { continue }; // recorded by an earlier run
-                let outcome = by_line.remove(&line);
-                let fp = fingerprint(&l.request);
-                let rec = line_record(line, &l.id, fp, outcome, &info, &mut tally);
-                writer.write(&rec).map_err(io_fail)?;
-            }
+            let part_lines = state.parts[i].lines.clone();
+            batch_record::record_part(
+                &state,
+                &part_lines,
+                &lines,
+                results,
+                &info,
+                &mut writer,
+                &mut tally,
+            )
+            .map_err(io_fail)?;
             state.parts[i].done = true;
-            save(&state)?;
+            save(&state_path, &state)?;
         }
-        if !waiting.is_empty() && (ended > 0 || left == 0) {
+        waiting.sort_unstable();
+        waiting.dedup();
+        if !waiting.is_empty() && (ended > 0 || left == 0) && signals::received().is_none() {
             for i in std::mem::take(&mut waiting) {
                 let subset: Vec<BatchItem> = state.parts[i]
                     .lines
                     .iter()
                     .filter_map(|n| {
-                        lines.get(n).map(|l| BatchItem::new(format!("l{n}"), l.request.clone()))
+                        lines.get(n).map(|l| BatchItem::new(state.item_id(*n), l.request.clone()))
                     })
                     .collect();
-                submit_part(&api, &subset, &mut state, i, &state_path)?;
+                submit_part(apis.of(&state.parts[i]), &subset, &mut state, i, &state_path)?;
                 left += 1;
             }
         }
-        if left == 0 {
+        if left == 0 && waiting.is_empty() {
             break;
         }
-        std::thread::sleep(schedule.delay(n));
+        sleep_unless_signalled(schedule.delay(n));
     }
     finish(writer, compact, &args.output)?;
-    eprintln!(
-        "chat-limiter: {} succeeded, {} failed, {} already done",
+    crate::logger::say(&format!(
+        "chat-limiter: {} succeeded, {} failed, {} already done\n",
         tally.succeeded, tally.failed, tally.skipped
-    );
+    ));
     Ok(if tally.failed == 0 && tally.skipped_failed == 0 { 0 } else { 1 })
 }
 
-/// Submits part `i` of the job and saves its ids as they come (OpenAI: the file before the
-/// batch, so a kill in between can find the batch by its file).
-fn submit_part(
+/// Polls the candidates of part `i` (batches a stopped run may have created for it). An ended
+/// candidate whose results carry this job's ids is adopted as the part's batch; an ended one
+/// that does not is another job's and is dropped. Returns whether any is still running.
+fn watch_candidates(
     api: &BatchApi,
-    subset: &[BatchItem],
     state: &mut JobState,
     i: usize,
+    progress: &mut Progress,
     path: &std::path::Path,
-) -> Result<(), Fatal> {
-    let save = |state: &JobState| {
-        batch_state::save(path, state)
-            .map_err(|e| Fatal::failed(format!("cannot save {}: {e}", path.display())))
-    };
-    let fail = |e: chat_limiter::BatchError| Fatal::failed(format!("cannot submit a batch: {e}"));
-    let info = if state.provider == Provider::Anthropic.as_str() {
-        api.submit(subset).map_err(fail)?
-    } else {
-        let file = api.upload(subset).map_err(fail)?;
-        state.parts[i].file_id = Some(file.clone());
-        save(state)?;
-        api.create_from_file(&file).map_err(fail)?
-    };
-    eprintln!("chat-limiter: submitted batch {} ({} requests)", info.id, subset.len());
-    state.parts[i].batch_id = Some(info.id);
-    save(state)
+) -> Result<bool, Fatal> {
+    let mut running = false;
+    for id in state.parts[i].candidates.clone() {
+        let info =
+            api.status(&id).map_err(|e| Fatal::failed(format!("cannot read batch {id}: {e}")))?;
+        progress.show(&info);
+        if !info.status.is_terminal() {
+            running = true;
+            continue;
+        }
+        let results = api
+            .results(&info)
+            .map_err(|e| Fatal::failed(format!("cannot download batch {id}: {e}")))?;
+        if batch_record::holds_part(state, &results, &state.parts[i].lines) {
+            progress.say(&format!("chat-limiter: batch {id} holds the unsaved part\n"));
+            let part = &mut state.parts[i];
+            part.batch_id = Some(id);
+            part.candidates.clear();
+            save(path, state)?;
+            return Ok(false); // recorded by the caller's next look at the part
+        }
+        state.parts[i].candidates.retain(|c| c != &id);
+        save(path, state)?;
+    }
+    Ok(running)
+}
+
+/// Sleeps for `d`, waking early when a signal arrives.
+fn sleep_unless_signalled(d: Duration) {
+    let end = Instant::now() + d;
+    while signals::received().is_none() {
+        let now = Instant::now();
+        if now >= end {
+            return;
+        }
+        std::thread::sleep((end - now).min(Duration::from_millis(50)));
+    }
+}
+
+/// A signal ended the run: the batches keep running at the provider, and a rerun collects
+/// them without submitting anything again.
+fn stopped(
+    sig: i32,
+    state: &JobState,
+    writer: Writer,
+    compact: bool,
+    path: &std::path::Path,
+) -> Result<u8, Fatal> {
+    finish(writer, compact, path)?;
+    let running = state.parts.iter().filter(|p| !p.done).count();
+    crate::logger::say(&format!(
+        "chat-limiter: {}: stopped; {running} batch(es) keep running at the provider and are \
+         saved in {}. Run the same command again to collect their results (nothing is \
+         submitted twice), or `chat-limiter batches cancel -o {}` to cancel them\n",
+        signals::name(sig),
+        batch_state::path_for(path).display(),
+        path.display()
+    ));
+    Ok(signals::exit_code(sig))
 }
 
 fn finish(writer: Writer, compact: bool, path: &std::path::Path) -> Result<(), Fatal> {
     writer
         .finish(compact)
         .map_err(|e| Fatal::failed(format!("cannot finish {}: {e}", path.display())))
-}
-
-/// A batch's counts and how long it has run (since its creation when the provider says,
-/// else since this run started polling), on stderr.
-fn progress(info: &BatchInfo, started: Instant) {
-    let c = &info.counts;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let running = match info.created_at {
-        Some(t) if t <= now => (now - t) as f64,
-        _ => started.elapsed().as_secs_f64(),
-    };
-    eprintln!(
-        "chat-limiter: batch {} {}: {}/{} succeeded, {} errored, {} expired, {} canceled, running {:.0}s",
-        info.id,
-        info.status,
-        c.succeeded,
-        c.total,
-        c.errored,
-        c.expired,
-        c.canceled,
-        running
-    );
-}
-
-/// The output record of one line.
-fn line_record(
-    line: u64,
-    id: &str,
-    fp: u128,
-    outcome: Option<ItemOutcome>,
-    info: &BatchInfo,
-    tally: &mut Tally,
-) -> serde_json::Value {
-    let retry = |code: &str, message: String| Failure {
-        retryable: true,
-        class: "transient",
-        ..Failure::local(code, message)
-    };
-    let failure = match outcome {
-        Some(ItemOutcome::Succeeded(resp)) => {
-            tally.succeeded += 1;
-            return record::success_record(line, id, fp, &resp);
-        }
-        Some(ItemOutcome::Errored { status, code, message }) => {
-            let retryable = status.is_none_or(|s| s == 429 || s >= 500);
-            Failure {
-                retryable,
-                class: if retryable { "transient" } else { "request" },
-                status,
-                error_type: Some(code.clone()),
-                ..Failure::local(&code, message)
-            }
-        }
-        Some(ItemOutcome::Expired) => {
-            retry("batch_expired", format!("batch {} expired before this line ran", info.id))
-        }
-        Some(ItemOutcome::Canceled) => retry(
-            "batch_cancelled",
-            format!("batch {} was cancelled before this line ran", info.id),
-        ),
-        _ => {
-            let why: Vec<String> =
-                info.errors.iter().map(|e| format!("{}: {}", e.code, e.message)).collect();
-            retry(
-                "batch_failed",
-                format!(
-                    "batch {} ended {} without a result for this line {}",
-                    info.id,
-                    info.status,
-                    why.join("; ")
-                ),
-            )
-        }
-    };
-    tally.failed += 1;
-    record::failure_record(line, id, Some(fp), &failure)
 }

@@ -103,22 +103,29 @@ fn outputs_that_are_not_regular_files_or_are_the_input_are_refused() {
 fn wrong_base_url_and_quota_failures_are_sent_again_and_retry_failed_sends_final_ones() {
     let emu = Emulator::openai().unlimited().start().expect("emu");
     let dir = tempfile::tempdir().expect("tmp");
-    let input = write_lines(dir.path(), "in.jsonl", &prompts(5));
+    let input = write_lines(dir.path(), "in.jsonl", &prompts(30));
     let out = dir.path().join("out.jsonl");
     let (i, o) = (input.to_str().unwrap(), out.to_str().unwrap());
     let wrong = format!("{}/nowhere", emu.base_url());
-    cli().args(run_args(i, o, &wrong)).env("OPENAI_API_KEY", KEY).assert().code(1);
+    // The first three requests all answer 404: the run stops instead of recording the same
+    // failure on every line, and says what to check.
+    let a = cli().args(run_args(i, o, &wrong)).env("OPENAI_API_KEY", KEY).assert().code(2);
+    let stderr = stderr_of(&a);
+    assert!(stderr.contains("the first 3 requests all failed with HTTP 404"), "{stderr}");
+    assert!(stderr.contains("--base-url"), "{stderr}");
     let recs = records(&out);
-    assert_eq!(recs.len(), 5);
+    // The three, and those already in flight when the third answered.
+    assert!((3..10).contains(&recs.len()), "the other lines were never sent: {}", recs.len());
+    assert_eq!(emu.stats().requests as usize, recs.len(), "nothing sent without a record");
     for r in &recs {
         assert_eq!(r["error"]["class"], "configuration", "{r}");
         assert_eq!(r["error"]["retryable"], true, "{r}");
     }
     cli().args(run_args(i, o, &emu.base_url())).env("OPENAI_API_KEY", KEY).assert().code(0);
     let recs = records(&out);
-    assert_eq!(recs.len(), 5, "old records replaced");
+    assert_eq!(recs.len(), 30, "old records replaced");
     assert!(recs.iter().all(|r| r["error"].is_null()));
-    assert_eq!(emu.stats().accepted, 5);
+    assert_eq!(emu.stats().accepted, 30);
 
     // A final failure (invalid input) is skipped by default and sent again on request.
     let bad = write_lines(dir.path(), "bad.jsonl", &[r#"{"id":"x","prompt":7}"#.to_string()]);

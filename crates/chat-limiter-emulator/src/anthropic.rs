@@ -6,9 +6,11 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use super::anthropic_content;
 use super::bucket::{find, Dim, DimView, Rejection};
 use super::chat::{self, After, Outcome, Reply};
 use super::config::OtpmMode;
+use super::features;
 use super::format::{anthropic_reset, fnv1a, round_thousand, thousands, unix_now};
 use super::http::HttpResponse;
 use super::server::Ctx;
@@ -98,6 +100,7 @@ fn rejection(ctx: &mut Ctx, r: &Rejection) -> HttpResponse {
 
 /// Validated body fields.
 struct Parsed {
+    body: Value,
     model: String,
     max_tokens: u64,
     prompt: u64,
@@ -131,12 +134,13 @@ fn parse(ctx: &mut Ctx) -> Result<Parsed, HttpResponse> {
         }
     }
     // Consecutive same-role turns are merged by the real API; merging changes no count here.
-    let chars =
-        chat::messages_chars(messages) + body.get("system").map(chat::content_chars).unwrap_or(0);
+    let chars = chat::messages_chars(messages)
+        + body.get("system").map(chat::content_chars).unwrap_or(0)
+        + features::extra_chars(&body);
     let stream = body.get("stream").and_then(Value::as_bool).unwrap_or(false);
     let media =
         vision::parts_cost(vision::Dialect::Anthropic, messages).map_err(|e| bad(ctx, &e))?;
-    Ok(Parsed { model, max_tokens, prompt: chat::prompt_tokens(chars) + media, stream })
+    Ok(Parsed { body, model, max_tokens, prompt: chat::prompt_tokens(chars) + media, stream })
 }
 
 /// Handles `POST /v1/messages`.
@@ -175,6 +179,12 @@ pub(crate) fn handle(ctx: &mut Ctx) -> Outcome {
         let msg = format!("model: {}", p.model);
         return Outcome::now(error(ctx, 404, "not_found_error", &msg, None));
     }
+    // Checked before admission: a rejected request consumes nothing.
+    let hash = fnv1a(&ctx.req.body);
+    let plan = match anthropic_content::plan(&p.body, p.max_tokens, hash) {
+        Ok(plan) => plan,
+        Err(msg) => return invalid(ctx, &msg),
+    };
     let now = ctx.now;
     if ctx.quota {
         let views = ctx.limiter.views(&key, &p.model, now);
@@ -202,8 +212,9 @@ pub(crate) fn handle(ctx: &mut Ctx) -> Outcome {
             return Outcome::now(resp);
         }
     };
-    let hash = fnv1a(&ctx.req.body);
-    let out = chat::output_len(ctx.cfg.output_len, hash, p.max_tokens);
+    let visible = chat::outputs(ctx.cfg.output_len, hash, p.max_tokens, 1, &plan)[0];
+    // Thinking is output: it counts toward `max_tokens` and `output_tokens`.
+    let out = visible + plan.reasoning;
     let mid_error = p.stream && ctx.mid_stream_error;
     let deltas = if mid_error {
         charge.iter().map(|(d, a)| (*d, -a)).collect()
@@ -214,8 +225,14 @@ pub(crate) fn handle(ctx: &mut Ctx) -> Outcome {
     headers.extend(ratelimit_headers(&views));
     headers.push(("request-id".into(), request_id(ctx)));
     headers.push(("anthropic-organization-id".into(), ORG_ID.into()));
-    let pieces = chat::lorem_pieces(hash, out);
-    let stop = if out >= p.max_tokens { "max_tokens" } else { "end_turn" };
+    let blocks = anthropic_content::blocks(&plan, hash, visible);
+    let stop = if !plan.calls.is_empty() {
+        "tool_use"
+    } else if visible >= p.max_tokens.saturating_sub(plan.reasoning) {
+        "max_tokens"
+    } else {
+        "end_turn"
+    };
     let id = format!("msg_01{}", ctx.rng.base62(22));
     let usage = |output: u64| json!({"input_tokens": p.prompt, "output_tokens": output, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0});
     let reply = if p.stream {
@@ -223,38 +240,29 @@ pub(crate) fn handle(ctx: &mut Ctx) -> Outcome {
         let first = chat::first_byte(ctx.cfg, &mut ctx.rng);
         let ev = |name: &str, data: Value| format!("event: {name}\ndata: {data}\n\n");
         let message = json!({"id": id, "type": "message", "role": "assistant", "model": p.model, "content": [], "stop_reason": null, "stop_sequence": null, "usage": usage(1)});
-        let mut events = vec![
-            (first, ev("message_start", json!({"type": "message_start", "message": message}))),
-            (
-                Duration::ZERO,
-                ev(
-                    "content_block_start",
-                    json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
-                ),
-            ),
-            (Duration::ZERO, ev("ping", json!({"type": "ping"}))),
-        ];
-        let stop_at = if mid_error { pieces.len() / 2 } else { pieces.len() };
-        for piece in &pieces[..stop_at] {
-            let delta = json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}});
-            events.push((ctx.cfg.per_token_latency, ev("content_block_delta", delta)));
+        let mut events = vec![(
+            first,
+            ev("message_start", json!({"type": "message_start", "message": message})),
+        )];
+        let body = anthropic_content::events(&blocks, ctx.cfg.per_token_latency, mid_error);
+        for (k, (delay, data)) in body.into_iter().enumerate() {
+            let name = data["type"].as_str().unwrap_or("content_block_delta").to_string();
+            events.push((delay, ev(&name, data)));
+            if k == 0 {
+                events.push((Duration::ZERO, ev("ping", json!({"type": "ping"}))));
+            }
         }
         if mid_error {
             let err = json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}});
             events.push((ctx.cfg.per_token_latency, ev("error", err)));
         } else {
-            events.push((
-                Duration::ZERO,
-                ev("content_block_stop", json!({"type": "content_block_stop", "index": 0})),
-            ));
             let delta = json!({"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": null}, "usage": {"output_tokens": out}});
             events.push((Duration::ZERO, ev("message_delta", delta)));
             events.push((Duration::ZERO, ev("message_stop", json!({"type": "message_stop"}))));
         }
         Reply::Stream { headers, events }
     } else {
-        let content: Vec<Value> =
-            if out == 0 { vec![] } else { vec![json!({"type": "text", "text": pieces.concat()})] };
+        let content = anthropic_content::content(&blocks);
         let body = json!({"id": id, "type": "message", "role": "assistant", "model": p.model, "content": content, "stop_reason": stop, "stop_sequence": null, "usage": usage(out)});
         let delay = chat::total_latency(ctx.cfg, &mut ctx.rng, out);
         let mut resp = HttpResponse::json(200, &body);

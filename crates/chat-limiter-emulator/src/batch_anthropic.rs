@@ -1,6 +1,7 @@
 //! Anthropic's Message Batches (docs/providers.md, "Batch APIs"): `POST /v1/messages/batches`,
-//! `GET /v1/messages/batches/{id}`, `POST /v1/messages/batches/{id}/cancel` and
-//! `GET /v1/messages/batches/{id}/results` (the `results_url`).
+//! `GET /v1/messages/batches` (the list, newest first), `GET /v1/messages/batches/{id}`,
+//! `POST /v1/messages/batches/{id}/cancel` and `GET /v1/messages/batches/{id}/results` (the
+//! `results_url`).
 
 use std::time::Instant;
 
@@ -27,6 +28,7 @@ pub(crate) fn handle(shared: &Shared, req: &HttpRequest, base: &str) -> Option<H
     let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
     let route = match (req.method.as_str(), parts.as_slice()) {
         ("POST", []) => 0,
+        ("GET", []) => 4,
         ("GET", [_]) => 1,
         ("POST", [_, "cancel"]) => 2,
         ("GET", [_, "results"]) => 3,
@@ -40,6 +42,7 @@ pub(crate) fn handle(shared: &Shared, req: &HttpRequest, base: &str) -> Option<H
         0 => create(shared, req, base),
         1 => with_batch(shared, parts[0], |b| HttpResponse::json(200, &view(b, shared, base))),
         2 => cancel(shared, parts[0], base),
+        4 => list(shared, base),
         _ => results(shared, parts[0]),
     })
 }
@@ -163,9 +166,28 @@ fn view(b: &Batch, shared: &Shared, base: &str) -> Value {
             "canceled": canceled,
             "expired": count(|f| matches!(f, Fate::Expire)),
         },
-        "created_at": httpdate::fmt_http_date(std::time::UNIX_EPOCH + std::time::Duration::from_secs(b.created_unix)),
+        "created_at": batch_store::rfc3339(b.created_unix),
         "results_url": ended.then(|| format!("{base}/v1/messages/batches/{}/results", b.id)),
     })
+}
+
+/// Every message batch, newest first, in one page (the emulator ignores `limit`, `before_id`
+/// and `after_id`, and says `has_more: false`).
+fn list(shared: &Shared, base: &str) -> HttpResponse {
+    let s = shared.batches.inner.lock();
+    let data: Vec<Value> = s
+        .batches
+        .iter()
+        .rev()
+        .filter(|b| b.endpoint == "/v1/messages")
+        .map(|b| view(b, shared, base))
+        .collect();
+    let first = data.first().map(|b| b["id"].clone());
+    let last = data.last().map(|b| b["id"].clone());
+    HttpResponse::json(
+        200,
+        &json!({"data": data, "has_more": false, "first_id": first, "last_id": last}),
+    )
 }
 
 fn with_batch(

@@ -195,7 +195,14 @@ fn create(shared: &Shared, req: &HttpRequest) -> HttpResponse {
             s.stats.requests += lines.len() as u64;
             let model = lines.first().map(|(_, b)| b["model"].as_str().unwrap_or("").to_string());
             batch.model = model.unwrap_or_default();
-            batch.tokens = lines.iter().map(|(_, b)| batch_store::prompt_tokens(b)).sum();
+            let responses = endpoint == "/v1/responses";
+            batch.tokens = lines
+                .iter()
+                .map(|(_, b)| match responses {
+                    true => super::responses::batch_prompt_tokens(b),
+                    false => batch_store::prompt_tokens(b),
+                })
+                .sum();
             let max = cfg.max_requests.unwrap_or(DOCUMENTED_REQUESTS);
             if lines.iter().any(|(_, b)| b["model"] != batch.model.as_str()) {
                 batch.failed = Some((
@@ -219,6 +226,11 @@ fn create(shared: &Shared, req: &HttpRequest) -> HttpResponse {
                 for (n, (custom_id, body)) in lines.into_iter().enumerate() {
                     let fate = if s.take_expiry(cfg) {
                         Fate::Expire
+                    } else if responses {
+                        match super::responses::batch_answer(n as u64, &body) {
+                            Ok(a) => Fate::Answer(a),
+                            Err(m) => Fate::Error(400, "invalid_request_error".into(), m),
+                        }
                     } else if body["messages"].as_array().is_none_or(|m| m.is_empty()) {
                         Fate::Error(
                             400,

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::bucket::{Dim, LimitSpec, Limiter};
 use super::config::{EmulatedProvider, EmulatorConfig, FaultKind, OtpmMode, OutputLen};
+use super::pricing::Prices;
 use super::server::{self, Shared};
 use super::stats::EmulatorStats;
 
@@ -105,6 +106,10 @@ impl EmulatorBuilder {
         rejected_count_against_rpm: bool => |c, v| c.rejected_count_against_rpm = v);
     setter!(/// OpenAI: omit rate-limit headers on 429s.
         omit_headers_on_429: bool => |c, v| c.omit_headers_on_429 = v);
+    setter!(/// Faults served in order to the first chat requests (see [`EmulatorConfig`]).
+        first_faults: Vec<FaultKind> => |c, v| c.first_faults = v);
+    setter!(/// OpenAI: which rate-limit headers it sends (see [`HeaderDialect`](crate::HeaderDialect)).
+        header_dialect: crate::HeaderDialect => |c, v| c.header_dialect = v);
     setter!(/// Send `x-should-retry` on every error response.
         should_retry_header: bool => |c, v| c.should_retry_header = v);
 
@@ -127,6 +132,14 @@ impl EmulatorBuilder {
     pub fn prices(mut self, prompt: f64, completion: f64) -> Self {
         self.config.prompt_price = prompt;
         self.config.completion_price = completion;
+        self
+    }
+
+    /// A price table in the client's JSON format (see [`EmulatorConfig::price_table`]):
+    /// [`EmulatorStats::cost_usd`](super::EmulatorStats::cost_usd) then counts what the
+    /// completed requests would have cost. A table that cannot be read fails `start()`.
+    pub fn price_table(mut self, json: impl Into<String>) -> Self {
+        self.config.price_table = Some(json.into());
         self
     }
 
@@ -171,7 +184,15 @@ impl EmulatorBuilder {
         let limiter = Limiter::new(specs.into_iter().flatten().collect());
         let listener = TcpListener::bind(("127.0.0.1", cfg.port))?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared::new(cfg, limiter));
+        let prices = match &cfg.price_table {
+            Some(text) => {
+                Some(Prices::parse(text, cfg.provider).map_err(EmulatorError::InvalidConfig)?)
+            }
+            None => None,
+        };
+        let mut shared = Shared::new(cfg, limiter);
+        shared.prices = prices;
+        let shared = Arc::new(shared);
         let for_thread = Arc::clone(&shared);
         let accept = thread::Builder::new()
             .name("emulator-accept".into())

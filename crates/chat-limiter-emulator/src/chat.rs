@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::bucket::Dim;
 use super::config::{EmulatorConfig, OutputLen};
+use super::features::Plan;
 use super::format::Rng;
 use super::http::HttpResponse;
 
@@ -54,14 +55,19 @@ impl Outcome {
     }
 }
 
-/// Unicode scalar count of a message `content`: a string, or the `text` of each part.
+/// Unicode scalar count of a message `content`: a string, or the `text` of each part (the
+/// content of a `tool_result`, the input JSON of a `tool_use`).
 pub(crate) fn content_chars(content: &Value) -> usize {
     match content {
         Value::String(s) => s.chars().count(),
         Value::Array(parts) => parts
             .iter()
-            .filter_map(|p| p.get("text").and_then(Value::as_str))
-            .map(|t| t.chars().count())
+            .map(|p| match p.get("type").and_then(Value::as_str) {
+                // Anthropic tool traffic: a result's content, a call's input as JSON text.
+                Some("tool_result") => p.get("content").map_or(0, content_chars),
+                Some("tool_use") => p.get("input").map_or(0, |i| i.to_string().chars().count()),
+                _ => p.get("text").and_then(Value::as_str).map_or(0, |t| t.chars().count()),
+            })
             .sum(),
         _ => 0,
     }
@@ -139,6 +145,22 @@ pub(crate) fn lorem_pieces(body_hash: u64, n: u64) -> Vec<String> {
             }
         })
         .collect()
+}
+
+/// The visible output tokens of each of `n` choices: a tool-call or JSON answer's own length,
+/// else [`output_len`] of what the reasoning leaves of the cap.
+pub(crate) fn outputs(rule: OutputLen, hash: u64, cap: u64, n: u64, plan: &Plan) -> Vec<u64> {
+    let room = cap.saturating_sub(plan.reasoning);
+    (0..n)
+        .map(|i| {
+            plan.fixed_output().unwrap_or_else(|| output_len(rule, hash.wrapping_add(i), room))
+        })
+        .collect()
+}
+
+/// All output tokens: the visible ones and each choice's reasoning.
+pub(crate) fn completion_tokens(outs: &[u64], plan: &Plan) -> u64 {
+    outs.iter().sum::<u64>() + outs.len() as u64 * plan.reasoning
 }
 
 /// Time before the first byte: base latency plus seeded jitter.

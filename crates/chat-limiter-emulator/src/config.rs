@@ -43,7 +43,9 @@ pub enum FaultKind {
     /// OpenRouter's upstream 429 "Provider returned error" with `metadata.provider_name` and
     /// `raw` (other providers answer 503, their overloaded status).
     UpstreamError,
-    /// OpenRouter's HTTP 200 whose body is an `error` object (other providers answer 500).
+    /// HTTP 200 whose body is an error object: OpenRouter's upstream failure (`code: 502`);
+    /// elsewhere the `model_not_found` (OpenAI shape) or `not_found_error` (Anthropic shape)
+    /// that OpenAI-compatible servers and proxies send with a 200.
     ErrorIn200,
 }
 
@@ -159,6 +161,9 @@ pub struct EmulatorConfig {
     pub seed: u64,
     /// Fault probabilities; their sum must not exceed 1.
     pub faults: Vec<(FaultKind, f64)>,
+    /// Faults served, in order, to the first chat requests (a cold start that meets a 529,
+    /// say), before the probabilities apply.
+    pub first_faults: Vec<FaultKind>,
     /// How long a [`FaultKind::Stall`] sleeps before closing the connection.
     pub stall: Duration,
     /// Probability of a terminal quota error: OpenAI `insufficient_quota` 429, Anthropic
@@ -166,6 +171,8 @@ pub struct EmulatorConfig {
     pub quota_error_rate: f64,
     /// OpenAI: omit the `x-ratelimit-*` headers on 429s.
     pub omit_headers_on_429: bool,
+    /// OpenAI: which rate-limit headers it sends ([`HeaderDialect`]; default `Full`).
+    pub header_dialect: super::dialect::HeaderDialect,
     /// OpenAI: a request rejected with a rate-limit 429 still counts against the request
     /// limits ("unsuccessful requests contribute to your per-minute limit"; default off: a
     /// rejected request consumes nothing).
@@ -174,6 +181,10 @@ pub struct EmulatorConfig {
     pub should_retry_header: bool,
     /// How the batch APIs behave (OpenAI and Anthropic).
     pub batch: super::batch_store::BatchEmulation,
+    /// A price table in the client's JSON format (USD per million tokens); when set,
+    /// [`EmulatorStats::cost_usd`](super::EmulatorStats::cost_usd) counts what each
+    /// completed chat request would have cost under it.
+    pub price_table: Option<String>,
 }
 
 impl EmulatorConfig {
@@ -210,12 +221,15 @@ impl EmulatorConfig {
             jitter: Duration::ZERO,
             seed: 0,
             faults: Vec::new(),
+            first_faults: Vec::new(),
             stall: Duration::from_secs(30),
             quota_error_rate: 0.0,
             rejected_count_against_rpm: false,
             omit_headers_on_429: false,
+            header_dialect: super::dialect::HeaderDialect::Full,
             should_retry_header: false,
             batch: Default::default(),
+            price_table: None,
         }
     }
 

@@ -124,6 +124,9 @@ pub(crate) fn provider_error(
         (P::OpenRouter, FaultKind::UpstreamError) => router_error(429, "Provider returned error", json!({"provider_name": "Emulator", "raw": "emulator/model is temporarily rate-limited upstream. Please retry shortly.", "error_type": "rate_limit_exceeded"})),
         (P::OpenRouter, _) => HttpResponse::json(200, &json!({"error": {"code": 502, "message": "Provider returned error", "metadata": {"provider_name": "Emulator", "raw": "upstream connect error", "error_type": "provider_unavailable"}}})),
         (_, FaultKind::UpstreamError) => status_response(provider, FaultKind::Status503, rng),
+        // What OpenAI-compatible servers and proxies do: the error of a 404 sent with a 200.
+        (P::OpenAI, FaultKind::ErrorIn200) => HttpResponse::json(200, &json!({"error": {"message": "The model does not exist or you do not have access to it.", "type": "invalid_request_error", "param": null, "code": "model_not_found"}})),
+        (P::Anthropic, FaultKind::ErrorIn200) => HttpResponse::json(200, &json!({"type": "error", "error": {"type": "not_found_error", "message": "model: not found"}})),
         (_, _) => status_response(provider, FaultKind::Status500, rng),
     }
 }

@@ -21,7 +21,8 @@
 //! ```
 //!
 //! # Routes
-//! OpenAI `POST /v1/chat/completions`; Anthropic `POST /v1/messages`; OpenRouter
+//! OpenAI `POST /v1/chat/completions` and `POST /v1/responses` (the Responses API: the same
+//! limits and headers, its own body and typed stream events); Anthropic `POST /v1/messages`; OpenRouter
 //! `POST /api/v1/chat/completions`, `GET /api/v1/key` and `GET /api/v1/auth/key`. The batch APIs (see [`BatchEmulation`]): OpenAI `POST /v1/files`,
 //! `POST /v1/batches`, `GET /v1/batches`, `GET /v1/batches/{id}`, `POST /v1/batches/{id}/cancel`,
 //! `GET /v1/files/{id}/content`; Anthropic `POST /v1/messages/batches`, `GET` and
@@ -56,6 +57,42 @@
 //!   bucket has room, and a rejected request consumes nothing. Buckets are per (API key,
 //!   model), start full and refill continuously at `limit / window`.
 //!
+//! # Tools, JSON and reasoning
+//! * **Tool calls** (`tools` given, `tool_choice` not `none`, the last turn not a tool
+//!   result): every tool whose name appears in the last message's text is called, in the
+//!   order of first appearance; with `required` / `any` and no name found, the first tool; a
+//!   named `tool_choice` calls that tool (400 if it is not among the tools). Call ids are
+//!   `call_…` / `toolu_01…` from the body hash. Arguments are generated from the tool's
+//!   schema: `const`, else the first `enum` value, else the first `anyOf`/`oneOf`/`allOf`
+//!   branch, local `$ref`s followed; `string` → the property's name (`"text"` where there is
+//!   none), `integer` → `minimum` or 1, `number` → `minimum` or 1.5, `boolean` → `true`,
+//!   `array` → `max(minItems, 1)` items, `object` → every property in key order. The answer
+//!   has no text; OpenAI `finish_reason: tool_calls`, Anthropic `stop_reason: tool_use`.
+//!   Output tokens: `ceil(chars / 4)` of the names and arguments. Streams send each call's
+//!   id and name first, then its arguments in pieces of 5 characters (OpenAI
+//!   `delta.tool_calls[{index,…}]`, Anthropic `tool_use` block + `input_json_delta`).
+//! * **JSON** (OpenAI/OpenRouter `response_format`): `json_schema` → a value generated from
+//!   the schema as above; `json_object` → `{"answer":"answer"}`; text pieces of 4
+//!   characters; output `ceil(chars / 4)`.
+//! * **Reasoning**: OpenAI reasoning models (`o<digit>…`, `gpt-5…`) with `reasoning_effort`
+//!   (400 on other models) and OpenRouter `reasoning.effort` spend `cap/16` (minimal),
+//!   `cap/8` (low), `cap/4` (medium), `cap/2` (high) reasoning tokens; OpenRouter
+//!   `reasoning.max_tokens` spends `min(max_tokens, cap/2)`, `enabled: true` `cap/4`. They are
+//!   reported in `completion_tokens_details.reasoning_tokens` and included in
+//!   `completion_tokens`; the visible answer's length follows the output rule over what is
+//!   left of the cap. OpenRouter also returns the text (`message.reasoning`, streamed as
+//!   `delta.reasoning`), one lorem word per token.
+//! * **Anthropic thinking**: `enabled` needs `budget_tokens` ≥ 1024 and below `max_tokens`
+//!   (400 otherwise) and spends `min(budget / 4, max_tokens / 2)` tokens; `adaptive` spends
+//!   `max_tokens / 4`; a forced `tool_choice` with thinking is a 400. The answer starts with a
+//!   `thinking` block (streamed `thinking_delta`s, then a `signature_delta`) whose signature is
+//!   derived from its text; thinking is counted in `output_tokens`. Every thinking block sent
+//!   back must carry its signature unchanged, and a final assistant turn with `tool_use`
+//!   must start with a thinking block; otherwise 400.
+//! * **Prompt tokens** also count the JSON text of `tools`, `response_format` and OpenAI
+//!   `tool_calls`, the `content` of Anthropic `tool_result` blocks and the input JSON of
+//!   `tool_use` blocks.
+//!
 //! # Headers
 //! * OpenAI: `x-ratelimit-{limit,remaining,reset}-{requests,tokens}` on every response of
 //!   the chat route (also 429s unless `omit_headers_on_429`); reset = time to full, as a Go
@@ -77,6 +114,7 @@
 #![warn(missing_docs)]
 
 mod anthropic;
+mod anthropic_content;
 mod batch_anthropic;
 mod batch_openai;
 mod batch_store;
@@ -85,11 +123,17 @@ mod builder;
 mod chat;
 mod completion;
 mod config;
+mod dialect;
 mod faults;
+mod features;
 mod format;
 mod http;
 mod openai;
 mod openrouter;
+mod pricing;
+mod responses;
+mod responses_body;
+mod schema;
 mod server;
 mod stats;
 mod vision;
@@ -97,4 +141,5 @@ mod vision;
 pub use batch_store::{BatchEmulation, BatchStats};
 pub use builder::{Emulator, EmulatorBuilder, EmulatorError};
 pub use config::{EmulatedProvider, EmulatorConfig, FaultKind, OtpmMode, OutputLen};
+pub use dialect::HeaderDialect;
 pub use stats::{EmulatorStats, SecondStats};

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use super::bucket::{find, Dim, DimView, Rejection};
 use super::chat::{self, After, Outcome, Reply};
 use super::completion::Gen;
+use super::features::{self, Dialect, Plan};
 use super::format::go_duration;
 use super::http::HttpResponse;
 use super::server::Ctx;
@@ -52,7 +53,7 @@ pub(crate) fn bearer(ctx: &Ctx) -> Result<String, Option<String>> {
     }
 }
 
-fn mask(key: &str) -> String {
+pub(crate) fn mask(key: &str) -> String {
     let chars: Vec<char> = key.chars().collect();
     if chars.len() <= 8 {
         return "*".repeat(chars.len());
@@ -62,7 +63,7 @@ fn mask(key: &str) -> String {
     format!("{head}***{tail}")
 }
 
-fn well_formed(model: &str) -> bool {
+pub(crate) fn well_formed(model: &str) -> bool {
     let b = model.as_bytes();
     ["gpt-", "chatgpt-", "codex-", "ft:", "text-", "omni-", "davinci-", "babbage-", "computer-use"]
         .iter()
@@ -70,7 +71,7 @@ fn well_formed(model: &str) -> bool {
         || (b.len() >= 2 && b[0] == b'o' && b[1].is_ascii_digit())
 }
 
-fn reasoning(model: &str) -> bool {
+pub(crate) fn reasoning(model: &str) -> bool {
     let b = model.as_bytes();
     model.starts_with("gpt-5") || (b.len() >= 2 && b[0] == b'o' && b[1].is_ascii_digit())
 }
@@ -106,7 +107,8 @@ pub(crate) fn parse(ctx: &Ctx) -> Result<Parsed, HttpResponse> {
     }
     let media = vision::parts_cost(vision::Dialect::OpenAI, messages)
         .map_err(|e| invalid(&format!("Invalid '{e}'"), Some("messages"), Some("invalid_value")))?;
-    let prompt = chat::prompt_tokens(chat::messages_chars(messages)) + media;
+    let chars = chat::messages_chars(messages) + features::extra_chars(&body);
+    let prompt = chat::prompt_tokens(chars) + media;
     let mut caps = Vec::new();
     for field in ["max_completion_tokens", "max_tokens"] {
         let v = chat::opt_u64(&body, field).map_err(|()| {
@@ -171,7 +173,7 @@ fn ratelimit_headers(views: &[DimView]) -> Vec<(String, String)> {
     out
 }
 
-fn rejection_body(model: &str, r: &Rejection) -> HttpResponse {
+pub(crate) fn rejection_body(model: &str, r: &Rejection) -> HttpResponse {
     let (kind, what) = match r.dim {
         Dim::Requests => ("requests", "requests per min (RPM)"),
         Dim::RequestsDay => ("requests", "requests per day (RPD)"),
@@ -185,6 +187,24 @@ fn rejection_body(model: &str, r: &Rejection) -> HttpResponse {
     let msg = format!("Rate limit reached for {model} in organization {ORG} on {what}: Limit {}, Used {}, Requested {}. Please try again in {}. {RATE_LIMIT_DOCS}", r.limit, r.used, r.requested, go_duration(r.wait));
     error(429, &msg, kind, None, Some("rate_limit_exceeded"))
         .with("retry-after", r.wait.as_secs_f64().ceil().max(1.0).to_string())
+}
+
+/// Tool calls, JSON answer and reasoning tokens of a request. `reasoning_effort` is taken
+/// by reasoning models only.
+fn reasoning_plan(p: &Parsed, hash: u64) -> Result<Plan, String> {
+    let mut plan = features::plan(Dialect::OpenAI, &p.body, hash)?;
+    if let Some(e) = p.body.get("reasoning_effort").filter(|v| !v.is_null()) {
+        if !reasoning(&p.model) {
+            return Err(
+                "Unsupported parameter: 'reasoning_effort' is not supported with this model."
+                    .into(),
+            );
+        }
+        plan.reasoning = e.as_str().and_then(|e| features::effort_tokens(e, p.cap)).ok_or_else(|| {
+            format!("Invalid value for 'reasoning_effort': {e}. Supported values are: 'none', 'minimal', 'low', 'medium', and 'high'.")
+        })?;
+    }
+    Ok(plan)
 }
 
 /// Handles `POST /v1/chat/completions`.
@@ -216,6 +236,12 @@ pub(crate) fn handle(ctx: &mut Ctx) -> Outcome {
     if reasoning(&p.model) && p.body.get("max_tokens").is_some_and(|v| !v.is_null()) {
         return Outcome::now(invalid("Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.", Some("max_tokens"), Some("unsupported_parameter")));
     }
+    // Checked before admission: a rejected request consumes nothing.
+    let hash = super::format::fnv1a(&ctx.req.body);
+    let plan = match reasoning_plan(&p, hash) {
+        Ok(plan) => plan,
+        Err(msg) => return Outcome::now(invalid(&msg, None, Some("invalid_value"))),
+    };
     let now = ctx.now;
     if ctx.quota {
         let views = ctx.limiter.views(&key, &p.model, now);
@@ -240,11 +266,8 @@ pub(crate) fn handle(ctx: &mut Ctx) -> Outcome {
             return Outcome::now(with_headers(ctx, rejection_body(&p.model, &r), &views, true));
         }
     };
-    let hash = super::format::fnv1a(&ctx.req.body);
-    let outs: Vec<u64> = (0..p.n)
-        .map(|i| chat::output_len(ctx.cfg.output_len, hash.wrapping_add(i), p.cap))
-        .collect();
-    let completion: u64 = outs.iter().sum();
+    let outs = chat::outputs(ctx.cfg.output_len, hash, p.cap, p.n, &plan);
+    let completion = chat::completion_tokens(&outs, &plan);
     let mut deltas = Vec::new();
     if ctx.cfg.refund_to_actual {
         let actual = (p.prompt + completion) as f64;
@@ -255,7 +278,7 @@ pub(crate) fn handle(ctx: &mut Ctx) -> Outcome {
         deltas = charge.iter().map(|(d, a)| (*d, -a)).collect();
     }
     let id = format!("chatcmpl-{}", ctx.rng.base62(29));
-    let g = Gen::new(ctx, hash, id, p.model.clone(), p.prompt, outs, p.cap, false);
+    let g = Gen::new(ctx, hash, id, p.model.clone(), p.prompt, outs, p.cap, false, plan);
     let mut headers =
         with_headers(ctx, HttpResponse::json(200, &Value::Null), &views, false).headers;
     let reply = if p.stream {
@@ -282,7 +305,7 @@ pub(crate) fn handle(ctx: &mut Ctx) -> Outcome {
     Outcome { reply, after: Some(after) }
 }
 
-fn with_headers(
+pub(crate) fn with_headers(
     ctx: &mut Ctx,
     mut resp: HttpResponse,
     views: &[DimView],

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use super::bucket::{Dim, Rejection};
 use super::chat::{self, After, Outcome, Reply};
 use super::completion::Gen;
+use super::features::{self, Dialect, Plan};
 use super::format::{fnv1a, unix_now};
 use super::http::HttpResponse;
 use super::openai;
@@ -80,6 +81,33 @@ fn rejection(model: &str, r: &Rejection) -> HttpResponse {
         .with("Retry-After", r.wait.as_secs_f64().ceil().max(1.0).to_string())
 }
 
+/// Tool calls, JSON answer and reasoning tokens. OpenRouter's `reasoning` object takes one
+/// of `effort` (as OpenAI's, also accepted as top-level `reasoning_effort`) and
+/// `max_tokens` (capped at half the output cap); `enabled: true` alone means medium effort.
+fn reasoning_plan(p: &openai::Parsed, hash: u64) -> Result<Plan, String> {
+    let mut plan = features::plan(Dialect::OpenAI, &p.body, hash)?;
+    let r = p.body.get("reasoning");
+    let effort = r
+        .and_then(|r| r.get("effort"))
+        .or_else(|| p.body.get("reasoning_effort"))
+        .and_then(Value::as_str);
+    let max = r.and_then(|r| r.get("max_tokens")).and_then(Value::as_u64);
+    let enabled = r.and_then(|r| r.get("enabled")).and_then(Value::as_bool);
+    plan.reasoning =
+        match (effort, max, enabled) {
+            (Some(_), Some(_), _) => return Err(
+                "Only one of \"reasoning.effort\" and \"reasoning.max_tokens\" can be specified"
+                    .into(),
+            ),
+            (Some(e), None, _) => features::effort_tokens(e, p.cap)
+                .ok_or_else(|| format!("Invalid reasoning effort: {e}"))?,
+            (None, Some(m), _) => m.min(p.cap / 2),
+            (None, None, Some(true)) => p.cap / 4,
+            _ => 0,
+        };
+    Ok(plan)
+}
+
 /// Handles `POST /api/v1/chat/completions`.
 pub(crate) fn handle(ctx: &mut Ctx) -> Outcome {
     let key = match auth(ctx) {
@@ -103,6 +131,14 @@ pub(crate) fn handle(ctx: &mut Ctx) -> Outcome {
     if !known {
         return Outcome::now(error(404, &format!("No endpoints found for {}.", p.model), None));
     }
+    let hash = fnv1a(&ctx.req.body);
+    let plan = match reasoning_plan(&p, hash) {
+        Ok(plan) => plan,
+        Err(msg) => {
+            let meta = json!({"error_type": "invalid_request"});
+            return Outcome::now(error(400, &msg, Some(meta)));
+        }
+    };
     if ctx.quota {
         return Outcome::now(insufficient());
     }
@@ -128,13 +164,10 @@ pub(crate) fn handle(ctx: &mut Ctx) -> Outcome {
     if let Err(r) = ctx.limiter.admit(&key, &p.model, &charge, ctx.now) {
         return Outcome::now(rejection(&p.model, &r));
     }
-    let hash = fnv1a(&ctx.req.body);
-    let outs: Vec<u64> = (0..p.n)
-        .map(|i| chat::output_len(ctx.cfg.output_len, hash.wrapping_add(i), p.cap))
-        .collect();
-    let completion: u64 = outs.iter().sum();
+    let outs = chat::outputs(ctx.cfg.output_len, hash, p.cap, p.n, &plan);
     let id = format!("gen-{}-{}", unix_now().as_secs(), ctx.rng.base62(20));
-    let mut g = Gen::new(ctx, hash, id, p.model.clone(), p.prompt, outs, p.cap, true);
+    let completion = chat::completion_tokens(&outs, &plan);
+    let mut g = Gen::new(ctx, hash, id, p.model.clone(), p.prompt, outs, p.cap, true, plan);
     if free {
         g.cost = 0.0;
     }

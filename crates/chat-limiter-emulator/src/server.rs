@@ -20,7 +20,7 @@ use super::format::Rng;
 use super::http::{self, HttpRequest, HttpResponse, ReadError};
 use super::openrouter::Credits;
 use super::stats::StatsCollector;
-use super::{anthropic, openai, openrouter};
+use super::{anthropic, dialect, openai, openrouter};
 
 /// State shared by all connection threads.
 #[derive(Debug)]
@@ -30,7 +30,11 @@ pub(crate) struct Shared {
     pub(crate) stats: StatsCollector,
     pub(crate) credits: Mutex<Credits>,
     pub(crate) batches: super::batch_store::Store,
+    /// The loaded price table, when one was given.
+    pub(crate) prices: Option<super::pricing::Prices>,
     counter: AtomicU64,
+    /// Chat requests answered so far by the scripted first faults.
+    first_faults_served: AtomicU64,
     pub(crate) stop: AtomicBool,
     /// Clones of live sockets, shut down when the emulator stops.
     pub(crate) conns: Mutex<HashMap<u64, TcpStream>>,
@@ -45,7 +49,9 @@ impl Shared {
             stats: StatsCollector::new(),
             credits,
             batches: Default::default(),
+            prices: None,
             counter: AtomicU64::new(0),
+            first_faults_served: AtomicU64::new(0),
             stop: AtomicBool::new(false),
             conns: Mutex::new(HashMap::new()),
         }
@@ -149,12 +155,16 @@ fn dispatch(shared: &Shared, req: &HttpRequest, w: &mut TcpStream) -> bool {
         mid_stream_error: false,
     };
     let outcome = match route {
-        Route::Chat => {
+        Route::Chat | Route::Responses => {
             let is_stream = serde_json::from_slice::<Value>(&req.body)
                 .ok()
                 .and_then(|v| v.get("stream").and_then(Value::as_bool))
                 .unwrap_or(false);
-            let pick = faults::pick(cfg, &mut rng, is_stream);
+            let scripted = shared.first_faults_served.fetch_add(1, Ordering::SeqCst) as usize;
+            let pick = match cfg.first_faults.get(scripted) {
+                Some(kind) => Pick::Fault(*kind),
+                None => faults::pick(cfg, &mut rng, is_stream),
+            };
             match pick {
                 Pick::Fault(kind) => shared.stats.fault(kind.name()),
                 Pick::Quota => shared.stats.fault("quota"),
@@ -189,10 +199,21 @@ fn dispatch(shared: &Shared, req: &HttpRequest, w: &mut TcpStream) -> bool {
                     ctx.mid_stream_error = pick == Pick::Fault(FaultKind::MidStreamError);
                     ctx.rng = rng;
                     let mut out = match cfg.provider {
+                        _ if route == Route::Responses => super::responses::handle(&mut ctx),
                         EmulatedProvider::OpenAI => openai::handle(&mut ctx),
                         EmulatedProvider::Anthropic => anthropic::handle(&mut ctx),
                         EmulatedProvider::OpenRouter => openrouter::handle(&mut ctx),
                     };
+                    if cfg.provider == EmulatedProvider::OpenAI {
+                        match &mut out.reply {
+                            Reply::Full { resp, .. } => {
+                                dialect::apply(cfg.header_dialect, resp.status, &mut resp.headers)
+                            }
+                            Reply::Stream { headers, .. } => {
+                                dialect::apply(cfg.header_dialect, 200, headers)
+                            }
+                        }
+                    }
                     if pick == Pick::Fault(FaultKind::GarbageHeaders) {
                         match &mut out.reply {
                             Reply::Full { resp, .. } => {
@@ -209,6 +230,7 @@ fn dispatch(shared: &Shared, req: &HttpRequest, w: &mut TcpStream) -> bool {
             ctx.rng = rng;
             openrouter::key_info(&mut ctx)
         }
+        Route::Models => Outcome::now(super::pricing::openrouter_models(cfg)),
         Route::NotFound => {
             Outcome::now(faults::not_found(cfg.provider, &req.method, &req.path, &mut rng))
         }
@@ -236,7 +258,10 @@ fn batch_route(shared: &Shared, req: &HttpRequest) -> Option<HttpResponse> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Route {
     Chat,
+    /// OpenAI's Responses API: the chat pipeline (faults, limits) with its own handler.
+    Responses,
     Key,
+    Models,
     NotFound,
 }
 
@@ -244,9 +269,11 @@ fn route(provider: EmulatedProvider, method: &str, path: &str) -> Route {
     let path = path.trim_end_matches('/');
     match (provider, method, path) {
         (EmulatedProvider::OpenAI, "POST", "/v1/chat/completions") => Route::Chat,
+        (EmulatedProvider::OpenAI, "POST", "/v1/responses") => Route::Responses,
         (EmulatedProvider::Anthropic, "POST", "/v1/messages") => Route::Chat,
         (EmulatedProvider::OpenRouter, "POST", "/api/v1/chat/completions") => Route::Chat,
         (EmulatedProvider::OpenRouter, "GET", "/api/v1/key" | "/api/v1/auth/key") => Route::Key,
+        (EmulatedProvider::OpenRouter, "GET", "/api/v1/models") => Route::Models,
         _ => Route::NotFound,
     }
 }
@@ -277,6 +304,9 @@ fn send(
             }
             if after.completed {
                 shared.stats.completed(after.body_hash, after.input, after.output, after.cost);
+                if let Some(prices) = &shared.prices {
+                    shared.stats.priced(prices.cost(&after.model, after.input, after.output));
+                }
             }
         }
         shared.stats.end();

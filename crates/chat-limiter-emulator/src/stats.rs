@@ -46,6 +46,13 @@ pub struct EmulatorStats {
     pub duplicate_bodies: u64,
     /// OpenRouter credits spent (USD).
     pub credits_spent: f64,
+    /// What the completed chat requests would have cost under the emulator's price table
+    /// ([`EmulatorBuilder::price_table`](super::EmulatorBuilder::price_table)), USD; 0 with
+    /// no table.
+    pub cost_usd: f64,
+    /// Completed chat requests whose model the price table does not have (not in
+    /// `cost_usd`).
+    pub unpriced_requests: u64,
 }
 
 #[derive(Debug)]
@@ -129,6 +136,17 @@ impl StatsCollector {
         inner.stats.input_tokens += input;
         inner.stats.output_tokens += output;
         inner.stats.credits_spent += cost;
+    }
+}
+
+impl StatsCollector {
+    /// Adds a completed request's cost under the price table (`None`: its model is unpriced).
+    pub(crate) fn priced(&self, usd: Option<f64>) {
+        let mut inner = self.0.lock();
+        match usd {
+            Some(usd) => inner.stats.cost_usd += usd,
+            None => inner.stats.unpriced_requests += 1,
+        }
     }
 }
 

@@ -17,6 +17,7 @@ pub(crate) struct Permit {
     pub(super) since: Since,
     pub(super) probe: bool,
     pub(super) answered: bool,
+    pub(super) succeeded: bool,
 }
 
 impl Permit {
@@ -28,6 +29,12 @@ impl Permit {
     /// Records that the server answered (so a cold-start probe has done its job).
     pub(crate) fn answered(&mut self) {
         self.answered = true;
+    }
+
+    /// Records that the server took the request (a 2xx): a model being discovered may then
+    /// send more at once.
+    pub(crate) fn succeeded(&mut self) {
+        self.succeeded = true;
     }
 
     /// Follows what this request's response headers said. A cold-start probe, admitted
@@ -103,7 +110,7 @@ impl Permit {
 impl Drop for Permit {
     fn drop(&mut self) {
         let mut st = self.model.state.lock();
-        st.release(self.probe, self.answered, self.model.clock.now());
+        st.release(self.probe, self.answered, self.succeeded, self.model.clock.now());
         self.model.head_cv.notify_all();
     }
 }

@@ -1,16 +1,20 @@
 //! Anthropic Messages responses mapped to the unified, OpenAI-shaped response.
 //!
-//! Text blocks are concatenated; `tool_use` blocks become OpenAI `tool_calls` in
-//! `message.extra`; `stop_reason` is renamed to OpenAI's words; usage counts every input token
+//! Text blocks are concatenated; `tool_use` blocks become `message.tool_calls`; thinking
+//! blocks become `message.reasoning` and `message.thinking_blocks`; `stop_reason` is renamed to OpenAI's words; usage counts every input token
 //! (uncached + cache writes + cache reads), since `input_tokens` alone excludes the cached part
 //! (docs/providers.md §2.3).
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::error::Error;
 use crate::provider::json::{obj_of, parse_ok_body, shape_error, str_of, u64_of};
+use crate::provider::openai::request::ANTHROPIC_BLOCKS;
 use crate::provider_id::Provider;
-use crate::types::{ChatCompletionResponse, Choice, Content, Message, MessageRole, Usage};
+use crate::types::{
+    ChatCompletionResponse, Choice, Content, Message, ThinkingBlock, ToolCall, Usage,
+    JSON_TOOL_NAME,
+};
 
 use super::error::in_band_error;
 
@@ -29,29 +33,20 @@ pub(crate) fn parse_response(
     let Some(Value::Array(blocks)) = root.get("content") else {
         return Err(shape_error(p, "no `content` array in the response"));
     };
-    let mut text = String::new();
-    let mut tool_calls = Vec::new();
-    for block in blocks {
-        match str_of(block.get("type")) {
-            Some("text") => text.push_str(str_of(block.get("text")).unwrap_or_default()),
-            Some("tool_use") => tool_calls.push(tool_call(block)),
-            _ => {} // thinking, server tool results, ...: kept in `raw` only
+    let (message, json_only) = message(blocks);
+    let finish_reason = str_of(root.get("stop_reason")).map(|r| {
+        // The structured-output tool is the answer, not a tool call (see JSON_TOOL_NAME).
+        if json_only && r == "tool_use" {
+            "stop".to_string()
+        } else {
+            map_stop_reason(r)
         }
-    }
-    let mut extra = Map::new();
-    if !tool_calls.is_empty() {
-        extra.insert("tool_calls".into(), Value::Array(tool_calls));
-    }
-    let message = Message { role: MessageRole::Assistant, content: Content::Text(text), extra };
+    });
     Ok(ChatCompletionResponse {
         id: str_of(root.get("id")).unwrap_or_default().to_string(),
         model: str_of(root.get("model")).unwrap_or_default().to_string(),
         provider: p,
-        choices: vec![Choice {
-            index: 0,
-            message,
-            finish_reason: str_of(root.get("stop_reason")).map(map_stop_reason),
-        }],
+        choices: vec![Choice { index: 0, message, finish_reason }],
         usage: root.get("usage").and_then(usage),
         request_id,
         raw: root,
@@ -59,15 +54,51 @@ pub(crate) fn parse_response(
     })
 }
 
-/// A `tool_use` block as an OpenAI tool call (`arguments` is JSON text, as OpenAI sends it).
-fn tool_call(block: &Value) -> Value {
-    let input = block.get("input").cloned().unwrap_or_else(|| json!({}));
-    json!({
-        "id": block.get("id").cloned().unwrap_or(Value::Null),
-        "type": "function",
-        "function": {"name": block.get("name").cloned().unwrap_or(Value::Null),
-                     "arguments": input.to_string()},
-    })
+/// The assistant message of a content array, and whether its only `tool_use` block was the
+/// structured-output tool. Text blocks are joined; `tool_use` blocks become tool calls
+/// (`arguments` the `input` as compact JSON text), except the [`JSON_TOOL_NAME`] block, whose
+/// input is the text; thinking blocks give `reasoning` and are kept whole (with their
+/// signatures) in `thinking_blocks`. Any other block (server tool results, citations...) is
+/// kept in `extra["content_blocks"]`, and in `raw`.
+fn message(blocks: &[Value]) -> (Message, bool) {
+    let mut text = String::new();
+    let mut m = Message::assistant("");
+    let mut reasoning: Option<String> = None;
+    let mut others = Vec::new();
+    let mut json_tool = false;
+    for block in blocks {
+        let s = |k: &str| str_of(block.get(k)).unwrap_or_default().to_string();
+        match str_of(block.get("type")) {
+            Some("text") => text.push_str(&s("text")),
+            Some("tool_use") => {
+                let input = block.get("input").cloned().unwrap_or_else(|| json!({}));
+                if s("name") == JSON_TOOL_NAME {
+                    json_tool = true;
+                    text.push_str(&input.to_string());
+                } else {
+                    m.tool_calls.push(ToolCall::new(s("id"), s("name"), input.to_string()));
+                }
+            }
+            Some("thinking") => {
+                reasoning.get_or_insert_with(String::new).push_str(&s("thinking"));
+                m.thinking_blocks.push(ThinkingBlock::Thinking {
+                    thinking: s("thinking"),
+                    signature: s("signature"),
+                });
+            }
+            Some("redacted_thinking") => {
+                m.thinking_blocks.push(ThinkingBlock::RedactedThinking { data: s("data") })
+            }
+            _ => others.push(block.clone()),
+        }
+    }
+    m.content = Content::Text(text);
+    m.reasoning = reasoning;
+    if !others.is_empty() {
+        m.extra.insert(ANTHROPIC_BLOCKS.into(), Value::Array(others));
+    }
+    let json_only = json_tool && m.tool_calls.is_empty();
+    (m, json_only)
 }
 
 /// `end_turn`/`stop_sequence` → `stop`, `max_tokens` → `length`, `tool_use` → `tool_calls`;
@@ -97,6 +128,8 @@ pub(crate) fn usage(v: &Value) -> Option<Usage> {
         cache_creation_input_tokens: created,
         cache_read_input_tokens: read,
         cost: None,
+        // Anthropic counts thinking inside `output_tokens` and reports no separate figure.
+        reasoning_tokens: None,
     })
 }
 
@@ -131,12 +164,39 @@ mod tests {
             "stop_reason":"tool_use","usage":{"input_tokens":5,"output_tokens":7}}"#;
         let r = parse_response(body, None, "k").expect("valid");
         assert_eq!(r.choices[0].finish_reason.as_deref(), Some("tool_calls"));
-        let calls = &r.choices[0].message.extra["tool_calls"];
-        assert_eq!(calls[0]["id"], "toolu_1");
-        assert_eq!(calls[0]["function"]["name"], "get_weather");
-        assert_eq!(calls[0]["function"]["arguments"], r#"{"city":"Paris"}"#);
+        let calls = &r.choices[0].message.tool_calls;
+        assert_eq!(*calls, vec![ToolCall::new("toolu_1", "get_weather", r#"{"city":"Paris"}"#)]);
         let u = r.usage.expect("usage");
         assert_eq!((u.prompt_tokens, u.cache_read_input_tokens), (5, None));
+    }
+
+    #[test]
+    fn thinking_json_tool_and_other_blocks() {
+        let body = format!(
+            r#"{{"id":"m","model":"claude-sonnet-4-5","content":[
+            {{"type":"thinking","thinking":"Let me see.","signature":"EqQB"}},
+            {{"type":"redacted_thinking","data":"EmwK"}},
+            {{"type":"server_tool_use","id":"srvtoolu_1","name":"web_search","input":{{"query":"x"}}}},
+            {{"type":"tool_use","id":"toolu_9","name":"{JSON_TOOL_NAME}","input":{{"n":1}}}}],
+            "stop_reason":"tool_use","usage":{{"input_tokens":5,"output_tokens":7}}}}"#
+        );
+        let r = parse_response(body.as_bytes(), None, "k").expect("valid");
+        let m = &r.choices[0].message;
+        assert_eq!(r.text(), r#"{"n":1}"#, "the structured-output tool is the text");
+        assert_eq!(r.choices[0].finish_reason.as_deref(), Some("stop"));
+        assert!(m.tool_calls.is_empty());
+        assert_eq!(m.reasoning.as_deref(), Some("Let me see."));
+        assert_eq!(
+            m.thinking_blocks,
+            vec![
+                ThinkingBlock::Thinking {
+                    thinking: "Let me see.".into(),
+                    signature: "EqQB".into()
+                },
+                ThinkingBlock::RedactedThinking { data: "EmwK".into() }
+            ]
+        );
+        assert_eq!(m.extra[ANTHROPIC_BLOCKS][0]["type"], "server_tool_use", "kept, not dropped");
     }
 
     #[test]

@@ -8,9 +8,9 @@ use serde_json::{Map, Value};
 
 use crate::error::Error;
 use crate::provider::api_error::clean_message;
-use crate::provider::json::{obj_of, str_of};
+use crate::provider::json::{obj_of, str_of, string_of, u64_of};
 use crate::provider::wire::StreamEvent;
-use crate::types::{ChatCompletionChunk, MessageRole, Usage};
+use crate::types::{ChatCompletionChunk, MessageRole, ToolCallDelta, Usage, JSON_TOOL_NAME};
 
 use super::error::in_band_error;
 use super::response::{map_stop_reason, usage};
@@ -36,6 +36,12 @@ pub(crate) struct AnthropicStream {
     usage: Map<String, Value>,
     /// The last `stop_reason` as Anthropic spelled it (`end_turn`, `stop_sequence`, ...).
     stop_reason: Option<String>,
+    /// Content-block index of each `tool_use` block seen so far; the position is the
+    /// tool call's index.
+    tool_blocks: Vec<u64>,
+    /// The content-block index of the structured-output tool's block, whose input is the
+    /// answer's text (see [`JSON_TOOL_NAME`]).
+    json_block: Option<u64>,
 }
 
 impl AnthropicStream {
@@ -70,14 +76,35 @@ impl AnthropicStream {
                 }
                 Ok(self.chunk(|c| c.role = Some(MessageRole::Assistant)))
             }
+            "content_block_start" => self.block_start(&root),
             "content_block_delta" => {
                 let delta = root.get("delta");
+                let field =
+                    |k: &str| str_of(delta.and_then(|d| d.get(k))).unwrap_or_default().to_string();
                 match str_of(delta.and_then(|d| d.get("type"))) {
-                    Some("text_delta") => {
-                        let text = str_of(delta.and_then(|d| d.get("text"))).unwrap_or_default();
-                        Ok(self.chunk(|c| c.delta = text.to_string()))
+                    Some("text_delta") => Ok(self.chunk(|c| c.delta = field("text"))),
+                    Some("thinking_delta") => Ok(self.chunk(|c| c.reasoning = field("thinking"))),
+                    Some("signature_delta") => {
+                        Ok(self.chunk(|c| c.thinking_signature = Some(field("signature"))))
                     }
-                    // input_json_delta, thinking_delta, signature_delta: not text.
+                    Some("input_json_delta") => {
+                        let block = u64_of(root.get("index")).unwrap_or(0);
+                        let json = field("partial_json");
+                        if self.json_block == Some(block) {
+                            return Ok(self.chunk(|c| c.delta = json));
+                        }
+                        let Some(index) = self.tool_blocks.iter().position(|b| *b == block) else {
+                            return Err(Error::Stream(
+                                "an Anthropic input_json_delta for a block that is not a tool_use"
+                                    .into(),
+                            ));
+                        };
+                        let index = u32::try_from(index).unwrap_or(u32::MAX);
+                        Ok(self.chunk(|c| {
+                            c.tool_calls = vec![ToolCallDelta::new(index, None, None, json)]
+                        }))
+                    }
+                    // citations_delta and kinds added later carry no text of the answer.
                     _ => Ok(StreamEvent::Ignore),
                 }
             }
@@ -89,7 +116,15 @@ impl AnthropicStream {
                 if let Some(r) = native {
                     self.stop_reason = Some(r.to_string());
                 }
-                let reason = native.map(map_stop_reason);
+                // The structured-output tool is the answer, not a tool call.
+                let json_only = self.json_block.is_some() && self.tool_blocks.is_empty();
+                let reason = native.map(|r| {
+                    if json_only && r == "tool_use" {
+                        "stop".to_string()
+                    } else {
+                        map_stop_reason(r)
+                    }
+                });
                 let usage = usage(&Value::Object(self.usage.clone()));
                 Ok(self.chunk(|c| {
                     c.finish_reason = reason;
@@ -120,6 +155,34 @@ impl AnthropicStream {
     /// The last stop reason in Anthropic's own words.
     pub(crate) fn native_stop_reason(&self) -> Option<&str> {
         self.stop_reason.as_deref()
+    }
+
+    /// `content_block_start`: a `tool_use` block opens a tool call (its `input` follows as
+    /// `input_json_delta`s), a `redacted_thinking` block comes whole; text and thinking
+    /// blocks start empty and need nothing.
+    fn block_start(&mut self, root: &Value) -> Result<StreamEvent, Error> {
+        let block = root.get("content_block");
+        let block_index = u64_of(root.get("index")).unwrap_or(0);
+        match str_of(block.and_then(|b| b.get("type"))) {
+            Some("tool_use") => {
+                let name = string_of(block.and_then(|b| b.get("name")));
+                if name.as_deref() == Some(JSON_TOOL_NAME) {
+                    self.json_block = Some(block_index);
+                    return Ok(StreamEvent::Ignore);
+                }
+                let index = u32::try_from(self.tool_blocks.len()).unwrap_or(u32::MAX);
+                self.tool_blocks.push(block_index);
+                let id = string_of(block.and_then(|b| b.get("id")));
+                Ok(self.chunk(|c| {
+                    c.tool_calls = vec![ToolCallDelta::new(index, id, name, String::new())]
+                }))
+            }
+            Some("redacted_thinking") => {
+                let data = str_of(block.and_then(|b| b.get("data"))).unwrap_or_default();
+                Ok(self.chunk(|c| c.redacted_thinking = Some(data.to_string())))
+            }
+            _ => Ok(StreamEvent::Ignore),
+        }
     }
 
     fn chunk(&self, fill: impl FnOnce(&mut ChatCompletionChunk)) -> StreamEvent {

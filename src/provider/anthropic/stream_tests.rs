@@ -28,7 +28,14 @@ fn full_stream() {
     assert_eq!(d("ping", r#"{"type": "ping"}"#).expect("ok"), StreamEvent::Ignore);
     let c = chunk(d("content_block_delta", r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello"}}"#).expect("ok"));
     assert_eq!((c.delta.as_str(), c.model.as_str()), ("Hello", "claude-3-5-sonnet-20241022"));
-    assert_eq!(d("content_block_delta", r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"a"}}"#).expect("ok"), StreamEvent::Ignore);
+    // A tool input for a block that never started as tool_use is refused, not dropped.
+    assert!(matches!(
+        d(
+            "content_block_delta",
+            r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"a"}}"#
+        ),
+        Err(Error::Stream(_))
+    ));
     assert_eq!(
         d("content_block_stop", r#"{"type":"content_block_stop","index":0}"#).expect("ok"),
         StreamEvent::Ignore
@@ -92,4 +99,48 @@ fn unknown_events_are_ignored_and_bad_json_is_an_error() {
     assert_eq!(s.decode(Some("ping"), "", "k").expect("ok"), StreamEvent::Ignore);
     assert!(matches!(s.decode(Some("content_block_delta"), "{broken", "k"), Err(Error::Stream(_))));
     assert!(matches!(s.decode(None, "nope", "k"), Err(Error::Stream(_))));
+}
+
+#[test]
+fn tool_use_thinking_and_json_blocks() {
+    let mut s = AnthropicStream::default();
+    let mut d = |event: &str, data: &str| s.decode(Some(event), data, "k");
+    d("message_start", r#"{"type":"message_start","message":{"id":"m","model":"claude-sonnet-4-5","usage":{"input_tokens":5,"output_tokens":1}}}"#).expect("ok");
+    d("content_block_start", r#"{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":""}}"#).expect("ok");
+    let c = chunk(d("content_block_delta", r#"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"Hmm."}}"#).expect("ok"));
+    assert_eq!((c.reasoning.as_str(), c.delta.as_str()), ("Hmm.", ""));
+    let c = chunk(d("content_block_delta", r#"{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"EqQB"}}"#).expect("ok"));
+    assert_eq!(c.thinking_signature.as_deref(), Some("EqQB"));
+    let c = chunk(d("content_block_start", r#"{"type":"content_block_start","index":1,"content_block":{"type":"redacted_thinking","data":"EmwK"}}"#).expect("ok"));
+    assert_eq!(c.redacted_thinking.as_deref(), Some("EmwK"));
+    let c = chunk(d("content_block_start", r#"{"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{}}}"#).expect("ok"));
+    assert_eq!(
+        c.tool_calls,
+        vec![ToolCallDelta::new(
+            0,
+            Some("toolu_1".into()),
+            Some("get_weather".into()),
+            String::new()
+        )]
+    );
+    d("content_block_start", r#"{"type":"content_block_start","index":3,"content_block":{"type":"tool_use","id":"toolu_2","name":"get_time","input":{}}}"#).expect("ok");
+    let c = chunk(d("content_block_delta", r#"{"type":"content_block_delta","index":3,"delta":{"type":"input_json_delta","partial_json":"{}"}}"#).expect("ok"));
+    assert_eq!((c.tool_calls[0].index, c.tool_calls[0].arguments.as_str()), (1, "{}"));
+    let c = chunk(d("message_delta", r#"{"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":9}}"#).expect("ok"));
+    assert_eq!(c.finish_reason.as_deref(), Some("tool_calls"));
+}
+
+#[test]
+fn the_structured_output_tool_is_the_answer_text() {
+    let mut s = AnthropicStream::default();
+    let mut d = |event: &str, data: &str| s.decode(Some(event), data, "k");
+    d("message_start", r#"{"type":"message_start","message":{"id":"m","model":"claude-sonnet-4-5","usage":{"input_tokens":5,"output_tokens":1}}}"#).expect("ok");
+    let start = format!(
+        r#"{{"type":"content_block_start","index":0,"content_block":{{"type":"tool_use","id":"toolu_9","name":"{JSON_TOOL_NAME}","input":{{}}}}}}"#
+    );
+    assert_eq!(d("content_block_start", &start).expect("ok"), StreamEvent::Ignore);
+    let c = chunk(d("content_block_delta", r#"{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"n\":1}"}}"#).expect("ok"));
+    assert_eq!((c.delta.as_str(), c.tool_calls.len()), (r#"{"n":1}"#, 0));
+    let c = chunk(d("message_delta", r#"{"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":9}}"#).expect("ok"));
+    assert_eq!(c.finish_reason.as_deref(), Some("stop"));
 }

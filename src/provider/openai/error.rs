@@ -13,7 +13,7 @@ use crate::error::ApiError;
 use crate::provider::api_error::{body_snippet, clean_field, clean_message, Draft};
 use crate::provider::duration::parse_go_duration;
 use crate::provider::headers::{header_str, standard_retry_after};
-use crate::provider::json::{status_from_code, str_of};
+use crate::provider::json::{in_band_status, str_of};
 use crate::provider_id::Provider;
 
 /// Codes that mean the account, not the moment, is the problem.
@@ -49,10 +49,11 @@ pub(crate) fn parse_error(
 
 /// The error inside a 2xx body or a stream chunk (`err` is the `error` object).
 ///
-/// There is no HTTP status to go by, so a numeric `code` is used when it looks like one and
-/// 500 otherwise: an error reported after the answer started is a server-side failure.
+/// There is no HTTP status to go by, so the error's own fields tell it
+/// ([`in_band_status`]): a numeric `status` or `code`, else the status its `code` or `type`
+/// names, else 500 (an error reported after the answer started is a server-side failure).
 pub(crate) fn in_band_error(err: &Value, api_key: &str) -> ApiError {
-    let status = status_from_code(err.get("code")).unwrap_or(500);
+    let status = in_band_status(err);
     draft_from(status, err, api_key).finish(Provider::OpenAI, &HeaderMap::new())
 }
 

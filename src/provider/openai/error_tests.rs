@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::provider::headers::test_headers;
+use crate::provider::json::status_from_code;
 use std::time::UNIX_EPOCH;
 
 const KEY: &str = "sk-proj-abcdef0123456789";
@@ -143,7 +144,34 @@ fn in_band_errors() {
     let e = in_band_error(&serde_json::json!({"message": "slow", "code": 429}), KEY);
     assert_eq!((e.status, e.retryable), (429, true));
     let e = in_band_error(&serde_json::json!({"message": "x", "code": "insufficient_quota"}), KEY);
-    assert_eq!((e.status, e.retryable), (500, false));
+    assert_eq!((e.status, e.retryable), (429, false));
+    // A 200 whose body is an error is classified by the error's own fields, with the retry
+    // rules of the HTTP error it stands for.
+    let cases = [
+        (
+            serde_json::json!({"message": "no", "type": "invalid_request_error", "code": "model_not_found"}),
+            404,
+            false,
+        ),
+        (
+            serde_json::json!({"message": "no", "type": "invalid_request_error", "code": null}),
+            400,
+            false,
+        ),
+        (serde_json::json!({"message": "bad key", "code": "invalid_api_key"}), 401, false),
+        (
+            serde_json::json!({"message": "slow down", "type": "requests", "code": "rate_limit_exceeded"}),
+            429,
+            true,
+        ),
+        (serde_json::json!({"message": "busy", "type": "overloaded_error"}), 503, true),
+        (serde_json::json!({"message": "gone", "status": 404}), 404, false),
+        (serde_json::json!({"message": "?", "type": "something_new"}), 500, true),
+    ];
+    for (err, status, retryable) in cases {
+        let e = in_band_error(&err, KEY);
+        assert_eq!((e.status, e.retryable), (status, retryable), "{err}");
+    }
     assert_eq!(status_from_code(Some(&serde_json::json!("503"))), Some(503));
     assert_eq!(status_from_code(Some(&serde_json::json!(70000))), None);
 }

@@ -8,7 +8,10 @@ use serde_json::{json, Map, Value};
 
 use crate::error::Error;
 use crate::provider_id::Provider;
-use crate::types::{ChatCompletionRequest, Content};
+use crate::types::{ChatCompletionRequest, Content, Thinking, Tool, ToolCall};
+
+/// The `extra` key of an Anthropic answer's blocks that have no unified field.
+pub(crate) const ANTHROPIC_BLOCKS: &str = "content_blocks";
 
 /// Builds the JSON body for `p` (OpenAI or OpenRouter).
 ///
@@ -29,8 +32,21 @@ pub(crate) fn chat_body(
             let mut o = Map::new();
             o.insert("role".into(), json!(m.role.as_str()));
             o.insert("content".into(), openai_content(&m.content)?);
-            // `extra` may carry `name`, `tool_calls`, `tool_call_id`, ... (and overrides).
-            o.extend(m.extra.clone());
+            if !m.tool_calls.is_empty() {
+                let calls = m.tool_calls.iter().map(ToolCall::to_openai).collect();
+                o.insert("tool_calls".into(), Value::Array(calls));
+            }
+            // `reasoning` and `thinking_blocks` are answers' fields that neither OpenAI nor
+            // OpenRouter takes back; OpenRouter's own `reasoning_details` pass in `extra`.
+            // `extra` may carry `name`, `tool_call_id`, ... (and overrides). Anthropic's
+            // other blocks of an answer (`content_blocks`, server tool results) are not
+            // OpenAI's to take.
+            o.extend(
+                m.extra
+                    .iter()
+                    .filter(|(k, _)| *k != ANTHROPIC_BLOCKS)
+                    .map(|(k, v)| (k.clone(), v.clone())),
+            );
             Ok(Value::Object(o))
         })
         .collect::<Result<Vec<Value>, Error>>()?;
@@ -55,9 +71,62 @@ pub(crate) fn chat_body(
             body.insert("top_k".into(), json!(k));
         }
     }
+    features(p, req, &mut body)?;
     body.extend(req.extra.clone());
     set_stream_fields(p, &mut body, stream);
     Ok(Value::Object(body))
+}
+
+/// Tools, tool choice, response format and reasoning. OpenAI takes `reasoning_effort` and no
+/// thinking budget; OpenRouter takes both as its `reasoning` object (one of `effort` and
+/// `max_tokens`).
+fn features(
+    p: Provider,
+    req: &ChatCompletionRequest,
+    body: &mut Map<String, Value>,
+) -> Result<(), Error> {
+    if !req.tools.is_empty() {
+        body.insert("tools".into(), req.tools.iter().map(Tool::to_openai).collect());
+    }
+    if let Some(c) = &req.tool_choice {
+        body.insert("tool_choice".into(), c.to_openai());
+    }
+    if let Some(f) = &req.response_format {
+        body.insert("response_format".into(), f.to_openai());
+    }
+    match (p, req.reasoning_effort, req.thinking) {
+        (_, None, None) => {}
+        (Provider::OpenRouter, Some(_), Some(_)) => {
+            return Err(Error::InvalidRequest(
+                "OpenRouter takes one of reasoning_effort and thinking, not both".into(),
+            ))
+        }
+        (Provider::OpenRouter, Some(e), None) => {
+            body.insert("reasoning".into(), json!({"effort": e.as_str()}));
+        }
+        (Provider::OpenRouter, None, Some(t)) => {
+            let r = match t {
+                Thinking::Enabled { budget_tokens } => json!({"max_tokens": budget_tokens}),
+                Thinking::Disabled => json!({"enabled": false}),
+                _ => json!({"enabled": true}),
+            };
+            body.insert("reasoning".into(), r);
+        }
+        // Thinking switched off asks nothing of OpenAI.
+        (_, None, Some(Thinking::Disabled)) => {}
+        (_, Some(e), Some(Thinking::Disabled)) => {
+            body.insert("reasoning_effort".into(), json!(e.as_str()));
+        }
+        (_, _, Some(_)) => {
+            return Err(Error::InvalidRequest(
+                "OpenAI has no thinking budget: set reasoning_effort instead".into(),
+            ))
+        }
+        (_, Some(e), None) => {
+            body.insert("reasoning_effort".into(), json!(e.as_str()));
+        }
+    }
+    Ok(())
 }
 
 /// A message's content in OpenAI's shape: a string, `null`, or parts (`image_url`, `file`).
@@ -226,5 +295,54 @@ mod tests {
         ));
         let nan = req("gpt-4o").temperature(f64::NAN);
         assert!(matches!(chat_body(Provider::OpenAI, &nan, false), Err(Error::InvalidRequest(_))));
+    }
+
+    #[test]
+    fn tools_format_and_reasoning_map_per_provider() {
+        use crate::types::{ReasoningEffort, ResponseFormat, Tool, ToolCall, ToolChoice};
+        let schema = json!({"type":"object"});
+        let asst = Message::assistant_tool_calls("", vec![ToolCall::new("call_1", "f", "{}")]);
+        let r = ChatCompletionRequest::new(
+            "o3",
+            vec![Message::user("hi"), asst, Message::tool_result("call_1", "ok")],
+        )
+        .tool(Tool::new("f", "does f", schema.clone()))
+        .tool_choice(ToolChoice::Tool("f".into()))
+        .response_format(ResponseFormat::json_schema("out", schema.clone()))
+        .reasoning_effort(ReasoningEffort::High);
+        let b = chat_body(Provider::OpenAI, &r, false).expect("valid");
+        assert_eq!(
+            b["tools"],
+            json!([{"type":"function","function":{"name":"f","description":"does f","parameters":schema}}])
+        );
+        assert_eq!(b["tool_choice"], json!({"type":"function","function":{"name":"f"}}));
+        assert_eq!(b["response_format"]["json_schema"]["name"], "out");
+        assert_eq!(b["reasoning_effort"], "high");
+        assert_eq!(
+            b["messages"][1]["tool_calls"],
+            json!([{"id":"call_1","type":"function","function":{"name":"f","arguments":"{}"}}])
+        );
+        assert_eq!(b["messages"][2], json!({"role":"tool","content":"ok","tool_call_id":"call_1"}));
+        let b = chat_body(Provider::OpenRouter, &r, false).expect("valid");
+        assert_eq!(b["reasoning"], json!({"effort":"high"}));
+        assert!(b.get("reasoning_effort").is_none());
+        let budget = r.clone().thinking(Thinking::Enabled { budget_tokens: 2000 });
+        assert!(matches!(
+            chat_body(Provider::OpenAI, &budget, false),
+            Err(Error::InvalidRequest(_))
+        ));
+        assert!(matches!(
+            chat_body(Provider::OpenRouter, &budget, false),
+            Err(Error::InvalidRequest(_))
+        ));
+        let off = r.clone().thinking(Thinking::Disabled);
+        assert_eq!(
+            chat_body(Provider::OpenAI, &off, false).expect("valid")["reasoning_effort"],
+            "high"
+        );
+        let mut only_budget = budget;
+        only_budget.reasoning_effort = None;
+        let b = chat_body(Provider::OpenRouter, &only_budget, false).expect("valid");
+        assert_eq!(b["reasoning"], json!({"max_tokens":2000}));
     }
 }

@@ -73,8 +73,8 @@ fn parse_choice(position: usize, c: &Value) -> Choice {
     }
 }
 
-/// A response message: its content (text or parts), every other field (`tool_calls`,
-/// `refusal`, `annotations`, `reasoning`, ...) in `extra`. A `content` that is neither text,
+/// A response message: its content (text or parts), `tool_calls` and `reasoning` typed (when
+/// exact), every other field (`refusal`, `annotations`, `reasoning_details`, ...) in `extra`. A `content` that is neither text,
 /// parts nor null is kept in `extra["content"]`.
 pub(crate) fn message(v: &Value) -> Message {
     let role = role_of(v.get("role")).unwrap_or(MessageRole::Assistant);
@@ -95,7 +95,7 @@ pub(crate) fn message(v: &Value) -> Message {
             }
         }
     }
-    Message { role, content, extra }
+    Message::from_wire(role, content, extra)
 }
 
 /// A wire role name, when it is one we know.
@@ -118,6 +118,9 @@ pub(crate) fn usage(v: &Value) -> Option<Usage> {
         cache_creation_input_tokens: details.and_then(|d| u64_of(d.get("cache_write_tokens"))),
         cache_read_input_tokens: details.and_then(|d| u64_of(d.get("cached_tokens"))),
         cost: f64_of(o.get("cost")),
+        reasoning_tokens: o
+            .get("completion_tokens_details")
+            .and_then(|d| u64_of(d.get("reasoning_tokens"))),
     })
 }
 

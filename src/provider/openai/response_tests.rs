@@ -30,7 +30,11 @@ fn tool_calls_and_null_content() {
         "tool_calls":[{"id":"call_1","type":"function","function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}"#;
     let r = parse_response(Provider::OpenAI, body, None, "k").expect("valid");
     assert_eq!(r.text(), "");
-    assert_eq!(r.choices[0].message.extra["tool_calls"][0]["id"], "call_1");
+    assert_eq!(
+        r.choices[0].message.tool_calls,
+        vec![crate::types::ToolCall::new("call_1", "f", "{}")]
+    );
+    assert!(r.choices[0].message.extra.get("tool_calls").is_none());
     assert_eq!(r.usage, None);
 }
 
@@ -87,4 +91,16 @@ fn lenient_fields() {
     assert_eq!((r.choices[0].index, r.choices[1].index), (0, 7));
     assert_eq!(r.choices[1].finish_reason, None);
     assert_eq!(r.usage.expect("usage").total_tokens, u64::MAX);
+}
+
+#[test]
+fn reasoning_text_and_tokens() {
+    let body = br#"{"id":"gen-2","model":"deepseek/deepseek-r1","choices":[{"index":0,"message":{"role":"assistant","content":"4",
+        "reasoning":"2+2 is 4","reasoning_details":[{"type":"reasoning.text","text":"2+2 is 4"}]},"finish_reason":"stop"}],
+        "usage":{"prompt_tokens":5,"completion_tokens":30,"total_tokens":35,"completion_tokens_details":{"reasoning_tokens":29}}}"#;
+    let r = parse_response(Provider::OpenRouter, body, None, "k").expect("valid");
+    let m = &r.choices[0].message;
+    assert_eq!((r.text().as_ref(), m.reasoning.as_deref()), ("4", Some("2+2 is 4")));
+    assert!(m.extra.contains_key("reasoning_details"), "kept for the next turn");
+    assert_eq!(r.usage.expect("usage").reasoning_tokens, Some(29));
 }

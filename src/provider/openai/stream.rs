@@ -8,10 +8,10 @@
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::provider::json::{content_text, str_of, string_of};
+use crate::provider::json::{content_text, str_of, string_of, u64_of};
 use crate::provider::wire::StreamEvent;
 use crate::provider_id::Provider;
-use crate::types::ChatCompletionChunk;
+use crate::types::{ChatCompletionChunk, ToolCallDelta};
 
 use super::response::{in_band_error, role_of, usage};
 
@@ -46,7 +46,34 @@ pub(crate) fn decode(p: Provider, data: &str, api_key: &str) -> Result<StreamEve
         role: role_of(delta.and_then(|d| d.get("role"))),
         finish_reason,
         usage: root.get("usage").and_then(usage),
+        tool_calls: delta.map(tool_call_deltas).unwrap_or_default(),
+        // OpenRouter streams reasoning text as `delta.reasoning`; OpenAI's Chat Completions
+        // sends none (it reports only the count, in usage).
+        reasoning: str_of(delta.and_then(|d| d.get("reasoning"))).unwrap_or_default().to_string(),
+        thinking_signature: None,
+        redacted_thinking: None,
     }))
+}
+
+/// `delta.tool_calls`: each entry's `index`, its `id` and `function.name` (on the first
+/// piece) and some `function.arguments` text.
+fn tool_call_deltas(delta: &Value) -> Vec<ToolCallDelta> {
+    let Some(Value::Array(calls)) = delta.get("tool_calls") else { return Vec::new() };
+    calls
+        .iter()
+        .enumerate()
+        .map(|(pos, c)| {
+            let f = c.get("function");
+            ToolCallDelta::new(
+                u64_of(c.get("index"))
+                    .and_then(|i| u32::try_from(i).ok())
+                    .unwrap_or(u32::try_from(pos).unwrap_or(u32::MAX)),
+                string_of(c.get("id")),
+                string_of(f.and_then(|f| f.get("name"))),
+                str_of(f.and_then(|f| f.get("arguments"))).unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]

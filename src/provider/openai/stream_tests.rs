@@ -72,3 +72,21 @@ fn malformed_json_is_a_stream_error() {
         assert!(matches!(decode(Provider::OpenAI, data, "k"), Err(Error::Stream(_))), "{data}");
     }
 }
+
+#[test]
+fn tool_call_and_reasoning_deltas_are_kept_apart_from_text() {
+    let p = Provider::OpenRouter;
+    let first = r#"{"id":"gen-1","choices":[{"index":0,"delta":{"role":"assistant","content":null,"tool_calls":[{"index":0,"id":"call_a","type":"function","function":{"name":"get_weather","arguments":""}},{"index":1,"id":"call_b","type":"function","function":{"name":"get_time","arguments":"{}"}}]},"finish_reason":null}]}"#;
+    let c = chunk(decode(p, first, "k").expect("valid"));
+    assert_eq!(c.delta, "");
+    assert_eq!(c.tool_calls.len(), 2);
+    assert_eq!((c.tool_calls[1].index, c.tool_calls[1].id.as_deref()), (1, Some("call_b")));
+    assert_eq!(c.tool_calls[0].name.as_deref(), Some("get_weather"));
+    let piece = r#"{"id":"gen-1","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"city\":"}}]},"finish_reason":null}]}"#;
+    let c = chunk(decode(p, piece, "k").expect("valid"));
+    assert_eq!(c.tool_calls[0].arguments, r#"{"city":"#);
+    assert_eq!((c.tool_calls[0].id.as_ref(), c.tool_calls[0].name.as_ref()), (None, None));
+    let r = r#"{"id":"gen-1","choices":[{"index":0,"delta":{"content":"","reasoning":"Let me think"},"finish_reason":null}]}"#;
+    let c = chunk(decode(p, r, "k").expect("valid"));
+    assert_eq!((c.reasoning.as_str(), c.delta.as_str()), ("Let me think", ""));
+}

@@ -15,7 +15,7 @@ use crate::provider::api_error::{body_snippet, clean_field, clean_message, trunc
 use crate::provider::headers::{
     header_str, parse_epoch_millis, server_now, standard_retry_after, until,
 };
-use crate::provider::json::status_from_code;
+use crate::provider::json::in_band_status;
 use crate::provider::json::{obj_of, str_of, u64_of};
 use crate::provider_id::Provider;
 
@@ -54,9 +54,9 @@ pub(crate) fn parse_error(
 }
 
 /// The error inside a 2xx body or a stream chunk (`err` is the `error` object); its `code` is
-/// the HTTP-like status, 500 when missing.
+/// the HTTP-like status; without one, the status its type names, else 500 ([`in_band_status`]).
 pub(crate) fn in_band_error(err: &Value, api_key: &str) -> ApiError {
-    let status = status_from_code(err.get("code")).unwrap_or(500);
+    let status = in_band_status(err);
     draft_from(status, err, api_key, SystemTime::now())
         .finish(Provider::OpenRouter, &HeaderMap::new())
 }

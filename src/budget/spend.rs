@@ -1,0 +1,179 @@
+//! The request path's side of money: each attempt's worst-case cost reserved against the
+//! [`Budget`] (when there is one), its real cost from the response's usage and the price
+//! table, and the totals that [`ChatLimiter::spend`](crate::ChatLimiter::spend) reports.
+
+use parking_lot::{Mutex, RwLock};
+
+use super::{Budget, BudgetSnapshot, Hold};
+use crate::error::{Error, Result};
+use crate::pricing::PriceTable;
+use crate::provider_id::Provider;
+use crate::stream::ChatStream;
+use crate::types::{ChatCompletionResponse, Usage};
+
+/// What a successful answer tells about its cost.
+pub(crate) trait Billed {
+    /// The usage the provider reported, when the answer has it now (a stream's is not known
+    /// until it ends; a raw answer is not read).
+    fn billed_usage(&self) -> Option<&Usage>;
+}
+
+impl Billed for ChatCompletionResponse {
+    fn billed_usage(&self) -> Option<&Usage> {
+        self.usage.as_ref()
+    }
+}
+impl Billed for ChatStream {
+    fn billed_usage(&self) -> Option<&Usage> {
+        None
+    }
+}
+
+/// Money spent through one limiter, from [`ChatLimiter::spend`](crate::ChatLimiter::spend).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[non_exhaustive]
+pub struct SpendSnapshot {
+    /// The real cost of the answers whose usage and price were known, USD.
+    pub spent_usd: f64,
+    /// Worst-case costs counted for answers whose real cost is unknown (streams, raw
+    /// requests, unreadable answers), USD.
+    pub estimated_usd: f64,
+    /// Answers priced (their real cost is in `spent_usd`).
+    pub priced: u64,
+    /// Answers that could not be priced: their model is not in the price table (their cost
+    /// is in neither total).
+    pub unpriced: u64,
+    /// The budget, when one is set (with Redis: its state across every process).
+    pub budget: Option<BudgetSnapshot>,
+}
+
+/// The engine's money state: the price table, the budget, the totals.
+pub(crate) struct Spend {
+    table: RwLock<PriceTable>,
+    budget: Option<Budget>,
+    totals: Mutex<SpendSnapshot>,
+}
+
+impl Spend {
+    pub(crate) fn new(table: PriceTable, budget: Option<Budget>) -> Self {
+        Spend { table: RwLock::new(table), budget, totals: Mutex::new(SpendSnapshot::default()) }
+    }
+
+    /// The price table in use.
+    pub(crate) fn table(&self) -> PriceTable {
+        self.table.read().clone()
+    }
+
+    /// Adds (or replaces) prices.
+    pub(crate) fn merge_prices(&self, more: PriceTable) {
+        self.table.write().merge(more);
+    }
+
+    /// The totals so far.
+    pub(crate) fn snapshot(&self) -> SpendSnapshot {
+        let mut s = *self.totals.lock();
+        s.budget = self.budget.as_ref().map(Budget::snapshot);
+        s
+    }
+
+    /// Before an attempt: prices its worst case (`prompt` input tokens, `output` output
+    /// tokens in all) and reserves it against the budget. Nothing is reserved for a call
+    /// that carries no tokens (a raw `GET`).
+    ///
+    /// Errors: [`Error::BudgetExhausted`] when it does not fit; [`Error::PriceTable`] when a
+    /// budget is set and the model has no price (the budget could not be kept).
+    pub(crate) fn reserve(
+        &self,
+        provider: Provider,
+        model: &str,
+        prompt: u64,
+        output: u64,
+    ) -> Result<Charge<'_>> {
+        let worst = self.table.read().lookup(provider, model).map(|p| p.worst_case(prompt, output));
+        let empty = prompt == 0 && output == 0;
+        let hold = match (&self.budget, worst) {
+            (_, _) if empty => None,
+            (Some(budget), Some(worst)) => Some(budget.reserve(worst)?),
+            (Some(_), None) => {
+                return Err(Error::PriceTable(format!(
+                    "no price for {}/{model}: a budget needs every model priced; add it to \
+                     the price table (docs/pricing.md)",
+                    provider.as_str()
+                )))
+            }
+            (None, _) => None,
+        };
+        // A call with no tokens has nothing to count, priced or not.
+        let worst = if empty { Some(0.0) } else { worst };
+        let charge =
+            Charge { spend: self, provider, model: model.to_string(), worst, hold, done: empty };
+        Ok(charge)
+    }
+}
+
+/// One attempt's money: settled once with what the answer says, or, dropped unsettled
+/// (the outcome unknown), counted at its worst case.
+pub(crate) struct Charge<'a> {
+    spend: &'a Spend,
+    provider: Provider,
+    model: String,
+    /// The worst-case cost, when the model is priced.
+    worst: Option<f64>,
+    hold: Option<Hold>,
+    /// Settled or released.
+    done: bool,
+}
+
+impl Charge<'_> {
+    /// A 2xx answer: its real cost when its usage is known and priced, else its worst case.
+    pub(crate) fn settle(mut self, usage: Option<&Usage>) {
+        self.done = true;
+        let table = self.spend.table.read();
+        let real = usage.and_then(|u| u.cost_usd(&table, self.provider, &self.model));
+        drop(table);
+        let mut t = self.spend.totals.lock();
+        match (real, self.worst) {
+            (Some(usd), _) => {
+                t.spent_usd += usd;
+                t.priced += 1;
+                if let Some(h) = self.hold.take() {
+                    h.settle(usd);
+                }
+            }
+            // Dropping the hold keeps the worst case reserved as spent.
+            (None, Some(worst)) => t.estimated_usd += worst,
+            (None, None) => t.unpriced += 1,
+        }
+    }
+
+    /// After an attempt: a success settles with its usage; an error status was not billed
+    /// (providers do not bill those); any other failure (a cut connection, an unreadable
+    /// body) may have been billed and keeps its worst case.
+    pub(crate) fn finish<T: Billed>(self, result: std::result::Result<&T, &Error>) {
+        match result {
+            Ok(t) => self.settle(t.billed_usage()),
+            Err(Error::Api(_)) => self.not_billed(),
+            Err(_) => drop(self),
+        }
+    }
+
+    /// The provider answered with an error status: providers do not bill those.
+    pub(crate) fn not_billed(mut self) {
+        self.done = true;
+        if let Some(h) = self.hold.take() {
+            h.release();
+        }
+    }
+}
+
+impl Drop for Charge<'_> {
+    fn drop(&mut self) {
+        // Unsettled: the answer may have been billed (a cut connection, an unreadable body).
+        // Its worst case stays reserved (the hold's drop) and is counted as estimated.
+        if !self.done {
+            if let Some(worst) = self.worst {
+                self.spend.totals.lock().estimated_usd += worst;
+            }
+        }
+    }
+}
