@@ -244,6 +244,7 @@ mod client;
 mod config;
 mod error;
 mod limit;
+mod metrics;
 mod openai_api;
 mod pricing;
 mod provider;
@@ -282,6 +283,9 @@ pub use limit::clock::{Clock, ManualClock, SystemClock};
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use limit::redis_store::RedisFailurePolicy;
 pub use limit::snapshot::{DimensionSnapshot, LimitsSnapshot, ModelLimits};
+pub use metrics::{
+    CallCounts, FailureKind, Histogram, MetricsSnapshot, ModelMetrics, TokenCounts, BUCKET_BOUNDS,
+};
 pub use openai_api::OpenAiApi;
 pub use pricing::{ModelPrice, PriceTable};
 pub use provider::openrouter::OpenRouterKeyInfo;

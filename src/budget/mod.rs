@@ -157,11 +157,21 @@ impl Budget {
         let amount = to_nano(usd);
         match self.store.reserve(self.limit, amount)? {
             Reserve::Granted => Ok(Hold { budget: self.clone(), amount, done: false }),
-            Reserve::Exhausted { spent } => Err(Error::BudgetExhausted {
-                limit_usd: self.limit_usd(),
-                spent_usd: to_usd(spent),
-                needed_usd: to_usd(amount),
-            }),
+            Reserve::Exhausted { spent } => {
+                // Debug per refusal: the first refusal's story is the run's own stop message.
+                log::debug!(
+                    target: "chat_limiter::budget",
+                    "budget: ${:.4} spent of ${:.4}; a request needing up to ${:.4} is not sent",
+                    to_usd(spent),
+                    self.limit_usd(),
+                    to_usd(amount)
+                );
+                Err(Error::BudgetExhausted {
+                    limit_usd: self.limit_usd(),
+                    spent_usd: to_usd(spent),
+                    needed_usd: to_usd(amount),
+                })
+            }
         }
     }
 }
@@ -198,7 +208,7 @@ impl Hold {
         self.done = true;
         if let Err(e) = self.budget.store.settle(self.amount, actual) {
             // The reservation stays counted: the budget errs on the side of spending less.
-            log::warn!("budget: could not settle a reservation ({e}); it stays counted");
+            log::warn!(target: "chat_limiter::budget", "budget: could not settle a reservation ({e}); it stays counted");
         }
     }
 }
@@ -233,6 +243,12 @@ impl BudgetStore for LocalStore {
             }
             if committed > limit || l.reserved == 0 {
                 l.exhausted = true;
+                log::warn!(
+                    target: "chat_limiter::budget",
+                    "budget of ${:.4} reached (${:.4} spent): no more requests are sent",
+                    to_usd(limit),
+                    to_usd(l.spent)
+                );
                 self.settled.notify_all();
                 return Ok(Reserve::Exhausted { spent: l.spent });
             }

@@ -241,7 +241,7 @@ impl ChatLimiterBuilder {
             .unwrap_or_else(|| provider.default_base_url().into());
         let base_url = config.base_url.insert(provider.normalize_base_url(&url));
         if let Some(warning) = plain_http_warning(base_url) {
-            log::warn!("{warning}");
+            log::warn!(target: "chat_limiter::config", "{warning}");
         }
         config.validate()?;
         let limits = LimitConfig {

@@ -9,6 +9,7 @@ use crate::budget::SpendSnapshot;
 use crate::config::Config;
 use crate::error::Result;
 use crate::limit::snapshot::LimitsSnapshot;
+use crate::metrics::MetricsSnapshot;
 use crate::openai_api::OpenAiApi;
 use crate::pricing::PriceTable;
 use crate::provider::openrouter::OpenRouterKeyInfo;
@@ -240,6 +241,33 @@ impl ChatLimiter {
         let n = table.len();
         self.engine.spend().merge_prices(table);
         Ok(n)
+    }
+
+    /// What this limiter's requests came to so far, per model: attempts sent, successes and
+    /// failures by kind, 429s, retries, tokens charged and reported, in flight, queued, and
+    /// the distributions of admission waits and latencies (docs/observability.md).
+    ///
+    /// ```
+    /// # let emu = chat_limiter_emulator::Emulator::openai().start().unwrap();
+    /// use chat_limiter::{ChatLimiter, Provider};
+    /// let limiter = ChatLimiter::builder()
+    ///     .provider(Provider::OpenAI)
+    ///     .api_key("sk-test")
+    ///     .base_url(emu.base_url())
+    ///     .build()?;
+    /// limiter.simple_chat("gpt-4o-mini", "Hello!", 20)?;
+    /// let m = limiter.metrics();
+    /// let model = m.model("gpt-4o-mini").unwrap();
+    /// assert_eq!((model.requests.sent, model.requests.succeeded), (1, 1));
+    /// assert_eq!(model.latency.count(), 1);
+    /// # Ok::<_, chat_limiter::Error>(())
+    /// ```
+    pub fn metrics(&self) -> MetricsSnapshot {
+        MetricsSnapshot {
+            provider: self.provider(),
+            models: self.engine.limiter().metrics(),
+            spend_usd: Some(self.spend()).filter(|s| s.priced > 0).map(|s| s.spent_usd),
+        }
     }
 
     /// Clears the usage counters (`used`, 429s, completed) of every model. Limits and the

@@ -7,6 +7,7 @@
 use std::time::{Duration, Instant};
 
 use crate::limit::info::DimensionInfo;
+use crate::limit::snapshot::DimensionSnapshot;
 use crate::limit::window::WindowEstimate;
 
 /// The window assumed when the server does not let us derive one (per-minute limits).
@@ -76,6 +77,17 @@ impl Bucket {
             self.rate = rate;
             self.level = level.min(self.capacity());
             self.updated = now;
+        }
+    }
+
+    /// The bucket as [`current_limits`](crate::ChatLimiter::current_limits) shows it.
+    pub(crate) fn snapshot(&mut self, now: Instant) -> DimensionSnapshot {
+        DimensionSnapshot {
+            limit: self.limit(),
+            remaining: self.level(now).max(0.0) as u64,
+            used: self.used,
+            reset: self.time_to_full(now),
+            window: Duration::from_secs_f64(self.limit / self.rate.max(1e-9)),
         }
     }
 

@@ -25,6 +25,7 @@ use crate::limit::info::RateLimitInfo;
 use crate::limit::model::{Cost, LimitConfig, ModelState, Poll, Since};
 use crate::limit::snapshot::ModelLimits;
 use crate::limit::store::{Reserved, Route, SharedStore, DIMENSIONS};
+use crate::metrics::{ModelMetrics, Recorder};
 
 const SLOTS: usize = 64;
 /// Upper bound on any single condvar wait, so a missed signal costs latency, never a hang.
@@ -67,6 +68,8 @@ impl Limiter {
             max_wait: self.cfg.max_wait,
             shared: self.shared.as_ref().map(|(s, p)| (Arc::clone(s), format!("{p}{model}"))),
             hinted: AtomicBool::new(false),
+            metrics: Recorder::default(),
+            long_wait_told: Mutex::new(None),
         });
         models.insert(model.to_string(), Arc::clone(&m));
         m
@@ -77,6 +80,21 @@ impl Limiter {
         let now = self.clock.now();
         let mut out: Vec<_> =
             models.iter().map(|m| m.state.lock().snapshot(&m.model, now)).collect();
+        out.sort_by(|a, b| a.model.cmp(&b.model));
+        out
+    }
+
+    /// Every model's metrics, sorted by model name.
+    pub(crate) fn metrics(&self) -> Vec<ModelMetrics> {
+        let models: Vec<_> = self.models.lock().values().cloned().collect();
+        let now = self.clock.now();
+        let mut out: Vec<_> = models
+            .iter()
+            .map(|m| {
+                let s = m.state.lock().snapshot(&m.model, now);
+                m.metrics.snapshot(&m.model, s.in_flight, s.queued)
+            })
+            .collect();
         out.sort_by(|a, b| a.model.cmp(&b.model));
         out
     }
@@ -104,9 +122,18 @@ pub(crate) struct ModelLimiter {
     shared: Option<(Arc<dyn SharedStore>, String)>,
     /// A limit hint was offered (see [`hint_requests`](Self::hint_requests)).
     hinted: AtomicBool,
+    /// What this model's requests came to.
+    metrics: Recorder,
+    /// The end of the last long wait told at `info` (see `events.rs`).
+    long_wait_told: Mutex<Option<std::time::Instant>>,
 }
 
 impl ModelLimiter {
+    /// Where the request loop records this model's metrics.
+    pub(crate) fn metrics(&self) -> &Recorder {
+        &self.metrics
+    }
+
     /// Waits for this request's turn and reserves its cost.
     ///
     /// `front` puts the request at the head of the queue: a request that was rate limited
@@ -126,6 +153,9 @@ impl ModelLimiter {
     ) -> Result<Permit, Error> {
         let mut st = self.state.lock();
         let ticket = st.enqueue(front);
+        let entered = self.clock.now();
+        let mut why: Option<String> = None;
+        let mut told = false;
         if front {
             // The displaced head must step back into the queue.
             self.head_cv.notify_all();
@@ -160,9 +190,11 @@ impl ModelLimiter {
                 Poll::Admit { probe } => {
                     self.wake_head(&st);
                     let since = Since { admitted: now, marks: st.refund_marks() };
+                    let charged = st.charged(&cost);
+                    self.tell_admit(&charged, entered, now, why.as_deref());
                     return Ok(Permit {
                         model: Arc::clone(self),
-                        cost: st.charged(&cost),
+                        cost: charged,
                         requested: cost,
                         since,
                         probe,
@@ -185,15 +217,26 @@ impl ModelLimiter {
                             wait: full_wait,
                         });
                     }
+                    if !told {
+                        told = true;
+                        why = self.tell_wait(&mut st, &cost, now, Some(at));
+                    }
                     let wait = full_wait.min(MAX_WAIT);
                     if self.clock.is_virtual() {
-                        // A test clock: reaching the deadline is moving the clock to it.
-                        MutexGuard::unlocked(&mut st, || self.clock.sleep(wait));
+                        // A test clock: reaching the deadline is moving the clock to it (at
+                        // least as far as the real clock's shortest wait, so a deadline that
+                        // rounds to now cannot spin).
+                        let step = wait.max(Duration::from_micros(50));
+                        MutexGuard::unlocked(&mut st, || self.clock.sleep(step));
                     } else {
                         self.head_cv.wait_for(&mut st, wait.max(Duration::from_micros(50)));
                     }
                 }
                 Poll::WaitSignal => {
+                    if !told {
+                        told = true;
+                        why = self.tell_wait(&mut st, &cost, now, None);
+                    }
                     self.head_cv.wait_for(&mut st, MAX_WAIT);
                 }
             }
@@ -222,6 +265,7 @@ impl ModelLimiter {
                 let probe = st.admit_shared(ticket, cost, &state, self.clock.now());
                 self.wake_head(st);
                 let since = Since { admitted: self.clock.now() + wait, marks: st.refund_marks() };
+                log::debug!(target: events::TARGET, "{}: the shared store admits it in {:.3}s", self.model, wait.as_secs_f64());
                 let permit = Permit {
                     model: Arc::clone(self),
                     cost: st.charged(cost),
@@ -270,7 +314,11 @@ impl ModelLimiter {
     /// Takes over what the store answered to a settle, sync or pause.
     fn mirror(&self, state: Result<crate::limit::store::SharedState, String>) {
         if let Ok(state) = state {
-            self.state.lock().mirror(&state, self.clock.now());
+            let mut st = self.state.lock();
+            let before = st.known_limits();
+            st.mirror(&state, self.clock.now());
+            self.tell_limits(before, &st);
+            drop(st);
             self.head_cv.notify_all();
         }
     }
@@ -287,7 +335,9 @@ impl ModelLimiter {
             return;
         }
         let mut st = self.state.lock();
+        let before = st.known_limits();
         st.sync(info, self.clock.now(), since);
+        self.tell_limits(before, &st);
         self.head_cv.notify_all();
         drop(st);
         if let Some((store, key)) = self.shared_up() {
@@ -336,7 +386,10 @@ fn slot(ticket: u64) -> usize {
     (ticket % SLOTS as u64) as usize
 }
 
+mod events;
 mod permit;
+
+pub(crate) use events::human_duration;
 
 pub(crate) use permit::Permit;
 

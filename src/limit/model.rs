@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::limit::bucket::{Bucket, DEFAULT_WINDOW};
-use crate::limit::snapshot::{DimensionSnapshot, ModelLimits};
+use crate::limit::snapshot::ModelLimits;
 
 mod learn;
 mod ramp;
@@ -309,14 +309,7 @@ impl ModelState {
     }
 
     pub(crate) fn snapshot(&mut self, model: &str, now: Instant) -> ModelLimits {
-        let snap = |b: &mut Option<Bucket>| {
-            b.as_mut().map(|b| DimensionSnapshot {
-                limit: b.limit(),
-                remaining: b.level(now).max(0.0) as u64,
-                used: b.used,
-                reset: b.time_to_full(now),
-            })
-        };
+        let snap = |b: &mut Option<Bucket>| b.as_mut().map(|b| b.snapshot(now));
         ModelLimits {
             model: model.to_string(),
             requests: snap(&mut self.requests),

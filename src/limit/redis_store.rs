@@ -145,7 +145,7 @@ impl RedisStore {
                 RedisFailurePolicy::FallbackLocal => "limiting locally until it answers again",
                 RedisFailurePolicy::Fail => "failing requests until it answers again",
             };
-            log::warn!("Redis limit store unreachable: {msg}; {then}");
+            log::warn!(target: "chat_limiter::store", "Redis limit store unreachable: {msg}; {then}");
         }
         msg
     }
@@ -154,7 +154,7 @@ impl RedisStore {
         let mut h = self.health.lock();
         if h.down_until.take().is_some() || h.announced {
             if h.announced {
-                log::info!("Redis limit store is back; limits are shared again");
+                log::info!(target: "chat_limiter::store", "Redis limit store is back; limits are shared again");
             }
             h.announced = false;
         }

@@ -17,6 +17,9 @@ pub struct DimensionSnapshot {
     pub used: u64,
     /// Time until the bucket is full again.
     pub reset: Duration,
+    /// The window `limit` is counted over (a minute unless the server or the configuration
+    /// says otherwise; `limit / window` is the refill rate).
+    pub window: Duration,
 }
 
 /// The limits and usage of one model.

@@ -43,6 +43,7 @@ impl Engine {
                 _ => wire::parse_chat_response(p, &body, request_id, key)?,
             };
             if let Some(usage) = &parsed.usage {
+                permit.reported(usage.prompt_tokens, usage.completion_tokens);
                 permit.settle(cost::settled(p, &call.model, permit.cost(), usage));
             }
             Ok(parsed)

@@ -12,6 +12,9 @@ use crate::provider::openrouter::{parse_key_info, OpenRouterKeyInfo};
 use crate::provider_id::Provider;
 use crate::transport::Timeout;
 
+/// The log target of the credit events.
+const TARGET: &str = "chat_limiter::credits";
+
 /// How long a fetched balance is trusted before asking again.
 const FRESH_FOR: Duration = Duration::from_secs(30);
 
@@ -74,7 +77,9 @@ impl Engine {
             if stale(&credits.cache.lock()) {
                 // Unreadable key info (an old proxy, a network blip) must not stop the job:
                 // the requests themselves will say 402 if credit really is gone.
-                let info = self.key_info().ok();
+                let read = self.key_info();
+                tell_credits(&read, credits.cache.lock().fetched.is_none());
+                let info = read.ok();
                 let mut c = credits.cache.lock();
                 if info.is_some() {
                     c.exhausted = false;
@@ -105,8 +110,33 @@ impl Engine {
     pub(super) fn mark_credits_exhausted(&self) {
         if let Some(credits) = &self.credits {
             let mut c = credits.cache.lock();
+            if !c.exhausted {
+                log::warn!(target: TARGET, "OpenRouter answered 402: the key is out of credit; failing requests fast until GET /key shows credit again");
+            }
             c.exhausted = true;
             c.fetched = Some((self.clock.now(), c.fetched.take().and_then(|(_, i)| i)));
+        }
+    }
+}
+
+/// Tells what a credit check found: at `info` the first time (and whenever the key is out of
+/// credit, at `warn`), at `debug` on each later refresh.
+fn tell_credits(read: &Result<OpenRouterKeyInfo>, first: bool) {
+    let level = if first { log::Level::Info } else { log::Level::Debug };
+    match read {
+        Ok(i) if i.credits_exhausted() => {
+            log::warn!(target: TARGET, "OpenRouter credits exhausted (used {:.4} USD): requests fail fast", i.usage);
+        }
+        Ok(i) => match (i.limit_remaining, i.limit) {
+            (Some(left), Some(limit)) => {
+                log::log!(target: TARGET, level, "OpenRouter credits: {left:.4} USD left of {limit:.4} (used {:.4})", i.usage);
+            }
+            _ => {
+                log::log!(target: TARGET, level, "OpenRouter credits: no cap on this key (used {:.4} USD)", i.usage)
+            }
+        },
+        Err(e) => {
+            log::log!(target: TARGET, level, "OpenRouter credits unknown (GET /key: {e}); sending anyway")
         }
     }
 }

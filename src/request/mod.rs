@@ -25,6 +25,8 @@ mod credits;
 mod direct;
 #[cfg(test)]
 mod direct_tests;
+#[cfg(test)]
+mod metrics_tests;
 mod prepare;
 mod raw;
 mod run;

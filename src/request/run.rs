@@ -14,7 +14,7 @@ use super::{Call, Engine};
 use crate::budget::Billed;
 use crate::error::{redact, Error, Result};
 use crate::limit::info::RateLimitInfo;
-use crate::limit::limiter::Permit;
+use crate::limit::limiter::{human_duration, ModelLimiter, Permit};
 use crate::provider::wire;
 use crate::retry::{Decision, RetryPolicy};
 use crate::transport::{HttpRequest, HttpResponse, Timeout, TransportError};
@@ -37,19 +37,45 @@ impl Engine {
         call: &Call,
         policy: &RetryPolicy,
         attempts: &mut u32,
+        on_success: impl FnMut(HttpResponse, Permit) -> Result<T>,
+    ) -> Result<T>
+    where
+        T: Billed,
+    {
+        let model = self.limiter.model(&call.model);
+        let result = self
+            .check_credits()
+            .and_then(|()| self.run_on(&model, call, policy, attempts, on_success));
+        match &result {
+            Ok(_) => model.metrics().succeeded(),
+            Err(e) => {
+                model.metrics().failed(e);
+                log::debug!(target: "chat_limiter::request", "{}: {} failed: {e}", self.provider, call.model);
+            }
+        }
+        result
+    }
+
+    /// The attempts of [`run`](Self::run) on `model`'s limiter.
+    fn run_on<T>(
+        &self,
+        model: &std::sync::Arc<ModelLimiter>,
+        call: &Call,
+        policy: &RetryPolicy,
+        attempts: &mut u32,
         mut on_success: impl FnMut(HttpResponse, Permit) -> Result<T>,
     ) -> Result<T>
     where
         T: Billed,
     {
-        self.check_credits()?;
-        let model = self.limiter.model(&call.model);
         if let Some((limit, window)) = model.wants_hint().then(|| self.key_rate_hint()).flatten() {
             // OpenRouter's successes carry no limits: its key's hint is the only start.
             model.hint_requests(limit, window);
         }
+        let metrics = model.metrics();
         let mut front = false;
         for n in 0.. {
+            let asked = self.clock.now();
             let permit = model.acquire_unless(call.cost, front, policy.cancel())?;
             let charge = self.spend.reserve(
                 self.provider,
@@ -57,44 +83,60 @@ impl Engine {
                 call.prompt_tokens,
                 call.output(),
             )?;
+            let c = permit.cost();
+            let sent = self.clock.now();
+            metrics.admitted(sent.saturating_duration_since(asked), [c.tokens, c.input, c.output]);
             *attempts = n + 1;
-            let result = self.attempt(call, permit, &mut on_success);
-            charge.finish(result.as_ref().map_err(|f| &f.0));
-            let (err, info) = match result {
-                Ok(t) => return Ok(t),
+            let outcome = self.attempt(call, permit, &mut on_success);
+            charge.finish(outcome.as_ref().map_err(|f| &f.0));
+            let latency = self.clock.now().saturating_duration_since(sent);
+            let (err, info) = match outcome {
+                Ok(t) => {
+                    metrics.attempted(latency, None);
+                    return Ok(t);
+                }
                 Err(failed) => *failed,
             };
+            metrics.attempted(latency, err.status());
             let decision = policy.decide(&err, &info, n);
             if err.status() == Some(429) && !matches!(decision, Decision::PauseQueue(_)) {
                 model.count_rejection(); // a 429 that pauses nothing still counts
             }
+            let (p, m) = (self.provider, &call.model);
             match decision {
-                Decision::GiveUp => return Err(err),
-                Decision::Exhausted if n == 0 => return Err(err),
+                Decision::GiveUp => {
+                    log::info!(target: "chat_limiter::retry", "{p}: giving up on a {m} request (not retryable): {err}");
+                    return Err(err);
+                }
+                Decision::Exhausted if n == 0 => {
+                    log::info!(target: "chat_limiter::retry", "{p}: giving up on a {m} request (retries off): {err}");
+                    return Err(err);
+                }
                 Decision::Exhausted => {
-                    return Err(Error::RetriesExhausted { attempts: n + 1, last: Box::new(err) })
+                    log::info!(target: "chat_limiter::retry", "{p}: giving up on a {m} request after {} attempts: {err}", n + 1);
+                    return Err(Error::RetriesExhausted { attempts: n + 1, last: Box::new(err) });
                 }
                 Decision::PauseQueue(wait) => {
                     let extended = model.pause(wait);
                     if extended && policy.is_long(wait) {
                         let resume = httpdate::fmt_http_date(self.clock.system_now() + wait);
                         log::warn!(
-                            "{}: rate limit reached ({err}); the server asks to wait {}; \
-                             pausing {} until {resume}",
-                            self.provider,
+                            target: "chat_limiter::retry",
+                            "{p}: rate limit reached on {m} ({err}); pausing its queue: resuming at \
+                             {resume}, in {}",
                             human_duration(wait),
-                            call.model,
                         );
                     } else if extended {
-                        log::info!(
-                            "{}: 429 on {}; pausing its queue for {wait:?}",
-                            self.provider,
-                            call.model
-                        );
+                        log::info!(target: "chat_limiter::retry", "{p}: 429 on {m}; pausing its queue for {:.2}s ({err})", wait.as_secs_f64());
+                    } else {
+                        log::debug!(target: "chat_limiter::retry", "{p}: 429 on {m} within the pause in force ({err})");
                     }
+                    metrics.retried();
                     front = true;
                 }
                 Decision::Sleep(wait) => {
+                    log::info!(target: "chat_limiter::retry", "{p}: retrying a {m} request in {:.2}s (attempt {} of {}): {err}", wait.as_secs_f64(), n + 2, policy.max_retries + 1);
+                    metrics.retried();
                     self.clock.sleep(wait);
                     if policy.is_cancelled() {
                         return Err(err); // stopped: not tried again
@@ -224,16 +266,6 @@ impl Call {
         } else {
             self.cost.tokens.saturating_sub(self.prompt_tokens)
         }
-    }
-}
-
-/// `6h12m`, `45m3s`, `12s`: a wait as a person reads it.
-fn human_duration(d: std::time::Duration) -> String {
-    let s = d.as_secs();
-    match (s / 3600, s / 60 % 60, s % 60) {
-        (0, 0, sec) => format!("{sec}s"),
-        (0, m, sec) => format!("{m}m{sec}s"),
-        (h, m, _) => format!("{h}h{m:02}m"),
     }
 }
 

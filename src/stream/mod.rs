@@ -207,6 +207,9 @@ impl ChatStream {
     fn finish(&mut self) {
         self.finished = true;
         if let Some(mut permit) = self.permit.take() {
+            if let Some(u) = self.usage {
+                permit.reported(u.prompt_tokens, u.completion_tokens); // the provider's own figures
+            }
             let usage = self.settled_usage();
             permit.settle(cost::settled(self.provider, &self.model, permit.cost(), &usage));
             // Dropping the permit here frees the in-flight slot.

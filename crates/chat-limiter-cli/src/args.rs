@@ -86,6 +86,10 @@ pub struct RunArgs {
     /// Also write the summary as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     pub stats_json: Option<PathBuf>,
+    /// At the end, write an HTML report (charts and tables) of the run's timeline to FILE;
+    /// `chat-limiter report OUTPUT -o FILE` writes it later.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
     /// No progress bar (it is also off when stderr is not a terminal).
     #[arg(long)]
     pub no_progress: bool,
@@ -139,6 +143,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "FRACTION",
           default_value_t = crate::dry_run::DEFAULT_EXPECTED_OUTPUT)]
     pub expected_output: f64,
+    /// Serve `GET /metrics` (Prometheus text format) on this loopback address while the run
+    /// lasts, e.g. `127.0.0.1:9464` (real-time runs).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<String>,
 }
 
 /// How `run` sends the job.
@@ -211,6 +219,7 @@ impl RunArgs {
             responses_models: Vec::new(),
             redis: None,
             stats_json: None,
+            report: None,
             no_progress: false,
             retry: None,
             grace: DEFAULT_GRACE_SECS,
@@ -225,6 +234,7 @@ impl RunArgs {
             budget_name: None,
             prices: None,
             expected_output: crate::dry_run::DEFAULT_EXPECTED_OUTPUT,
+            metrics: None,
         }
     }
 }
@@ -288,6 +298,9 @@ pub struct DemoArgs {
     /// No progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// Write the run's HTML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 /// The options of `limits`.

@@ -44,6 +44,7 @@ pub fn demo(args: &DemoArgs) -> Result<u8, Fatal> {
     run_args.provider = Some(Provider::OpenAI);
     run_args.base_url = Some(emu.base_url());
     run_args.no_progress = args.no_progress;
+    run_args.report = args.report.clone();
     let outcome = run::run(&run_args, Some(DEMO_KEY.into()))?;
     // The run is over and the demo is its only user: its lock file need not stay.
     let _ = std::fs::remove_file(crate::lock::lock_path(&output));

@@ -134,7 +134,7 @@ mod tests {
             parts[2],
             ContentPart::Other(json!({"type": "input_file", "file_id": "file_1"}))
         );
-        assert_eq!(r.messages[2].extra["tool_calls"][0]["function"]["name"], "f");
+        assert_eq!(r.messages[2].tool_calls[0].name, "f");
         assert_eq!(
             (r.messages[3].role, r.messages[3].extra["tool_call_id"].as_str()),
             (MessageRole::Tool, Some("c1"))

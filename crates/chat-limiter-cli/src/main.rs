@@ -19,18 +19,29 @@ mod emulate;
 mod feed;
 mod input;
 mod input_responses;
+mod latency;
 mod limits;
 mod line_set;
+mod live;
 mod lock;
 mod logger;
+mod metrics_server;
+mod metrics_text;
 mod output;
 mod record;
+mod report;
+mod report_cmd;
+mod report_html;
+mod report_svg;
 mod run;
+mod sampler;
 mod setup;
 mod signals;
 mod source;
 mod spend;
 mod summary;
+mod timeline;
+mod verdict;
 mod via_auto;
 mod via_batch;
 
@@ -65,6 +76,8 @@ enum Command {
     Batches(batches_cmd::BatchesArgs),
     /// A response cache (`run --cache PATH`): `stats` or `prune`.
     Cache(cache_cmd::CacheArgs),
+    /// Write the HTML report of a run's output from its timeline (OUTPUT.timeline.jsonl).
+    Report(report_cmd::ReportArgs),
 }
 
 /// A failure that ends the command, with its exit code.
@@ -112,6 +125,9 @@ fn main() -> ExitCode {
             Err(Fatal::usage("--cache works with --via realtime only (the batch APIs bypass it)"))
         }
         Command::Run(args) if args.dry_run => dry_run::dry_run(&args),
+        Command::Run(args) if args.via == args::Via::Batch && args.metrics.is_some() => {
+            Err(Fatal::usage(metrics_server::NOT_WITH_BATCH))
+        }
         Command::Run(args) => {
             signals::install(std::time::Duration::from_secs_f64(args.grace.clamp(0.0, 86_400.0)));
             match args.via {
@@ -125,6 +141,7 @@ fn main() -> ExitCode {
         Command::Limits(args) => limits::limits(&args),
         Command::Batches(args) => batches_cmd::batches(&args),
         Command::Cache(args) => cache_cmd::cache(&args),
+        Command::Report(args) => report_cmd::report_cmd(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

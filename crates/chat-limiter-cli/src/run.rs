@@ -21,7 +21,8 @@ use crate::input::{Defaults, Lines};
 use crate::logger::say;
 use crate::setup::{batch_config, build_limiter, resolve_provider};
 use crate::summary::{self, Summary};
-use crate::{lock, output, signals, source, Fatal, RunArgs};
+use crate::timeline::Tally;
+use crate::{lock, output, sampler, signals, source, Fatal, RunArgs};
 
 /// What a run came to.
 #[derive(Debug)]
@@ -60,6 +61,7 @@ pub fn run(args: &RunArgs, api_key: Option<String>) -> Result<Outcome, Fatal> {
     // The batch settings first: their messages name the flags' own settings.
     let config = batch_config(args)?;
     let limiter = build_limiter(args, provider, api_key)?;
+    let _metrics = crate::metrics_server::serve_for(args, &limiter)?;
     let out = args.output.display();
     let _lock = lock::acquire(&args.output).map_err(Fatal::usage)?;
     let (mut writer, resume) = output::open(&args.output)
@@ -97,13 +99,16 @@ pub fn run(args: &RunArgs, api_key: Option<String>) -> Result<Outcome, Fatal> {
     let feed = Rc::clone(&state);
     let requests = std::iter::from_fn(move || feed.borrow_mut().next_request(&mut lines));
     let sink = Rc::clone(&state);
-    let on_bar = bar.clone();
-    let config = config.stop(stop).on_progress(move |p| {
-        on_bar.set_message(format!("{} in flight, {} 429s", p.in_flight, p.rate_limited));
-    });
-    process_chat_completion_stream(&limiter, requests, &config, None, move |r| {
+    let config = config.stop(stop);
+    // The timeline beside the output, and the live view (both from crate::sampler).
+    let tally = Arc::new(Tally::default());
+    let sampler = sampler::start(&args.output, limiter.clone(), Arc::clone(&tally), bar.clone());
+    let sent = process_chat_completion_stream(&limiter, requests, &config, None, move |r| {
+        tally.finished(&r);
         sink.borrow_mut().record(r);
-    })?;
+    });
+    sampler.stop();
+    sent?;
     bar.finish_and_clear();
 
     let mut state = Rc::try_unwrap(state)
@@ -126,6 +131,12 @@ pub fn run(args: &RunArgs, api_key: Option<String>) -> Result<Outcome, Fatal> {
         s.write_json(path)
             .map_err(|e| Fatal::failed(format!("cannot write {}: {e}", path.display())))?;
     }
+    // A report that cannot be written fails the command, after the run's own errors.
+    let report: Result<(), Fatal> = args.report.as_ref().map_or(Ok(()), |path| {
+        crate::report_cmd::write(&args.output, path)?;
+        say(&format!("chat-limiter: report written to {}\n", path.display()));
+        Ok(())
+    });
     if let Some(e) = write_error {
         return Err(Fatal::failed(format!(
             "cannot write to {out}: {e}; stopped sending at once; {unwritten} answers received \
@@ -145,6 +156,7 @@ pub fn run(args: &RunArgs, api_key: Option<String>) -> Result<Outcome, Fatal> {
             signals::name(sig)
         ));
     }
+    report?;
     Ok(Outcome { summary: s, signal })
 }
 
@@ -153,7 +165,8 @@ fn progress_bar(off: bool, total: Option<u64>) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let style = ProgressStyle::with_template(
-        "{spinner} {elapsed_precise} [{wide_bar}] {pos}/{len} {rate} ETA {eta} {msg}",
+        // The message (crate::live) holds the ETA at the limits, on a line of its own.
+        "{spinner} {elapsed_precise} [{wide_bar}] {pos}/{len} {rate}\n  {wide_msg}",
     )
     .unwrap_or_else(|_| ProgressStyle::default_bar())
     .with_key("rate", |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {

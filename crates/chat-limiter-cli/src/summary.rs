@@ -6,6 +6,8 @@ use std::path::Path;
 use chat_limiter::{DimensionSnapshot, LimitsSnapshot};
 use serde::Serialize;
 
+use crate::verdict::{self, DimensionUse};
+
 /// One model's limits at the end of the run (configured, or learned from the headers).
 #[derive(Debug, Clone, Serialize)]
 pub struct ModelLimitsSummary {
@@ -21,6 +23,12 @@ pub struct ModelLimitsSummary {
     pub output_tpm: Option<u64>,
     /// 429s the limiter saw for this model.
     pub rate_limited: u64,
+    /// Each known limit against what the run charged to it, in the provider's accounting
+    /// (see [`crate::verdict`]).
+    pub dimensions: Vec<DimensionUse>,
+    /// `(name, limit, window in seconds, used)` of each known dimension.
+    #[serde(skip)]
+    raw: Vec<(String, u64, f64, u64)>,
 }
 
 /// Everything a run did. Field names are the `--stats-json` contract.
@@ -73,7 +81,8 @@ pub struct Summary {
     pub wall_secs: f64,
     /// Requests completed per minute of wall time.
     pub achieved_rpm: f64,
-    /// Prompt + completion tokens per minute of wall time.
+    /// Prompt + completion tokens *reported* per minute of wall time (the token limits are
+    /// charged otherwise: see `limits[].dimensions`).
     pub achieved_tpm: f64,
     /// Prompt tokens per minute of wall time.
     pub achieved_input_tpm: f64,
@@ -94,6 +103,9 @@ impl Summary {
         self.achieved_input_tpm = self.prompt_tokens as f64 / minutes;
         self.achieved_output_tpm = self.completion_tokens as f64 / minutes;
         self.achieved_tpm = self.achieved_input_tpm + self.achieved_output_tpm;
+        for m in &mut self.limits {
+            m.dimensions = verdict::read(&m.raw, wall_secs);
+        }
     }
 
     /// Takes the limits and the 429 count from the limiter's snapshot.
@@ -110,6 +122,16 @@ impl Summary {
                 input_tpm: lim(&m.input_tokens),
                 output_tpm: lim(&m.output_tokens),
                 rate_limited: m.rate_limited,
+                dimensions: Vec::new(),
+                raw: [
+                    ("requests", m.requests),
+                    ("tokens", m.tokens),
+                    ("input_tokens", m.input_tokens),
+                    ("output_tokens", m.output_tokens),
+                ]
+                .into_iter()
+                .filter_map(|(n, d)| d.map(|d| (n.into(), d.limit, d.window.as_secs_f64(), d.used)))
+                .collect(),
             })
             .collect();
         self.rate_limited = snapshot.models.iter().map(|m| m.rate_limited).sum();
@@ -158,42 +180,25 @@ impl Summary {
         }
         let _ = writeln!(
             s,
-            "  wall time {:.1} s  tokens in {} out {}",
+            "  wall time {:.1} s  tokens reported: in {} out {}",
             self.wall_secs, self.prompt_tokens, self.completion_tokens
         );
         for m in &self.limits {
             let _ = writeln!(s, "  {}:", m.model);
-            // Buckets start full, so a run of T seconds may use a whole minute's worth at
-            // once plus the refill: compare with that, not with the bare per-minute figure.
-            let minutes = self.wall_secs / 60.0;
-            let mut line = |name: &str, achieved: f64, limit: Option<u64>| {
-                let of = match limit {
-                    Some(l) if l > 0 => {
-                        let allowed = l as f64 * (1.0 + minutes);
-                        let used = achieved * minutes;
-                        format!(
-                            " (limit {l}/min; used {used:.0} of the {allowed:.0} allowed in this \
-                             run's wall time, {:.0}%)",
-                            100.0 * used / allowed
-                        )
-                    }
-                    _ => " (limit unknown)".to_string(),
-                };
-                let _ = writeln!(s, "    achieved {name} {achieved:.0}{of}");
-            };
-            // With several models the achieved figures are for the whole run.
-            line("RPM", self.achieved_rpm, m.rpm);
-            if m.input_tpm.is_some() || m.output_tpm.is_some() {
-                line("input TPM", self.achieved_input_tpm, m.input_tpm);
-                line("output TPM", self.achieved_output_tpm, m.output_tpm);
-            } else {
-                line("TPM", self.achieved_tpm, m.tpm);
+            for d in &m.dimensions {
+                let _ = writeln!(s, "    {}", d.verdict);
+                if let Some(burst) = &d.burst {
+                    let _ = writeln!(s, "      ({burst})");
+                }
+            }
+            if m.dimensions.is_empty() {
+                let _ = writeln!(s, "    limits unknown: none configured, none reported");
             }
         }
         if self.limits.is_empty() {
             let _ = writeln!(
                 s,
-                "  achieved RPM {:.0}  TPM {:.0}",
+                "  lines per minute {:.0}, tokens reported per minute {:.0} (no limits known)",
                 self.achieved_rpm, self.achieved_tpm
             );
         }
@@ -240,5 +245,42 @@ mod tests {
         s.duplicates = 1;
         assert!(!s.all_succeeded());
         assert!(s.render().contains("duplicate ids 1"));
+    }
+
+    #[test]
+    fn tokens_are_read_by_their_admission_charge_not_by_the_reported_usage() {
+        // 300 answers reporting 40 tokens each (12,000) were charged 240 each at admission
+        // (prompt estimate + max_tokens): 72,000 of the 72,500 a 60,000 TPM limit allows in
+        // 12.5 s. By the reported tokens the run would read as 17% of the limit.
+        let mut s = Summary {
+            succeeded: 300,
+            prompt_tokens: 3_000,
+            completion_tokens: 9_000,
+            ..Default::default()
+        };
+        s.limits.push(ModelLimitsSummary {
+            model: "gpt-4o-mini".into(),
+            rpm: Some(600),
+            tpm: Some(60_000),
+            input_tpm: None,
+            output_tpm: None,
+            rate_limited: 0,
+            dimensions: Vec::new(),
+            raw: vec![("requests".into(), 600, 60.0, 300), ("tokens".into(), 60_000, 60.0, 72_000)],
+        });
+        s.set_rates(12.5);
+        let text = s.render();
+        assert!(text.contains("    tokens (admission charge: prompt estimate + max_tokens): 345600/min over 12.5 s, limit 60000/min: used 72000 of the 72500 it allows in that time: at the limit"), "{text}");
+        assert!(
+            text.contains(
+                "    requests: 1440/min over 12.5 s, limit 600/min: used 300 of the 725 it allows in that time: 58% below it, bound by tokens"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("tokens reported: in 3000 out 9000"), "{text}");
+        let json = serde_json::to_value(&s).expect("json");
+        let tok = &json["limits"][0]["dimensions"][1];
+        assert_eq!(tok["used"], 72_000);
+        assert!(tok["share_of_allowed"].as_f64().unwrap_or(0.0) > 0.99, "{tok}");
     }
 }

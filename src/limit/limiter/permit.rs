@@ -83,6 +83,11 @@ impl Permit {
         }
     }
 
+    /// Records the usage the provider reported for this request, in the model's metrics.
+    pub(crate) fn reported(&self, input: u64, output: u64) {
+        self.model.metrics.reported(input, output);
+    }
+
     /// Corrects the reservation to what the request really cost (in the provider's accounting).
     pub(crate) fn settle(&mut self, actual: Cost) {
         let mut st = self.model.state.lock();

@@ -18,6 +18,15 @@ impl ModelState {
         }
     }
 
+    /// Each dimension's limit and window in seconds (requests, tokens, input, output), when
+    /// known: what a change of limits is told from (the store mirrors them here too).
+    pub(crate) fn known_limits(&self) -> [Option<(u64, f64)>; 4] {
+        let known = |b: &Option<Bucket>| {
+            b.as_ref().filter(|b| b.rate() > 0.0).map(|b| (b.limit(), b.limit() as f64 / b.rate()))
+        };
+        [known(&self.requests), known(&self.tokens), known(&self.input), known(&self.output)]
+    }
+
     /// Marks the head as asking the store, so nobody else reserves meanwhile.
     pub(crate) fn set_reserving(&mut self, on: bool) {
         self.reserving = on;
