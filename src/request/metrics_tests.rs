@@ -49,7 +49,9 @@ fn a_429_a_5xx_and_a_success_are_three_attempts_two_retries_one_success() {
     );
     chat(&l).unwrap();
     let snap = l.metrics();
-    assert_eq!(snap.spend_usd, None);
+    // gpt-4o is in the shipped price table: the success's usage is priced.
+    assert_eq!(snap.spend_usd, Some(l.spend().spent_usd));
+    assert!(snap.spend_usd.is_some_and(|usd| usd > 0.0));
     let m = snap.model("gpt-4o").expect("the model's entry");
     assert_eq!(m.requests.sent, 3);
     assert_eq!(m.requests.succeeded, 1);

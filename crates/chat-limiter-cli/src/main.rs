@@ -125,8 +125,11 @@ fn main() -> ExitCode {
             Err(Fatal::usage("--cache works with --via realtime only (the batch APIs bypass it)"))
         }
         Command::Run(args) if args.dry_run => dry_run::dry_run(&args),
-        Command::Run(args) if args.via == args::Via::Batch && args.metrics.is_some() => {
+        Command::Run(args) if args.via != args::Via::Realtime && args.metrics.is_some() => {
             Err(Fatal::usage(metrics_server::NOT_WITH_BATCH))
+        }
+        Command::Run(args) if args.via != args::Via::Realtime && args.report.is_some() => {
+            Err(Fatal::usage(report::NOT_WITH_BATCH))
         }
         Command::Run(args) => {
             signals::install(std::time::Duration::from_secs_f64(args.grace.clamp(0.0, 86_400.0)));

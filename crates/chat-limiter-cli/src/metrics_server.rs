@@ -27,7 +27,8 @@ pub struct MetricsServer {
 
 /// Why `--metrics` is refused with `--via batch`.
 pub const NOT_WITH_BATCH: &str = "--metrics serves the limiter of a real-time run; --via batch \
-     sends through the provider's batch API, which it does not see: drop one of the two";
+     (or auto, which may choose it) sends through the provider's batch API, which it does not \
+     see: drop one of the two";
 
 /// Starts the endpoint when `run --metrics ADDR` asks for it, and says where it is.
 pub fn serve_for(args: &RunArgs, limiter: &ChatLimiter) -> Result<Option<MetricsServer>, Fatal> {

@@ -12,6 +12,12 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::Path;
 
+/// Why `run --report` is refused with `--via batch` or `--via auto`: the report is drawn from
+/// the per-second timeline of a real-time run, which a batch job does not have.
+pub const NOT_WITH_BATCH: &str = "--report draws a real-time run's per-second timeline; --via \
+     batch (or auto, which may choose it) has none: drop one of the two (`chat-limiter batches \
+     status` shows a batch job's progress)";
+
 use crate::latency::Hist;
 use crate::timeline::{self, Second};
 

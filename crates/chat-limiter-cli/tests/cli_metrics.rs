@@ -135,5 +135,18 @@ fn only_loopback_is_served_and_batch_runs_refuse_the_flag() {
         .code(2);
     let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
     assert!(err.contains("--metrics serves the limiter of a real-time run"), "{err}");
+    for (flag, value, why) in [
+        ("--metrics", "127.0.0.1:9464", "--metrics serves the limiter"),
+        ("--report", "r.html", "--report draws a real-time run's"),
+    ] {
+        let a = cli()
+            .args(base)
+            .args([flag, value, "--via", "auto", "--deadline", "2h"])
+            .env("OPENAI_API_KEY", KEY)
+            .assert()
+            .code(2);
+        let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+        assert!(err.contains(why), "{flag}: {err}");
+    }
     assert!(!out.exists() || std::fs::read_to_string(&out).unwrap_or_default().is_empty());
 }
