@@ -112,6 +112,10 @@ pub enum Error {
     /// The shared (Redis) limit store failed and the policy is to fail.
     #[error("limit store error: {0}")]
     Store(String),
+    /// The response cache's store failed (opening it, or `stats`/`prune`). A lookup or write
+    /// that fails during a call is logged and the call goes on without the cache.
+    #[error("cache error: {0}")]
+    Cache(String),
 }
 
 /// The details of an error status returned by a provider.

@@ -227,7 +227,8 @@
 //! | feature | what it adds |
 //! |---|---|
 //! | `tiktoken` | exact OpenAI token counts |
-//! | `redis` | limits shared across processes and hosts through Redis |
+//! | `redis` | limits shared across processes and hosts through Redis (and [`RedisCacheStore`]) |
+//! | `cache` (default) | the SQLite response cache store ([`Cache::sqlite`]) |
 //!
 //! The emulator (fake OpenAI, Anthropic and OpenRouter servers that enforce limits) is the
 //! crate `chat-limiter-emulator`, and the `chat-limiter` command line is the crate
@@ -238,6 +239,7 @@
 mod batch;
 mod batch_api;
 mod budget;
+mod cache;
 mod client;
 mod config;
 mod error;
@@ -264,6 +266,15 @@ pub use batch_api::{
     BatchStatus, Cap, ItemOutcome, ItemResult, PollSchedule, RequestCounts,
 };
 pub use budget::{Budget, BudgetSnapshot, SpendSnapshot};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use cache::RedisCacheStore;
+#[cfg(feature = "cache")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
+pub use cache::SqliteStore;
+pub use cache::{
+    Cache, CacheCounters, CacheEntry, CachePolicy, CacheStats, CacheStore, MemoryStore,
+};
 pub use client::{ChatLimiter, ChatLimiterBuilder};
 pub use config::{Config, LongWait};
 pub use error::{ApiError, Error, Result};

@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::base_url::{is_loopback, plain_http_warning};
 use super::ChatLimiter;
 use crate::budget::{Budget, Spend};
+use crate::cache::Cache;
 use crate::config::{Config, LongWait};
 use crate::error::{Error, Result};
 use crate::limit::clock::{Clock, SystemClock};
@@ -52,6 +53,7 @@ pub struct ChatLimiterBuilder {
     transport: Option<Box<dyn Transport>>,
     clock: Option<Arc<dyn Clock>>,
     token_counter: Option<Arc<dyn TokenCounter>>,
+    cache: Option<Cache>,
     price_table: Option<PriceTable>,
     budget: Option<Budget>,
     #[cfg(feature = "redis")]
@@ -197,6 +199,12 @@ impl ChatLimiterBuilder {
         self.token_counter = Some(counter);
         self
     }
+    /// A response cache: a deterministic chat request answered before is answered from it,
+    /// without the limiter or the network (see [`Cache`]). Default: none.
+    pub fn cache(mut self, cache: Cache) -> Self {
+        self.cache = Some(cache);
+        self
+    }
     /// The transport (the crate's unit tests use an in-memory one).
     #[cfg(test)]
     pub(crate) fn transport(mut self, transport: Box<dyn Transport>) -> Self {
@@ -283,6 +291,7 @@ impl ChatLimiterBuilder {
             limiter,
             counter: self.token_counter.unwrap_or_else(|| Arc::new(CharEstimator::default())),
             clock,
+            cache: self.cache,
             spend,
         })))
     }

@@ -84,6 +84,11 @@ impl ChatLimiter {
         self.engine.model()
     }
 
+    /// The response cache set with [`ChatLimiterBuilder::cache`], if any.
+    pub fn cache(&self) -> Option<&crate::cache::Cache> {
+        self.engine.cache()
+    }
+
     /// The effective configuration, whole: every setting as the limiter uses it, with the
     /// provider and base URL resolved.
     pub fn config(&self) -> &Config {

@@ -78,7 +78,9 @@ impl FailureKind {
             Error::Transport { .. } => FailureKind::Transport,
             Error::InvalidResponse { .. } | Error::Stream(_) => FailureKind::InvalidResponse,
             Error::NeverFits { .. } | Error::WaitTooLong { .. } => FailureKind::Limits,
-            Error::Store(_) => FailureKind::Store,
+            // A cache error never fails a call (it goes on without the cache); only opening,
+            // stats and prune return one.
+            Error::Store(_) | Error::Cache(_) => FailureKind::Store,
             Error::Cancelled => FailureKind::Cancelled,
             Error::BudgetExhausted { .. } => FailureKind::Budget,
             Error::PriceTable(_) => FailureKind::Request,

@@ -26,8 +26,13 @@ impl Engine {
         policy: &RetryPolicy,
         attempts: &mut u32,
     ) -> Result<ChatCompletionResponse> {
+        let key = self.cache_key(call);
+        if let Some(hit) = self.cached_response(key.as_deref(), call) {
+            *attempts = 0;
+            return Ok(hit);
+        }
         let p = self.provider;
-        self.run(call, policy, attempts, |resp, mut permit| {
+        let response = self.run(call, policy, attempts, |resp, mut permit| {
             let body = read_body(resp.body, MAX_BODY).map_err(|e| self.read_error(&e))?;
             let request_id = wire::request_id(p, &resp.headers, self.key.expose());
             let key = self.key.expose();
@@ -42,7 +47,9 @@ impl Engine {
                 permit.settle(cost::settled(p, &call.model, permit.cost(), usage));
             }
             Ok(parsed)
-        })
+        })?;
+        self.cache_response(key.as_deref(), call, &response);
+        Ok(response)
     }
 
     /// Any request, answered raw.
@@ -69,8 +76,12 @@ impl Engine {
     /// A streamed chat completion: retried until the first byte, then handed to the caller.
     pub(crate) fn stream(&self, request: &ChatCompletionRequest) -> Result<ChatStream> {
         let call = self.prepare_chat(request, true)?;
+        let key = self.cache_key(&call);
+        if let Some(replayed) = self.cached_stream(key.as_deref(), &call) {
+            return Ok(replayed);
+        }
         let p = self.provider;
-        self.run(&call, &self.policy, &mut 0, |resp, permit| {
+        let stream = self.run(&call, &self.policy, &mut 0, |resp, permit| {
             Ok(ChatStream::new(StreamStart {
                 request_id: wire::request_id(p, &resp.headers, self.key.expose()),
                 body: resp.body,
@@ -82,6 +93,7 @@ impl Engine {
                 read_timeout: self.config.timeout,
                 prompt_estimate: call.prompt_tokens,
             }))
-        })
+        })?;
+        Ok(self.record_stream(key, &call, stream))
     }
 }

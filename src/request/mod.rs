@@ -9,6 +9,7 @@
 use std::sync::Arc;
 
 use crate::budget::Spend;
+use crate::cache::Cache;
 use crate::config::Config;
 use crate::limit::clock::Clock;
 use crate::limit::limiter::Limiter;
@@ -18,6 +19,7 @@ use crate::secret::ApiKey;
 use crate::tokens::TokenCounter;
 use crate::transport::Transport;
 
+mod cached;
 mod calls;
 mod credits;
 mod direct;
@@ -49,6 +51,8 @@ pub(crate) struct Engine {
     counter: Arc<dyn TokenCounter>,
     clock: Arc<dyn Clock>,
     credits: Option<credits::Credits>,
+    /// The response cache, when one is set.
+    cache: Option<Cache>,
     /// Prices, budget and money spent.
     spend: Spend,
 }
@@ -63,6 +67,7 @@ pub(crate) struct EngineParts {
     pub limiter: Limiter,
     pub counter: Arc<dyn TokenCounter>,
     pub clock: Arc<dyn Clock>,
+    pub cache: Option<Cache>,
     pub spend: Spend,
 }
 
@@ -86,6 +91,7 @@ impl Engine {
             counter: p.counter,
             clock: p.clock,
             credits,
+            cache: p.cache,
             spend: p.spend,
         }
     }
@@ -107,6 +113,9 @@ impl Engine {
     }
     pub(crate) fn policy(&self) -> &RetryPolicy {
         &self.policy
+    }
+    pub(crate) fn cache(&self) -> Option<&Cache> {
+        self.cache.as_ref()
     }
     pub(crate) fn spend(&self) -> &Spend {
         &self.spend

@@ -89,6 +89,7 @@ impl ChatStream {
             usage,
             request_id: self.request_id.clone(),
             raw,
+            cached: self.is_cached(),
         })
     }
 }

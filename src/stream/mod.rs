@@ -7,6 +7,7 @@
 
 mod collect;
 
+use std::collections::VecDeque;
 use std::io::{self, BufReader, Read};
 use std::time::Duration;
 
@@ -53,6 +54,19 @@ pub struct ChatStream {
     /// The terminator arrived.
     completed: bool,
     finished: bool,
+    /// A stream replayed from the response cache: its stored chunks, yielded in order.
+    replay: Option<VecDeque<ChatCompletionChunk>>,
+    /// Keeps the chunks for the response cache, handed over when the stream completes.
+    recorder: Option<Recorder>,
+}
+
+/// Called with the request id and every chunk of a stream that completed normally.
+pub(crate) type OnComplete = Box<dyn FnOnce(Option<String>, &[ChatCompletionChunk]) + Send>;
+
+/// The chunks seen so far and what to do with them at the end.
+struct Recorder {
+    chunks: Vec<ChatCompletionChunk>,
+    on_complete: OnComplete,
 }
 
 impl std::fmt::Debug for ChatStream {
@@ -101,7 +115,61 @@ impl ChatStream {
             chars_seen: 0,
             completed: false,
             finished: false,
+            replay: None,
+            recorder: None,
         }
+    }
+
+    /// A stream that yields `chunks` (stored by the response cache), holds no limiter slot
+    /// and sends nothing.
+    pub(crate) fn replay(
+        provider: Provider,
+        model: String,
+        request_id: Option<String>,
+        chunks: Vec<ChatCompletionChunk>,
+    ) -> Self {
+        let empty: Box<dyn Read + Send> = Box::new(io::empty());
+        ChatStream {
+            reader: SseReader::new(BufReader::new(empty)),
+            decoder: StreamDecoder::new(provider, String::new()),
+            permit: None,
+            provider,
+            model,
+            request_id,
+            read_timeout: Duration::ZERO,
+            prompt_estimate: 0,
+            usage: None,
+            chars_seen: 0,
+            completed: false,
+            finished: false,
+            replay: Some(chunks.into()),
+            recorder: None,
+        }
+    }
+
+    /// Keeps every chunk and calls `on_complete` with them if the stream completes normally
+    /// (never for a broken or dropped one).
+    pub(crate) fn on_complete(mut self, on_complete: OnComplete) -> Self {
+        self.recorder = Some(Recorder { chunks: Vec::new(), on_complete });
+        self
+    }
+
+    /// The next stored chunk of a replayed stream; the end when none is left.
+    fn next_replayed(&mut self) -> Option<Option<Result<ChatCompletionChunk>>> {
+        let chunk = self.replay.as_mut()?.pop_front();
+        Some(match chunk {
+            Some(c) => {
+                if let Some(u) = c.usage {
+                    self.usage = Some(u);
+                }
+                Some(Ok(c))
+            }
+            None => {
+                self.completed = true;
+                self.finish();
+                None
+            }
+        })
     }
 }
 
@@ -126,6 +194,12 @@ impl ChatStream {
     /// `response.completed`) arrived.
     pub fn is_complete(&self) -> bool {
         self.completed
+    }
+
+    /// Whether the stream is replayed from the response cache ([`Cache`](crate::Cache)):
+    /// nothing was sent for it.
+    pub fn is_cached(&self) -> bool {
+        self.replay.is_some()
     }
 
     /// Ends the stream: settles the limiter with the real usage, or the best estimate when
@@ -209,6 +283,9 @@ impl Iterator for ChatStream {
         if self.finished {
             return None;
         }
+        if let Some(replayed) = self.next_replayed() {
+            return replayed;
+        }
         loop {
             let event = match self.reader.next_event() {
                 Ok(Some(ev)) => ev,
@@ -233,6 +310,9 @@ impl Iterator for ChatStream {
                     if let Some(u) = c.usage {
                         self.usage = Some(u);
                     }
+                    if let Some(r) = &mut self.recorder {
+                        r.chunks.push(c.clone());
+                    }
                     return Some(Ok(c));
                 }
                 Ok(StreamEvent::Last(c)) => {
@@ -245,6 +325,9 @@ impl Iterator for ChatStream {
                 Ok(StreamEvent::Done) => {
                     self.completed = true;
                     self.finish();
+                    if let Some(r) = self.recorder.take() {
+                        (r.on_complete)(self.request_id.clone(), &r.chunks);
+                    }
                     return None;
                 }
                 Ok(StreamEvent::Ignore) => continue,

@@ -126,6 +126,10 @@ pub struct ChatCompletionResponse {
     pub request_id: Option<String>,
     /// The provider's original JSON body.
     pub raw: Value,
+    /// Answered from the response cache ([`Cache`](crate::Cache)) without a request. Not
+    /// serialised (a stored answer is not cached in itself).
+    #[serde(skip)]
+    pub cached: bool,
 }
 
 impl ChatCompletionResponse {

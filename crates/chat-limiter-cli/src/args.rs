@@ -117,6 +117,9 @@ pub struct RunArgs {
     /// `--via auto`: when the job must be done (`90s`, `30m`, `2h`, `1d`).
     #[arg(long, value_name = "DURATION")]
     pub deadline: Option<String>,
+    /// The response cache (`--cache PATH` and its settings).
+    #[command(flatten)]
+    pub cache: crate::cache_cmd::CacheFlags,
     /// Not a flag: the lines one pass of a `--via auto` job handles (all when `None`).
     #[arg(skip)]
     pub lines: Option<crate::line_set::LineSet>,
@@ -224,6 +227,7 @@ impl RunArgs {
             batch_max_requests: None,
             poll_interval: chat_limiter::PollSchedule::default().first.as_secs_f64(),
             deadline: None,
+            cache: crate::cache_cmd::CacheFlags::default(),
             lines: None,
             dry_run: false,
             max_cost: None,

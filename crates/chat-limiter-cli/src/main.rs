@@ -12,6 +12,7 @@ mod batch_record;
 mod batch_state;
 mod batch_submit;
 mod batches_cmd;
+mod cache_cmd;
 mod demo;
 mod dry_run;
 mod emulate;
@@ -73,6 +74,8 @@ enum Command {
     Limits(LimitsArgs),
     /// The provider batches of a `run --via batch` job: `status` or `cancel`.
     Batches(batches_cmd::BatchesArgs),
+    /// A response cache (`run --cache PATH`): `stats` or `prune`.
+    Cache(cache_cmd::CacheArgs),
     /// Write the HTML report of a run's output from its timeline (OUTPUT.timeline.jsonl).
     Report(report_cmd::ReportArgs),
 }
@@ -118,6 +121,9 @@ fn main() -> ExitCode {
     logger::install();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run(args) if args.via != args::Via::Realtime && args.cache.cache.is_some() => {
+            Err(Fatal::usage("--cache works with --via realtime only (the batch APIs bypass it)"))
+        }
         Command::Run(args) if args.dry_run => dry_run::dry_run(&args),
         Command::Run(args) if args.via != args::Via::Realtime && args.metrics.is_some() => {
             Err(Fatal::usage(metrics_server::NOT_WITH_BATCH))
@@ -137,6 +143,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::demo(&args),
         Command::Limits(args) => limits::limits(&args),
         Command::Batches(args) => batches_cmd::batches(&args),
+        Command::Cache(args) => cache_cmd::cache(&args),
         Command::Report(args) => report_cmd::report_cmd(&args),
     };
     match result {

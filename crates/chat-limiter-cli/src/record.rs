@@ -124,14 +124,19 @@ impl Failure {
 }
 
 /// A success record; `body` is the provider's original JSON.
+/// An answer from the response cache (`--cache`) says so: `response.cached` is `true`.
 pub fn success_record(line: u64, id: &str, fp: u128, resp: &ChatCompletionResponse) -> Value {
-    json!({
+    let mut rec = json!({
         "id": record_id(line),
         "custom_id": id,
         "request_fingerprint": fp_hex(fp),
         "response": {"status_code": 200, "request_id": resp.request_id, "body": resp.raw},
         "error": null,
-    })
+    });
+    if resp.cached {
+        rec["response"]["cached"] = json!(true);
+    }
+    rec
 }
 
 /// A failure record; when the provider answered, `response` holds its status and error.

@@ -126,6 +126,7 @@ pub fn run(args: &RunArgs, api_key: Option<String>) -> Result<Outcome, Fatal> {
     let signal = signals::received();
     s.interrupted_by = signal.map(|sig| signals::name(sig).to_string());
     say(&s.render());
+    crate::cache_cmd::report(&limiter);
     if let Some(path) = &args.stats_json {
         s.write_json(path)
             .map_err(|e| Fatal::failed(format!("cannot write {}: {e}", path.display())))?;

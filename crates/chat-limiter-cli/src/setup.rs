@@ -93,6 +93,9 @@ pub fn build_limiter(
     b = b.openai_api(args.openai_api).responses_models(args.responses_models.clone());
     // One flag for both caps: the batch's requests in flight, and the limiter's per model.
     b = b.max_in_flight(u32::try_from(args.max_concurrent_requests).unwrap_or(u32::MAX));
+    if let Some(cache) = crate::cache_cmd::open(&args.cache)? {
+        b = b.cache(cache);
+    }
     if let Some(url) = &args.redis {
         #[cfg(feature = "redis")]
         {

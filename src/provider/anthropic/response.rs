@@ -50,6 +50,7 @@ pub(crate) fn parse_response(
         usage: root.get("usage").and_then(usage),
         request_id,
         raw: root,
+        cached: false,
     })
 }
 

@@ -62,6 +62,7 @@ pub(crate) fn from_value(
         usage: root.get("usage").and_then(usage),
         request_id,
         raw: root,
+        cached: false,
     })
 }
 

@@ -1,0 +1,145 @@
+//! What an entry's value holds: JSON, either the provider's own response body (re-read by
+//! the provider's parser on a hit, so a hit is the same response a miss returned) or the
+//! chunks of a completed stream, replayed in order.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::types::{
+    ChatCompletionChunk, ChatCompletionResponse, MessageRole, ToolCallDelta, Usage,
+};
+
+/// Reads a stored body back into a response: the parser of the call's wire.
+pub(crate) type Parse<'a> = &'a dyn Fn(&[u8], Option<String>) -> Result<ChatCompletionResponse>;
+
+/// An entry's value.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub(crate) enum Stored {
+    /// A chat completion: the provider's body and the request id header.
+    Response { request_id: Option<String>, body: Value },
+    /// A completed stream's chunks.
+    Stream { request_id: Option<String>, chunks: Vec<StoredChunk> },
+}
+
+/// One chunk of a stored stream.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct StoredChunk {
+    id: String,
+    model: String,
+    delta: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    role: Option<MessageRole>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    finish_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    usage: Option<Usage>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    tool_calls: Vec<StoredToolCall>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    reasoning: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    thinking_signature: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    redacted_thinking: Option<String>,
+}
+
+/// A piece of a tool call in a stored chunk.
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredToolCall {
+    index: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    arguments: String,
+}
+
+impl From<&ChatCompletionChunk> for StoredChunk {
+    fn from(c: &ChatCompletionChunk) -> Self {
+        StoredChunk {
+            id: c.id.clone(),
+            model: c.model.clone(),
+            delta: c.delta.clone(),
+            role: c.role,
+            finish_reason: c.finish_reason.clone(),
+            usage: c.usage,
+            tool_calls: c
+                .tool_calls
+                .iter()
+                .map(|t| StoredToolCall {
+                    index: t.index,
+                    id: t.id.clone(),
+                    name: t.name.clone(),
+                    arguments: t.arguments.clone(),
+                })
+                .collect(),
+            reasoning: c.reasoning.clone(),
+            thinking_signature: c.thinking_signature.clone(),
+            redacted_thinking: c.redacted_thinking.clone(),
+        }
+    }
+}
+
+impl From<StoredChunk> for ChatCompletionChunk {
+    /// Every field by name: a field added to the chunk fails to compile here until the cache
+    /// stores it too.
+    fn from(c: StoredChunk) -> Self {
+        ChatCompletionChunk {
+            id: c.id,
+            model: c.model,
+            delta: c.delta,
+            role: c.role,
+            finish_reason: c.finish_reason,
+            usage: c.usage,
+            tool_calls: c
+                .tool_calls
+                .into_iter()
+                .map(|t| ToolCallDelta::new(t.index, t.id, t.name, t.arguments))
+                .collect(),
+            reasoning: c.reasoning,
+            thinking_signature: c.thinking_signature,
+            redacted_thinking: c.redacted_thinking,
+        }
+    }
+}
+
+/// A stored entry that cannot be read back (another program wrote the file, or a newer
+/// version of this one).
+fn unreadable(e: impl std::fmt::Display) -> Error {
+    Error::Cache(format!("unreadable cache entry: {e}"))
+}
+
+impl Stored {
+    /// The value's bytes.
+    pub(crate) fn to_bytes(&self) -> Vec<u8> {
+        // Plain data (strings, numbers, a JSON value) always serialises.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// Reads a value back.
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Result<Stored> {
+        serde_json::from_slice(bytes).map_err(unreadable)
+    }
+
+    /// The response of a stored chat completion, read back by `parse` (the parser of the
+    /// call's own wire, given the body and the request id) and marked as cached.
+    pub(crate) fn into_response(self, parse: Parse<'_>) -> Result<ChatCompletionResponse> {
+        let Stored::Response { request_id, body } = self else {
+            return Err(unreadable("a stream where a response was expected"));
+        };
+        let bytes = serde_json::to_vec(&body).map_err(unreadable)?;
+        let mut resp = parse(&bytes, request_id)?;
+        resp.cached = true;
+        Ok(resp)
+    }
+
+    /// The chunks (and request id) of a stored stream.
+    pub(crate) fn into_chunks(self) -> Result<(Option<String>, Vec<ChatCompletionChunk>)> {
+        let Stored::Stream { request_id, chunks } = self else {
+            return Err(unreadable("a response where a stream was expected"));
+        };
+        Ok((request_id, chunks.into_iter().map(Into::into).collect()))
+    }
+}
