@@ -238,7 +238,8 @@ impl State {
         let rec = match &r.result {
             Ok(resp) => {
                 self.summary.succeeded += 1;
-                if let Some(u) = &resp.usage {
+                self.summary.cached += u64::from(resp.cached);
+                if let Some(u) = resp.usage.as_ref().filter(|_| !resp.cached) {
                     self.summary.prompt_tokens += u.prompt_tokens;
                     self.summary.completion_tokens += u.completion_tokens;
                 }

@@ -46,6 +46,9 @@ pub struct Summary {
     pub sent: u64,
     /// HTTP attempts made for them (what the server counts as requests).
     pub attempts: u64,
+    /// Of the lines sent, those answered from the response cache (`--cache`): no request
+    /// reached the provider for them, and nothing was paid.
+    pub cached: u64,
     /// Lines that succeeded in this run.
     pub succeeded: u64,
     /// Lines whose request failed in this run.
@@ -99,7 +102,9 @@ impl Summary {
     pub fn set_rates(&mut self, wall_secs: f64) {
         self.wall_secs = wall_secs;
         let minutes = (wall_secs / 60.0).max(1e-9);
-        self.achieved_rpm = (self.succeeded + self.failed) as f64 / minutes;
+        // Cached answers reached no server: they are not part of any rate.
+        self.achieved_rpm =
+            (self.succeeded + self.failed).saturating_sub(self.cached) as f64 / minutes;
         self.achieved_input_tpm = self.prompt_tokens as f64 / minutes;
         self.achieved_output_tpm = self.completion_tokens as f64 / minutes;
         self.achieved_tpm = self.achieved_input_tpm + self.achieved_output_tpm;
@@ -153,9 +158,14 @@ impl Summary {
             "  succeeded {}  failed {}  invalid {}  duplicate ids {}  skipped (done before) {}",
             self.succeeded, self.failed, self.invalid_input, self.duplicates, self.skipped
         );
+        let from_cache = if self.cached > 0 {
+            format!(" ({} answered from the cache, not sent to the provider)", self.cached)
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             s,
-            "  sent {}  HTTP attempts {}  retries {}  429s {}",
+            "  sent {}{from_cache}  HTTP attempts {}  retries {}  429s {}",
             self.sent, self.attempts, self.retries, self.rate_limited
         );
         if self.changed + self.resent_failed > 0 {

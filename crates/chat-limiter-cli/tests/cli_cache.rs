@@ -54,6 +54,14 @@ fn a_rerun_with_the_cache_costs_zero_requests() {
     let again = run(&emu, &input, &out2, &cache, &[]);
     assert_eq!(emu.stats().requests, 20, "the rerun cost zero requests");
     assert!(again.contains("20 answered from the cache, 0 sent, 0 stored"), "{again}");
+    // The summary does not read as if they were paid for.
+    assert!(
+        again.contains(
+            "sent 20 (20 answered from the cache, not sent to the provider)  HTTP attempts 0"
+        ),
+        "{again}"
+    );
+    assert!(again.contains("tokens reported: in 0 out 0"), "{again}");
     let (a, b) = (by_id(&records(&out1)), by_id(&records(&out2)));
     assert_eq!(b.len(), 20);
     for (id, rec) in &b {
