@@ -171,30 +171,52 @@ fn anthropic_spend_and_budget_follow_its_input_and_output_buckets() {
     assert_eq!(spend.priced, stats.accepted);
 }
 
-#[test]
-fn a_stream_is_counted_at_its_worst_case_not_as_free() {
-    use chat_limiter::{ChatCompletionRequest, Message};
-    let emu = Emulator::openai().price_table(TABLE).start().unwrap();
-    let limiter = ChatLimiter::builder()
+fn stream_limiter(emu: &Emulator) -> ChatLimiter {
+    ChatLimiter::builder()
         .provider(Provider::OpenAI)
         .api_key("sk-test")
         .base_url(emu.base_url())
         .price_table(PriceTable::from_json(TABLE).unwrap())
         .max_cost(1.0)
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+fn stream_request() -> chat_limiter::ChatCompletionRequest {
+    use chat_limiter::{ChatCompletionRequest, Message};
     // 16 characters: 4 prompt tokens by the estimate; 50 output tokens at most.
-    let req = ChatCompletionRequest::new("gpt-4o", vec![Message::user("0123456789abcdef")])
-        .max_tokens(50);
-    for chunk in limiter.chat_completion_stream(&req).unwrap() {
+    ChatCompletionRequest::new("gpt-4o", vec![Message::user("0123456789abcdef")]).max_tokens(50)
+}
+
+#[test]
+fn a_completed_stream_settles_at_its_real_cost() {
+    let emu = Emulator::openai().price_table(TABLE).start().unwrap();
+    let limiter = stream_limiter(&emu);
+    for chunk in limiter.chat_completion_stream(&stream_request()).unwrap() {
         chunk.unwrap();
     }
+    let spend = limiter.spend();
+    let charged = emu.stats().cost_usd;
+    assert!(charged > 0.0);
+    assert_eq!((spend.priced, spend.unpriced, spend.estimated_usd), (1, 0, 0.0), "{spend:?}");
+    assert!((spend.spent_usd - charged).abs() < 1e-12, "{spend:?} vs {charged}");
+    let budget = spend.budget.unwrap();
+    // Whole nanodollars, rounded up; nothing left reserved.
+    assert!((budget.spent_usd - charged).abs() < 1e-8 && budget.reserved_usd == 0.0, "{budget:?}");
+}
+
+#[test]
+fn a_stream_dropped_early_keeps_its_worst_case() {
+    let emu = Emulator::openai().price_table(TABLE).start().unwrap();
+    let limiter = stream_limiter(&emu);
+    let mut stream = limiter.chat_completion_stream(&stream_request()).unwrap();
+    stream.next().unwrap().unwrap();
+    drop(stream); // what the provider billed for it is not known
     let worst = (4.0 * 2.5 + 50.0 * 10.0) / 1e6;
     let spend = limiter.spend();
     assert_eq!((spend.priced, spend.unpriced, spend.spent_usd), (0, 0, 0.0));
     assert!((spend.estimated_usd - worst).abs() < 1e-12, "{spend:?}");
     let budget = spend.budget.unwrap();
-    // Whole nanodollars, rounded up.
     assert!((budget.spent_usd - worst).abs() < 1e-8 && budget.reserved_usd == 0.0, "{budget:?}");
     assert!(emu.stats().cost_usd <= worst, "the emulator charged no more than counted");
 }

@@ -19,7 +19,7 @@ mod spend;
 mod tests;
 
 pub use spend::SpendSnapshot;
-pub(crate) use spend::{Billed, Spend};
+pub(crate) use spend::{Billed, Charge, Spend};
 
 /// USD as whole nanodollars, rounded up (a cost is never under-counted).
 pub(crate) fn to_nano(usd: f64) -> u64 {

@@ -2,6 +2,8 @@
 //! [`Budget`] (when there is one), its real cost from the response's usage and the price
 //! table, and the totals that [`ChatLimiter::spend`](crate::ChatLimiter::spend) reports.
 
+use std::sync::Arc;
+
 use parking_lot::{Mutex, RwLock};
 
 use super::{Budget, BudgetSnapshot, Hold};
@@ -11,21 +13,21 @@ use crate::provider_id::Provider;
 use crate::stream::ChatStream;
 use crate::types::{ChatCompletionResponse, Usage};
 
-/// What a successful answer tells about its cost.
+/// What a successful answer does with its attempt's [`Charge`].
 pub(crate) trait Billed {
-    /// The usage the provider reported, when the answer has it now (a stream's is not known
-    /// until it ends; a raw answer is not read).
-    fn billed_usage(&self) -> Option<&Usage>;
+    /// Settles `charge` with the usage the answer reports, or keeps it until the usage is
+    /// known (a stream settles when it ends; see [`ChatStream`]).
+    fn bill(&mut self, charge: Charge);
 }
 
 impl Billed for ChatCompletionResponse {
-    fn billed_usage(&self) -> Option<&Usage> {
-        self.usage.as_ref()
+    fn bill(&mut self, charge: Charge) {
+        charge.settle(self.usage.as_ref());
     }
 }
 impl Billed for ChatStream {
-    fn billed_usage(&self) -> Option<&Usage> {
-        None
+    fn bill(&mut self, charge: Charge) {
+        self.hold_charge(charge);
     }
 }
 
@@ -35,8 +37,8 @@ impl Billed for ChatStream {
 pub struct SpendSnapshot {
     /// The real cost of the answers whose usage and price were known, USD.
     pub spent_usd: f64,
-    /// Worst-case costs counted for answers whose real cost is unknown (streams, raw
-    /// requests, unreadable answers), USD.
+    /// Worst-case costs counted for answers whose real cost is unknown (streams that broke or
+    /// were dropped before their usage arrived, raw requests, unreadable answers), USD.
     pub estimated_usd: f64,
     /// Answers priced (their real cost is in `spent_usd`).
     pub priced: u64,
@@ -47,16 +49,21 @@ pub struct SpendSnapshot {
     pub budget: Option<BudgetSnapshot>,
 }
 
-/// The engine's money state: the price table, the budget, the totals.
+/// The engine's money state: the price table, the budget, the totals (shared with the
+/// charges of answers still running, such as streams).
 pub(crate) struct Spend {
-    table: RwLock<PriceTable>,
+    table: Arc<RwLock<PriceTable>>,
     budget: Option<Budget>,
-    totals: Mutex<SpendSnapshot>,
+    totals: Arc<Mutex<SpendSnapshot>>,
 }
 
 impl Spend {
     pub(crate) fn new(table: PriceTable, budget: Option<Budget>) -> Self {
-        Spend { table: RwLock::new(table), budget, totals: Mutex::new(SpendSnapshot::default()) }
+        Spend {
+            table: Arc::new(RwLock::new(table)),
+            budget,
+            totals: Arc::new(Mutex::new(SpendSnapshot::default())),
+        }
     }
 
     /// The price table in use.
@@ -88,7 +95,7 @@ impl Spend {
         model: &str,
         prompt: u64,
         output: u64,
-    ) -> Result<Charge<'_>> {
+    ) -> Result<Charge> {
         let worst = self.table.read().lookup(provider, model).map(|p| p.worst_case(prompt, output));
         let empty = prompt == 0 && output == 0;
         let hold = match (&self.budget, worst) {
@@ -105,16 +112,23 @@ impl Spend {
         };
         // A call with no tokens has nothing to count, priced or not.
         let worst = if empty { Some(0.0) } else { worst };
-        let charge =
-            Charge { spend: self, provider, model: model.to_string(), worst, hold, done: empty };
-        Ok(charge)
+        Ok(Charge {
+            table: Arc::clone(&self.table),
+            totals: Arc::clone(&self.totals),
+            provider,
+            model: model.to_string(),
+            worst,
+            hold,
+            done: empty,
+        })
     }
 }
 
 /// One attempt's money: settled once with what the answer says, or, dropped unsettled
 /// (the outcome unknown), counted at its worst case.
-pub(crate) struct Charge<'a> {
-    spend: &'a Spend,
+pub(crate) struct Charge {
+    table: Arc<RwLock<PriceTable>>,
+    totals: Arc<Mutex<SpendSnapshot>>,
     provider: Provider,
     model: String,
     /// The worst-case cost, when the model is priced.
@@ -124,14 +138,23 @@ pub(crate) struct Charge<'a> {
     done: bool,
 }
 
-impl Charge<'_> {
+impl std::fmt::Debug for Charge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Charge")
+            .field("model", &self.model)
+            .field("worst", &self.worst)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Charge {
     /// A 2xx answer: its real cost when its usage is known and priced, else its worst case.
     pub(crate) fn settle(mut self, usage: Option<&Usage>) {
         self.done = true;
-        let table = self.spend.table.read();
+        let table = self.table.read();
         let real = usage.and_then(|u| u.cost_usd(&table, self.provider, &self.model));
         drop(table);
-        let mut t = self.spend.totals.lock();
+        let mut t = self.totals.lock();
         match (real, self.worst) {
             (Some(usd), _) => {
                 t.spent_usd += usd;
@@ -146,14 +169,13 @@ impl Charge<'_> {
         }
     }
 
-    /// After an attempt: a success settles with its usage; an error status was not billed
-    /// (providers do not bill those); any other failure (a cut connection, an unreadable
-    /// body) may have been billed and keeps its worst case.
-    pub(crate) fn finish<T: Billed>(self, result: std::result::Result<&T, &Error>) {
-        match result {
-            Ok(t) => self.settle(t.billed_usage()),
-            Err(Error::Api(_)) => self.not_billed(),
-            Err(_) => drop(self),
+    /// After a failed attempt: an error status was not billed (providers do not bill those);
+    /// any other failure (a cut connection, an unreadable body) may have been billed and
+    /// keeps its worst case. (A success settles through [`Billed::bill`].)
+    pub(crate) fn failed(self, err: &Error) {
+        match err {
+            Error::Api(_) => self.not_billed(),
+            _ => drop(self),
         }
     }
 
@@ -166,13 +188,13 @@ impl Charge<'_> {
     }
 }
 
-impl Drop for Charge<'_> {
+impl Drop for Charge {
     fn drop(&mut self) {
         // Unsettled: the answer may have been billed (a cut connection, an unreadable body).
         // Its worst case stays reserved (the hold's drop) and is counted as estimated.
         if !self.done {
             if let Some(worst) = self.worst {
-                self.spend.totals.lock().estimated_usd += worst;
+                self.totals.lock().estimated_usd += worst;
             }
         }
     }

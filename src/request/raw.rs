@@ -30,7 +30,7 @@ impl RawResponse {
 
 impl crate::budget::Billed for RawResponse {
     /// A raw answer is not read: its cost is counted at its worst case.
-    fn billed_usage(&self) -> Option<&crate::types::Usage> {
-        None
+    fn bill(&mut self, charge: crate::budget::Charge) {
+        charge.settle(None);
     }
 }

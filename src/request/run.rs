@@ -87,8 +87,11 @@ impl Engine {
             let sent = self.clock.now();
             metrics.admitted(sent.saturating_duration_since(asked), [c.tokens, c.input, c.output]);
             *attempts = n + 1;
-            let outcome = self.attempt(call, permit, &mut on_success);
-            charge.finish(outcome.as_ref().map_err(|f| &f.0));
+            let mut outcome = self.attempt(call, permit, &mut on_success);
+            match &mut outcome {
+                Ok(t) => t.bill(charge),
+                Err(failed) => charge.failed(&failed.0),
+            }
             let latency = self.clock.now().saturating_duration_since(sent);
             let (err, info) = match outcome {
                 Ok(t) => {

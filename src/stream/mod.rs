@@ -11,6 +11,7 @@ use std::collections::VecDeque;
 use std::io::{self, BufReader, Read};
 use std::time::Duration;
 
+use crate::budget::Charge;
 use crate::error::{redact, Error, Result};
 use crate::limit::limiter::Permit;
 use crate::provider::cost;
@@ -58,6 +59,9 @@ pub struct ChatStream {
     replay: Option<VecDeque<ChatCompletionChunk>>,
     /// Keeps the chunks for the response cache, handed over when the stream completes.
     recorder: Option<Recorder>,
+    /// The attempt's money, settled with the reported usage when the stream completes (kept
+    /// at its worst case when it breaks or is dropped early).
+    charge: Option<Charge>,
 }
 
 /// Called with the request id and every chunk of a stream that completed normally.
@@ -117,6 +121,7 @@ impl ChatStream {
             finished: false,
             replay: None,
             recorder: None,
+            charge: None,
         }
     }
 
@@ -144,6 +149,7 @@ impl ChatStream {
             finished: false,
             replay: Some(chunks.into()),
             recorder: None,
+            charge: None,
         }
     }
 
@@ -204,8 +210,21 @@ impl ChatStream {
 
     /// Ends the stream: settles the limiter with the real usage, or the best estimate when
     /// the stream broke before reporting it, and frees the slot. Runs at most once.
+    /// Keeps the attempt's charge until the stream ends (see [`Billed`](crate::budget::Billed)).
+    pub(crate) fn hold_charge(&mut self, charge: Charge) {
+        self.charge = Some(charge);
+    }
+
     fn finish(&mut self) {
         self.finished = true;
+        if let Some(charge) = self.charge.take() {
+            // Only a completed stream's usage is the provider's bill; a broken one may have
+            // been billed for more than was seen, so it keeps its worst case.
+            match self.usage.filter(|_| self.completed) {
+                Some(u) => charge.settle(Some(&u)),
+                None => drop(charge),
+            }
+        }
         if let Some(mut permit) = self.permit.take() {
             if let Some(u) = self.usage {
                 permit.reported(u.prompt_tokens, u.completion_tokens); // the provider's own figures
