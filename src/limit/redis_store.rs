@@ -135,7 +135,8 @@ impl RedisStore {
     /// Marks Redis down (dropping pooled connections, which are likely dead too) and says so.
     fn failed(&self, e: &redis::RedisError) -> String {
         // Only the error's kind and detail: never the URL, which may hold a password.
-        let msg = redact_url(&format!("Redis limit store unavailable: {e}"), &self.settings.url);
+        let detail = redact_url(&e.to_string(), &self.settings.url);
+        let msg = format!("Redis limit store unavailable: {detail}");
         self.pool.lock().clear();
         let mut h = self.health.lock();
         h.down_until = Some(Instant::now() + self.settings.retry_interval);
@@ -145,7 +146,7 @@ impl RedisStore {
                 RedisFailurePolicy::FallbackLocal => "limiting locally until it answers again",
                 RedisFailurePolicy::Fail => "failing requests until it answers again",
             };
-            log::warn!(target: "chat_limiter::store", "Redis limit store unreachable: {msg}; {then}");
+            log::warn!(target: "chat_limiter::store", "Redis limit store unreachable ({detail}); {then}");
         }
         msg
     }
