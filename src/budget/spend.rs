@@ -10,24 +10,18 @@ use super::{Budget, BudgetSnapshot, Hold};
 use crate::error::{Error, Result};
 use crate::pricing::PriceTable;
 use crate::provider_id::Provider;
-use crate::stream::ChatStream;
 use crate::types::{ChatCompletionResponse, Usage};
 
 /// What a successful answer does with its attempt's [`Charge`].
 pub(crate) trait Billed {
     /// Settles `charge` with the usage the answer reports, or keeps it until the usage is
-    /// known (a stream settles when it ends; see [`ChatStream`]).
+    /// known (a stream settles when it ends; its impl is in `src/stream/`).
     fn bill(&mut self, charge: Charge);
 }
 
 impl Billed for ChatCompletionResponse {
     fn bill(&mut self, charge: Charge) {
         charge.settle(self.usage.as_ref());
-    }
-}
-impl Billed for ChatStream {
-    fn bill(&mut self, charge: Charge) {
-        self.hold_charge(charge);
     }
 }
 

@@ -210,11 +210,6 @@ impl ChatStream {
 
     /// Ends the stream: settles the limiter with the real usage, or the best estimate when
     /// the stream broke before reporting it, and frees the slot. Runs at most once.
-    /// Keeps the attempt's charge until the stream ends (see [`Billed`](crate::budget::Billed)).
-    pub(crate) fn hold_charge(&mut self, charge: Charge) {
-        self.charge = Some(charge);
-    }
-
     fn finish(&mut self) {
         self.finished = true;
         if let Some(charge) = self.charge.take() {
@@ -357,6 +352,13 @@ impl Iterator for ChatStream {
 }
 
 impl std::iter::FusedIterator for ChatStream {}
+
+/// A stream keeps its attempt's charge until it ends, and settles it then (see `finish`).
+impl crate::budget::Billed for ChatStream {
+    fn bill(&mut self, charge: Charge) {
+        self.charge = Some(charge);
+    }
+}
 
 impl Drop for ChatStream {
     fn drop(&mut self) {
