@@ -85,14 +85,8 @@ pub(crate) fn results(engine: &Engine, info: &BatchInfo) -> Result<Vec<ItemResul
         .filter(|p| p.starts_with('/'))
         .map(str::to_string)
         .unwrap_or(standard);
-    let mut reader = std::io::BufReader::new(engine.direct_download(&path)?);
     let mut out = Vec::new();
-    let mut line = Vec::new();
-    while engine.read_line(&mut reader, &mut line)?.is_some() {
-        if !line.trim_ascii().is_empty() {
-            out.push(result_line(engine, &parse::json(&line)?)?);
-        }
-    }
+    parse::read_results(engine, &path, &mut out, result_line)?;
     Ok(out)
 }
 

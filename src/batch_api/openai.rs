@@ -102,13 +102,7 @@ pub(crate) fn results(engine: &Engine, info: &BatchInfo) -> Result<Vec<ItemResul
     let mut out = Vec::new();
     for file in [&info.output_file_id, &info.error_file_id].into_iter().flatten() {
         let path = format!("/files/{}/content", parse::path_id(file)?);
-        let mut reader = std::io::BufReader::new(engine.direct_download(&path)?);
-        let mut line = Vec::new();
-        while engine.read_line(&mut reader, &mut line)?.is_some() {
-            if !line.trim_ascii().is_empty() {
-                out.push(result_line(engine, &parse::json(&line)?)?);
-            }
-        }
+        parse::read_results(engine, &path, &mut out, result_line)?;
     }
     Ok(out)
 }

@@ -7,6 +7,24 @@ use super::types::{BatchFailure, BatchInfo, BatchStatus, ItemOutcome, RequestCou
 use crate::provider_id::Provider;
 use crate::request::Engine;
 
+/// Downloads the JSONL results at `path`, line by line (a timeout between reads, never the
+/// whole file in memory), reading each non-blank line with `one` into `out`.
+pub(crate) fn read_results(
+    engine: &Engine,
+    path: &str,
+    out: &mut Vec<super::types::ItemResult>,
+    one: fn(&Engine, &Value) -> Result<super::types::ItemResult, BatchError>,
+) -> Result<(), BatchError> {
+    let mut reader = std::io::BufReader::new(engine.direct_download(path)?);
+    let mut line = Vec::new();
+    while engine.read_line(&mut reader, &mut line)?.is_some() {
+        if !line.trim_ascii().is_empty() {
+            out.push(one(engine, &json(&line)?)?);
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn invalid(what: &str) -> BatchError {
     BatchError::InvalidResponse(what.to_string())
 }
