@@ -352,13 +352,16 @@ impl ModelLimiter {
 
     /// Offers a request limit known from elsewhere than a response (OpenRouter's `GET /key`
     /// hint): taken once, and only while the model has no request bucket.
-    pub(crate) fn hint_requests(&self, limit: u64, window: Duration) {
+    /// Once the source has answered, the model asks no more, hint or not (`None`).
+    pub(crate) fn hint_requests(&self, hint: Option<(u64, Duration)>) {
         if self.hinted.swap(true, Ordering::Relaxed) {
             return;
         }
-        let mut st = self.state.lock();
-        st.hint_requests(limit, window, self.clock.now());
-        self.head_cv.notify_all();
+        if let Some((limit, window)) = hint {
+            let mut st = self.state.lock();
+            st.hint_requests(limit, window, self.clock.now());
+            self.head_cv.notify_all();
+        }
     }
 
     /// Pauses the whole queue for `d` (a 429 for this model).

@@ -96,14 +96,15 @@ impl Engine {
         Ok(())
     }
 
-    /// The key's deprecated `rate_limit` (requests per interval) from the last `GET /key`,
-    /// when the credit check fetched one that states a limit (`-1` means none).
-    pub(super) fn key_rate_hint(&self) -> Option<(u64, Duration)> {
+    /// The key's deprecated `rate_limit` (requests per interval) from the last `GET /key`:
+    /// `None` until the credit check has read the key, then the hint, if the key states one
+    /// (`-1` means none).
+    pub(super) fn key_rate_hint(&self) -> Option<Option<(u64, Duration)>> {
         let credits = self.credits.as_ref()?;
         let c = credits.cache.lock();
         let info = c.fetched.as_ref()?.1.as_ref()?;
-        Some((info.rate_limit_requests?, info.rate_limit_interval?))
-            .filter(|(n, w)| *n > 0 && !w.is_zero())
+        let hint = info.rate_limit_requests.zip(info.rate_limit_interval);
+        Some(hint.filter(|(n, w)| *n > 0 && !w.is_zero()))
     }
 
     /// A 402: the key is out of credit until a refresh shows otherwise.

@@ -68,9 +68,9 @@ impl Engine {
     where
         T: Billed,
     {
-        if let Some((limit, window)) = model.wants_hint().then(|| self.key_rate_hint()).flatten() {
+        if let Some(hint) = model.wants_hint().then(|| self.key_rate_hint()).flatten() {
             // OpenRouter's successes carry no limits: its key's hint is the only start.
-            model.hint_requests(limit, window);
+            model.hint_requests(hint);
         }
         let metrics = model.metrics();
         let mut front = false;
