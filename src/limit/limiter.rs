@@ -351,8 +351,7 @@ impl ModelLimiter {
     }
 
     /// Offers a request limit known from elsewhere than a response (OpenRouter's `GET /key`
-    /// hint): taken once, and only while the model has no request bucket.
-    /// Once the source has answered, the model asks no more, hint or not (`None`).
+    /// hint, `None` when it states none): offered once, taken only with no request bucket.
     pub(crate) fn hint_requests(&self, hint: Option<(u64, Duration)>) {
         if self.hinted.swap(true, Ordering::Relaxed) {
             return;
