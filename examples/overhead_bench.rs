@@ -3,7 +3,11 @@
 //! ```text
 //! cargo run --release --example overhead_bench            # 4,000 requests per measurement
 //! cargo run --release --example overhead_bench -- 20000   # more requests, steadier figures
+//! cargo run --release --example overhead_bench -- 50000 --only 1 --threads 8   # one client, to profile
 //! ```
+//!
+//! `--only I` runs client I alone (0 raw ureq, 1 no limits, 2 limits configured) at the
+//! `--threads` given (default 8) and prints its figures: the form to run under `perf record`.
 //!
 //! The server is the emulator with no limits and no latency, in a child process (this example
 //! run with `--serve`), so the process's own CPU time and context switches (`getrusage`) are
@@ -17,6 +21,29 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chat_limiter::{ChatCompletionRequest, ChatLimiter, Message, Provider};
+
+/// Counts the process's heap allocations, so the table can show them per request.
+struct Counting;
+
+static ALLOCS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+// SAFETY: every call is forwarded unchanged to the system allocator.
+unsafe impl std::alloc::GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new: usize) -> *mut u8 {
+        ALLOCS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        unsafe { std::alloc::System.realloc(ptr, layout, new) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
 
 const MODEL: &str = "gpt-4o-mini";
 const THREADS: [usize; 4] = [1, 8, 64, 256];
@@ -37,11 +64,13 @@ struct Sample {
     rate: f64,
     cpu_us: f64,
     switches: f64,
+    allocs: f64,
 }
 
 fn measure(threads: usize, total: usize, one: &(dyn Fn() + Sync)) -> Sample {
     let per = total.div_ceil(threads);
     let (cpu0, sw0) = usage();
+    let a0 = ALLOCS.load(std::sync::atomic::Ordering::Relaxed);
     let t0 = Instant::now();
     std::thread::scope(|s| {
         for _ in 0..threads {
@@ -50,11 +79,13 @@ fn measure(threads: usize, total: usize, one: &(dyn Fn() + Sync)) -> Sample {
     });
     let wall = t0.elapsed().as_secs_f64();
     let (cpu1, sw1) = usage();
+    let a1 = ALLOCS.load(std::sync::atomic::Ordering::Relaxed);
     let n = (per * threads) as f64;
     Sample {
         rate: n / wall,
         cpu_us: (cpu1 - cpu0).as_secs_f64() * 1e6 / n,
         switches: (sw1 - sw0) as f64 / n,
+        allocs: (a1 - a0) as f64 / n,
     }
 }
 
@@ -83,6 +114,12 @@ fn main() {
         return serve();
     }
     let total: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(4000);
+    let flag = |name: &str| -> Option<usize> {
+        let at = args.iter().position(|a| a == name)?;
+        args.get(at + 1).and_then(|v| v.parse().ok())
+    };
+    let only = flag("--only");
+    let only_threads = flag("--threads").unwrap_or(8);
     let mut child = Command::new(&args[0])
         .arg("--serve")
         .stdout(Stdio::piped())
@@ -133,13 +170,27 @@ fn main() {
         ("chat_completion, no limits configured", &|| call(&unconfigured)),
         ("chat_completion, limits configured", &|| call(&configured)),
     ];
+    if let Some(i) = only {
+        let (name, f) = clients.get(i).expect("--only takes 0, 1 or 2");
+        measure(only_threads, 200, *f);
+        let s = measure(only_threads, total, *f);
+        println!(
+            "{name}, {only_threads} threads: {:.0} req/s, {:.0} CPU µs/req, {:.1} switches/req, \
+             {:.0} allocations/req",
+            s.rate, s.cpu_us, s.switches, s.allocs
+        );
+        return;
+    }
     // Warm up connections and caches.
     for (_, f) in &clients {
         measure(8, 200, *f);
     }
     println!("{total} requests per measurement, median of {ROUNDS} interleaved rounds\n");
-    println!("| threads | client | req/s | ratio to raw | CPU µs/req | context switches/req |");
-    println!("|---|---|---|---|---|---|");
+    println!(
+        "| threads | client | req/s | ratio to raw | CPU µs/req | context switches/req | \
+         allocations/req |"
+    );
+    println!("|---|---|---|---|---|---|---|");
     for threads in THREADS {
         let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); clients.len()];
         for _ in 0..ROUNDS {
@@ -152,8 +203,9 @@ fn main() {
             let rate = median(samples[i].iter().map(|s| s.rate).collect());
             let cpu = median(samples[i].iter().map(|s| s.cpu_us).collect());
             let sw = median(samples[i].iter().map(|s| s.switches).collect());
+            let allocs = median(samples[i].iter().map(|s| s.allocs).collect());
             println!(
-                "| {threads} | {name} | {rate:.0} | {:.2} | {cpu:.0} | {sw:.1} |",
+                "| {threads} | {name} | {rate:.0} | {:.2} | {cpu:.0} | {sw:.1} | {allocs:.0} |",
                 rate / raw_rate
             );
         }

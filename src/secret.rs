@@ -1,15 +1,32 @@
 //! The API key, kept out of every `Debug`, `Display`, error and log.
 
+use std::collections::HashSet;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::{Arc, OnceLock};
 
 /// An API key. Its `Debug` shows only that a key is set; nothing in the crate prints it.
-#[derive(Clone, PartialEq, Eq)]
-pub(crate) struct ApiKey(String);
+#[derive(Clone)]
+pub(crate) struct ApiKey(String, OnceLock<Arc<Redactor>>);
+
+impl PartialEq for ApiKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl Eq for ApiKey {}
 
 impl ApiKey {
     /// Wraps a key; surrounding white space (a pasted newline) is removed.
     pub(crate) fn new(key: impl Into<String>) -> Self {
-        ApiKey(key.into().trim().to_string())
+        ApiKey(key.into().trim().to_string(), OnceLock::new())
+    }
+
+    /// `text` without the key in any form (see [`crate::error::redact`]), with the key's
+    /// redaction patterns built on first use and kept.
+    pub(crate) fn redact(&self, text: &str) -> String {
+        self.1.get_or_init(|| Arc::new(Redactor::new(&self.0))).redact(text)
     }
 
     /// The key itself, for the auth header and for redaction only.
@@ -43,62 +60,121 @@ impl fmt::Debug for ApiKey {
 
 /// The shortest run of a key's characters that redaction removes wherever it appears.
 pub(crate) const MIN_RUN: usize = 12;
+// A window and its length must fit the `u128` a `WindowSet` packs it into.
+const _: () = assert!(MIN_RUN < 16);
 
 /// See [`crate::error::redact`].
 pub(crate) fn redact_forms(text: &str, secret: &str) -> String {
     if secret.len() < 4 || text.is_empty() {
         return text.to_string();
     }
-    let forms = encoded_forms(secret.as_bytes());
-    // Every window of MIN_RUN bytes of every form (the whole form when shorter), lower-cased.
-    let mut windows: std::collections::HashSet<Vec<u8>> = std::collections::HashSet::new();
-    let mut sizes: Vec<usize> = Vec::new();
-    for f in &forms {
-        let f = f.to_ascii_lowercase();
-        let w = f.len().min(MIN_RUN);
-        if w < 4 {
-            continue;
-        }
-        if !sizes.contains(&w) {
-            sizes.push(w);
-        }
-        for win in f.windows(w) {
-            windows.insert(win.to_vec());
+    Redactor::new(secret).redact(text)
+}
+
+/// What redaction looks for, worked out once per key: every window of [`MIN_RUN`] bytes of
+/// every encoded form (the whole form when shorter), lower-cased. Building it costs far more
+/// than scanning a short text with it, so the request path keeps one per key
+/// ([`ApiKey::redact`]) rather than building it for every response's request id.
+#[derive(Default)]
+pub(crate) struct Redactor {
+    windows: WindowSet,
+    sizes: Vec<usize>,
+    /// The key's own windows, lower-cased, for the percent-decoded scan.
+    key_runs: WindowSet,
+    key_run: usize,
+}
+
+/// Windows of at most [`MIN_RUN`] (< 16) bytes, each packed into a `u128` with its length,
+/// behind a multiplicative hash: a lookup per byte of every response's request id must cost
+/// nanoseconds, and the keys are the crate's own (no hash flooding to defend against).
+type WindowSet = HashSet<u128, BuildHasherDefault<PackedHasher>>;
+
+fn pack(window: &[u8]) -> u128 {
+    window.iter().fold(window.len() as u128, |acc, &b| (acc << 8) | u128::from(b))
+}
+
+/// Hashes the one `u128` a [`WindowSet`] holds.
+#[derive(Default)]
+pub(crate) struct PackedHasher(u64);
+
+impl Hasher for PackedHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
         }
     }
-    let lower = text.as_bytes().to_ascii_lowercase();
-    let mut hit = vec![false; lower.len()];
-    for &w in &sizes {
-        for (i, win) in lower.windows(w).enumerate() {
-            if windows.contains(win) {
-                hit[i..i + w].iter_mut().for_each(|h| *h = true);
+    fn write_u128(&mut self, n: u128) {
+        let folded = (n as u64) ^ ((n >> 64) as u64).rotate_left(29);
+        self.0 = (self.0 ^ folded).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.0 ^= self.0 >> 32;
+    }
+}
+
+impl Redactor {
+    fn new(secret: &str) -> Self {
+        let mut r = Redactor::default();
+        if secret.len() < 4 {
+            return r; // too short to redact without destroying every text
+        }
+        for f in encoded_forms(secret.as_bytes()) {
+            let f = f.to_ascii_lowercase();
+            let w = f.len().min(MIN_RUN);
+            if w < 4 {
+                continue;
+            }
+            if !r.sizes.contains(&w) {
+                r.sizes.push(w);
+            }
+            r.windows.extend(f.windows(w).map(pack));
+        }
+        let key = secret.as_bytes().to_ascii_lowercase();
+        r.key_run = key.len().min(MIN_RUN);
+        r.key_runs = key.windows(r.key_run).map(pack).collect();
+        r
+    }
+
+    /// `text` with every run of the key, in any of its forms, replaced by `[REDACTED]`.
+    fn redact(&self, text: &str) -> String {
+        if self.sizes.is_empty() || text.is_empty() {
+            return text.to_string();
+        }
+        let lower = text.as_bytes().to_ascii_lowercase();
+        let mut hit = vec![false; lower.len()];
+        for &w in &self.sizes {
+            for (i, win) in lower.windows(w).enumerate() {
+                if self.windows.contains(&pack(win)) {
+                    hit[i..i + w].iter_mut().for_each(|h| *h = true);
+                }
             }
         }
-    }
-    percent_decoded_hits(text.as_bytes(), &secret.as_bytes().to_ascii_lowercase(), &mut hit);
-    if !hit.contains(&true) {
-        return text.to_string();
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut in_run = false;
-    for (i, ch) in text.char_indices() {
-        // A character is redacted when any of its bytes is.
-        if hit[i..i + ch.len_utf8()].contains(&true) {
-            if !in_run {
-                out.push_str("[REDACTED]");
-            }
-            in_run = true;
-        } else {
-            out.push(ch);
-            in_run = false;
+        percent_decoded_hits(text.as_bytes(), &self.key_runs, self.key_run, &mut hit);
+        if !hit.contains(&true) {
+            return text.to_string();
         }
+        let mut out = String::with_capacity(text.len());
+        let mut in_run = false;
+        for (i, ch) in text.char_indices() {
+            // A character is redacted when any of its bytes is.
+            if hit[i..i + ch.len_utf8()].contains(&true) {
+                if !in_run {
+                    out.push_str("[REDACTED]");
+                }
+                in_run = true;
+            } else {
+                out.push(ch);
+                in_run = false;
+            }
+        }
+        out
     }
-    out
 }
 
 /// Marks the bytes of `text` that, once `%XX` escapes are decoded (any mix of escaped and
 /// plain bytes, as encoders differ on what they escape), spell a run of the key.
-fn percent_decoded_hits(text: &[u8], key: &[u8], hit: &mut [bool]) {
+fn percent_decoded_hits(text: &[u8], runs: &WindowSet, w: usize, hit: &mut [bool]) {
     let hex = |b: u8| (b as char).to_digit(16);
     let (mut decoded, mut origin) = (Vec::new(), Vec::new());
     let mut i = 0;
@@ -119,13 +195,11 @@ fn percent_decoded_hits(text: &[u8], key: &[u8], hit: &mut [bool]) {
             }
         }
     }
-    let w = key.len().min(MIN_RUN);
     if origin.len() == text.len() || w < 4 {
         return; // nothing was escaped: the plain forms already covered it
     }
-    let runs: std::collections::HashSet<&[u8]> = key.windows(w).collect();
     for (j, win) in decoded.windows(w).enumerate() {
-        if runs.contains(win) {
+        if runs.contains(&pack(win)) {
             for &(start, len) in &origin[j..j + w] {
                 hit[start..start + len].iter_mut().for_each(|h| *h = true);
             }

@@ -129,7 +129,8 @@ impl ModelPrice {
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct PriceTable {
-    prices: HashMap<(Provider, String), ModelPrice>,
+    /// Per provider, per model: looked up by `&str` on every request, with no allocation.
+    prices: HashMap<Provider, HashMap<String, ModelPrice>>,
     as_of: Option<String>,
 }
 
@@ -155,23 +156,25 @@ impl PriceTable {
 
     /// Number of models priced.
     pub fn len(&self) -> usize {
-        self.prices.len()
+        self.prices.values().map(HashMap::len).sum()
     }
 
     /// Whether no model is priced.
     pub fn is_empty(&self) -> bool {
-        self.prices.is_empty()
+        self.len() == 0
     }
 
     /// Sets (or replaces) the prices of one model.
     pub fn insert(&mut self, provider: Provider, model: impl Into<String>, price: ModelPrice) {
-        self.prices.insert((provider, model.into()), price);
+        self.prices.entry(provider).or_default().insert(model.into(), price);
     }
 
     /// Adds every price of `other`, replacing those of the same provider and model; its date
     /// wins when it has one.
     pub fn merge(&mut self, other: PriceTable) {
-        self.prices.extend(other.prices);
+        for (provider, models) in other.prices {
+            self.prices.entry(provider).or_default().extend(models);
+        }
         if other.as_of.is_some() {
             self.as_of = other.as_of;
         }
@@ -180,17 +183,17 @@ impl PriceTable {
     /// The prices of `model` at `provider`: the exact name, then the name without a dated
     /// snapshot suffix.
     pub fn lookup(&self, provider: Provider, model: &str) -> Option<&ModelPrice> {
-        let exact = self.prices.get(&(provider, model.to_string()));
-        exact.or_else(|| {
-            let base = matching::undated(model)?;
-            self.prices.get(&(provider, base.to_string()))
-        })
+        let models = self.prices.get(&provider)?;
+        models.get(model).or_else(|| models.get(matching::undated(model)?))
     }
 
     /// Every priced model, sorted by provider and name.
     pub fn models(&self) -> Vec<(Provider, &str, &ModelPrice)> {
-        let mut v: Vec<_> =
-            self.prices.iter().map(|((p, m), price)| (*p, m.as_str(), price)).collect();
+        let mut v: Vec<_> = self
+            .prices
+            .iter()
+            .flat_map(|(p, models)| models.iter().map(|(m, price)| (*p, m.as_str(), price)))
+            .collect();
         v.sort_by(|a, b| (a.0.as_str(), a.1).cmp(&(b.0.as_str(), b.1)));
         v
     }

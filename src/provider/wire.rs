@@ -15,6 +15,7 @@ use crate::provider::headers::header_str;
 use crate::provider::sse::SseEvent;
 use crate::provider::{anthropic, openai, openai_responses, openrouter};
 use crate::provider_id::Provider;
+use crate::secret::ApiKey;
 use crate::types::{ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse};
 
 /// The chat endpoint, appended to the base URL (`https://api.openai.com/v1` + `/chat/completions`).
@@ -105,7 +106,7 @@ pub(crate) fn parse_rate_limits(
 /// The request id header: `x-request-id` (OpenAI), `request-id` (Anthropic), `x-generation-id`
 /// (OpenRouter); `x-request-id` as a fallback for proxies in front of any of them. Redacted and
 /// shortened like a message: a proxy may echo anything there, the key included.
-pub(crate) fn request_id(p: Provider, headers: &HeaderMap, api_key: &str) -> Option<String> {
+pub(crate) fn request_id(p: Provider, headers: &HeaderMap, key: &ApiKey) -> Option<String> {
     let primary = match p {
         Provider::OpenAI => "x-request-id",
         Provider::Anthropic => "request-id",
@@ -113,7 +114,7 @@ pub(crate) fn request_id(p: Provider, headers: &HeaderMap, api_key: &str) -> Opt
     };
     header_str(headers, primary)
         .or_else(|| header_str(headers, "x-request-id"))
-        .map(|id| crate::provider::api_error::clean_message(id, api_key))
+        .map(|id| crate::provider::api_error::clean_message_with(id, |t| key.redact(t)))
 }
 
 /// What one SSE event means for the caller.

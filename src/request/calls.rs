@@ -34,7 +34,7 @@ impl Engine {
         let p = self.provider;
         let response = self.run(call, policy, attempts, |resp, mut permit| {
             let body = read_body(resp.body, MAX_BODY).map_err(|e| self.read_error(&e))?;
-            let request_id = wire::request_id(p, &resp.headers, self.key.expose());
+            let request_id = wire::request_id(p, &resp.headers, &self.key);
             let key = self.key.expose();
             let parsed = match call.api {
                 OpenAiApi::Responses => {
@@ -83,7 +83,7 @@ impl Engine {
         let p = self.provider;
         let stream = self.run(&call, &self.policy, &mut 0, |resp, permit| {
             Ok(ChatStream::new(StreamStart {
-                request_id: wire::request_id(p, &resp.headers, self.key.expose()),
+                request_id: wire::request_id(p, &resp.headers, &self.key),
                 body: resp.body,
                 responses: call.api == OpenAiApi::Responses,
                 permit,

@@ -42,6 +42,9 @@ pub(crate) struct Engine {
     provider: Provider,
     model: Option<String>,
     key: ApiKey,
+    /// The auth and fixed headers every request sends, built once (they hold the key: never
+    /// printed; `Engine` has no `Debug`).
+    auth: Vec<(&'static str, String)>,
     /// The resolved configuration: provider and base URL are set.
     config: Config,
     base_url: String,
@@ -79,10 +82,12 @@ impl Engine {
         let base_url = c.base_url.clone().unwrap_or_else(|| p.provider.default_base_url().into());
         let credits =
             (c.check_credits && p.provider == Provider::OpenRouter).then(credits::Credits::default);
+        let auth = crate::provider::wire::auth_headers(p.provider, p.key.expose());
         Engine {
             provider: p.provider,
             model: p.model,
             key: p.key,
+            auth,
             config: p.config,
             base_url,
             transport: p.transport,

@@ -224,8 +224,9 @@ impl Engine {
         content_type: Option<&str>,
         timeout: Timeout,
     ) -> Result<HttpResponse> {
-        let auth = wire::auth_headers(self.provider, self.key.expose());
-        let mut headers: Vec<(&str, &str)> = auth.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let mut headers: Vec<(&str, &str)> =
+            Vec::with_capacity(self.auth.len() + self.config.headers.len() + 1);
+        headers.extend(self.auth.iter().map(|(k, v)| (*k, v.as_str())));
         if let Some(ct) = content_type {
             headers.retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
             headers.push(("content-type", ct));

@@ -14,18 +14,26 @@ use crate::provider::timestamp::parse_rfc3339;
 /// Reads the headers of any Anthropic response, success or error.
 pub(crate) fn parse_rate_limits(headers: &HeaderMap, now: SystemTime) -> RateLimitInfo {
     let reference = server_now(headers, now);
-    let dim = |name: &str| DimensionInfo {
-        limit: header_u64(headers, &format!("anthropic-ratelimit-{name}-limit")),
-        remaining: header_u64(headers, &format!("anthropic-ratelimit-{name}-remaining")),
-        reset: header_str(headers, &format!("anthropic-ratelimit-{name}-reset"))
-            .and_then(parse_rfc3339)
-            .map(|at| until(at, reference)),
+    // A dimension's three header names, spelled out at compile time (read on every response).
+    macro_rules! names {
+        ($name:literal) => {
+            [
+                concat!("anthropic-ratelimit-", $name, "-limit"),
+                concat!("anthropic-ratelimit-", $name, "-remaining"),
+                concat!("anthropic-ratelimit-", $name, "-reset"),
+            ]
+        };
+    }
+    let dim = |[limit, remaining, reset]: [&str; 3]| DimensionInfo {
+        limit: header_u64(headers, limit),
+        remaining: header_u64(headers, remaining),
+        reset: header_str(headers, reset).and_then(parse_rfc3339).map(|at| until(at, reference)),
     };
     RateLimitInfo {
-        requests: dim("requests"),
-        tokens: dim("tokens"),
-        input_tokens: dim("input-tokens"),
-        output_tokens: dim("output-tokens"),
+        requests: dim(names!("requests")),
+        tokens: dim(names!("tokens")),
+        input_tokens: dim(names!("input-tokens")),
+        output_tokens: dim(names!("output-tokens")),
         retry_after: standard_retry_after(headers, now),
         // RFC 3339 resets in whole seconds (docs/providers.md §2.5).
         reset_resolution: std::time::Duration::from_secs(1),

@@ -14,8 +14,8 @@ use crate::provider::headers::{header_go_duration, header_u64, standard_retry_af
 /// Reads the headers of any OpenAI response, success or error.
 pub(crate) fn parse_rate_limits(headers: &HeaderMap, now: SystemTime) -> RateLimitInfo {
     RateLimitInfo {
-        requests: dimension(headers, "requests"),
-        tokens: dimension(headers, "tokens"),
+        requests: dimension(headers, dim_names!("requests")),
+        tokens: dimension(headers, dim_names!("tokens")),
         retry_after: standard_retry_after(headers, now),
         // Go durations are printed truncated to whole milliseconds (docs/providers.md §1.6).
         reset_resolution: std::time::Duration::from_millis(1),
@@ -23,11 +23,23 @@ pub(crate) fn parse_rate_limits(headers: &HeaderMap, now: SystemTime) -> RateLim
     }
 }
 
-fn dimension(headers: &HeaderMap, name: &str) -> DimensionInfo {
+/// A dimension's three header names, spelled out at compile time (read on every response).
+macro_rules! dim_names {
+    ($name:literal) => {
+        [
+            concat!("x-ratelimit-limit-", $name),
+            concat!("x-ratelimit-remaining-", $name),
+            concat!("x-ratelimit-reset-", $name),
+        ]
+    };
+}
+use dim_names;
+
+fn dimension(headers: &HeaderMap, [limit, remaining, reset]: [&str; 3]) -> DimensionInfo {
     DimensionInfo {
-        limit: header_u64(headers, &format!("x-ratelimit-limit-{name}")),
-        remaining: header_u64(headers, &format!("x-ratelimit-remaining-{name}")),
-        reset: header_go_duration(headers, &format!("x-ratelimit-reset-{name}")),
+        limit: header_u64(headers, limit),
+        remaining: header_u64(headers, remaining),
+        reset: header_go_duration(headers, reset),
     }
 }
 
