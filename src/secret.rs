@@ -1,5 +1,6 @@
 //! The API key, kept out of every `Debug`, `Display`, error and log.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -25,7 +26,7 @@ impl ApiKey {
 
     /// `text` without the key in any form (see [`crate::error::redact`]), with the key's
     /// redaction patterns built on first use and kept.
-    pub(crate) fn redact(&self, text: &str) -> String {
+    pub(crate) fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
         self.1.get_or_init(|| Arc::new(Redactor::new(&self.0))).redact(text)
     }
 
@@ -68,7 +69,7 @@ pub(crate) fn redact_forms(text: &str, secret: &str) -> String {
     if secret.len() < 4 || text.is_empty() {
         return text.to_string();
     }
-    Redactor::new(secret).redact(text)
+    Redactor::new(secret).redact(text).into_owned()
 }
 
 /// What redaction looks for, worked out once per key: every window of [`MIN_RUN`] bytes of
@@ -89,8 +90,11 @@ pub(crate) struct Redactor {
 /// nanoseconds, and the keys are the crate's own (no hash flooding to defend against).
 type WindowSet = HashSet<u128, BuildHasherDefault<PackedHasher>>;
 
+/// A window, lower-cased as it is packed (so the text needs no lower-cased copy).
 fn pack(window: &[u8]) -> u128 {
-    window.iter().fold(window.len() as u128, |acc, &b| (acc << 8) | u128::from(b))
+    window
+        .iter()
+        .fold(window.len() as u128, |acc, &b| (acc << 8) | u128::from(b.to_ascii_lowercase()))
 }
 
 /// Hashes the one `u128` a [`WindowSet`] holds.
@@ -136,24 +140,25 @@ impl Redactor {
         r
     }
 
-    /// `text` with every run of the key, in any of its forms, replaced by `[REDACTED]`.
-    fn redact(&self, text: &str) -> String {
-        if self.sizes.is_empty() || text.is_empty() {
-            return text.to_string();
-        }
-        let lower = text.as_bytes().to_ascii_lowercase();
-        let mut hit = vec![false; lower.len()];
+    /// `text` with every run of the key, in any of its forms, replaced by `[REDACTED]`
+    /// (borrowed as it is when nothing matched: the common case costs no allocation).
+    fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let bytes = text.as_bytes();
+        let mut hit: Option<Vec<bool>> = None;
         for &w in &self.sizes {
-            for (i, win) in lower.windows(w).enumerate() {
+            for (i, win) in bytes.windows(w).enumerate() {
                 if self.windows.contains(&pack(win)) {
-                    hit[i..i + w].iter_mut().for_each(|h| *h = true);
+                    hit.get_or_insert_with(|| vec![false; bytes.len()])[i..i + w].fill(true);
                 }
             }
         }
-        percent_decoded_hits(text.as_bytes(), &self.key_runs, self.key_run, &mut hit);
-        if !hit.contains(&true) {
-            return text.to_string();
+        if !self.sizes.is_empty() && bytes.contains(&b'%') {
+            let h = hit.get_or_insert_with(|| vec![false; bytes.len()]);
+            percent_decoded_hits(bytes, &self.key_runs, self.key_run, h);
         }
+        let Some(hit) = hit.filter(|h| h.contains(&true)) else {
+            return Cow::Borrowed(text);
+        };
         let mut out = String::with_capacity(text.len());
         let mut in_run = false;
         for (i, ch) in text.char_indices() {
@@ -168,7 +173,7 @@ impl Redactor {
                 in_run = false;
             }
         }
-        out
+        Cow::Owned(out)
     }
 }
 

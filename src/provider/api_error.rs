@@ -78,12 +78,12 @@ pub(crate) fn should_retry_header(headers: &HeaderMap) -> Option<bool> {
 /// A provider message made safe to keep: the key removed first (so a cut can never leave part
 /// of it behind), then shortened.
 pub(crate) fn clean_message(msg: &str, api_key: &str) -> String {
-    clean_message_with(msg, |t| redact(t, api_key))
+    truncate(&redact(msg, api_key), MAX_MESSAGE_CHARS)
 }
 
 /// [`clean_message`] with the key's own prepared redaction (the request path's form).
-pub(crate) fn clean_message_with(msg: &str, redact: impl Fn(&str) -> String) -> String {
-    truncate(&redact(msg), MAX_MESSAGE_CHARS)
+pub(crate) fn clean_message_with(msg: &str, key: &crate::secret::ApiKey) -> String {
+    truncate(&key.redact(msg), MAX_MESSAGE_CHARS)
 }
 
 /// A short, redacted, single-line rendering of a body that is not a provider error object.

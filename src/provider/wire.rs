@@ -114,7 +114,7 @@ pub(crate) fn request_id(p: Provider, headers: &HeaderMap, key: &ApiKey) -> Opti
     };
     header_str(headers, primary)
         .or_else(|| header_str(headers, "x-request-id"))
-        .map(|id| crate::provider::api_error::clean_message_with(id, |t| key.redact(t)))
+        .map(|id| crate::provider::api_error::clean_message_with(id, key))
 }
 
 /// What one SSE event means for the caller.

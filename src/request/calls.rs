@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::run::{read_body, MAX_BODY};
+use super::run::{read_body_sized, MAX_BODY};
 use super::{Call, Engine, RawResponse};
 use crate::error::Result;
 use crate::openai_api::OpenAiApi;
@@ -33,7 +33,8 @@ impl Engine {
         }
         let p = self.provider;
         let response = self.run(call, policy, attempts, |resp, mut permit| {
-            let body = read_body(resp.body, MAX_BODY).map_err(|e| self.read_error(&e))?;
+            let body = read_body_sized(resp.body, MAX_BODY, Some(&resp.headers))
+                .map_err(|e| self.read_error(&e))?;
             let request_id = wire::request_id(p, &resp.headers, &self.key);
             let key = self.key.expose();
             let parsed = match call.api {
@@ -68,7 +69,8 @@ impl Engine {
                     (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())
                 })
                 .collect();
-            let body = read_body(resp.body, MAX_BODY).map_err(|e| self.read_error(&e))?;
+            let body = read_body_sized(resp.body, MAX_BODY, Some(&resp.headers))
+                .map_err(|e| self.read_error(&e))?;
             Ok(RawResponse { status: resp.status, headers, body })
         })
     }

@@ -275,7 +275,22 @@ impl Call {
 
 /// Reads a whole body, refusing one larger than `limit`.
 pub(super) fn read_body(body: Box<dyn Read + Send>, limit: u64) -> io::Result<Vec<u8>> {
-    let mut out = Vec::new();
+    read_body_sized(body, limit, None)
+}
+
+/// [`read_body`] into a buffer sized once from the answer's `Content-Length` (when it has one
+/// within `limit`), rather than grown by doubling from empty.
+pub(super) fn read_body_sized(
+    body: Box<dyn Read + Send>,
+    limit: u64,
+    headers: Option<&HeaderMap>,
+) -> io::Result<Vec<u8>> {
+    let declared = headers
+        .and_then(|h| h.get(ureq::http::header::CONTENT_LENGTH))
+        .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
+        .filter(|n| *n <= limit);
+    // One byte more than declared, so reading the end of the body needs no second allocation.
+    let mut out = Vec::with_capacity(declared.map_or(0, |n| n as usize + 1));
     body.take(limit + 1).read_to_end(&mut out)?;
     if out.len() as u64 > limit {
         return Err(io::Error::other(format!("the body is larger than {limit} bytes")));
