@@ -8,12 +8,15 @@
 //!   success, `X-RateLimit-*` only on 429s, `GET /key` reporting the interval;
 //! - `429-only 1 min`: an OpenAI-compatible server with 120 requests a minute that sends its
 //!   `x-ratelimit-*` headers only on 429s;
+//! - `429-only 10 s, 70`: the same dialect, 70 requests per 10 s: a limit just past a doubling
+//!   of the slow start's window, its worst case; and `429-only 10 s, 500`, a larger limit;
 //! - `anthropic cold, 529 first`: Anthropic whose first answer is a 529 with no headers;
 //! - `daily cap (fail)` and `daily cap (wait)`: 100 requests a day, hit mid-run; with
 //!   `LongWait::Fail` the run stops with every unsent line unsent, with `LongWait::Wait` it
 //!   pauses and says until when (the bench then stops it, a day being long).
 //!
-//! Run: `cargo run --release --example discovery_bench` (about four minutes).
+//! Run: `cargo run --release --example discovery_bench` (about four minutes); `-- NAME` runs
+//! only the rows whose name contains NAME.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -84,6 +87,33 @@ fn main() {
             stop_after: None,
         },
         Row {
+            // The same dialect with a limit just past a doubling of the slow start's window
+            // (62 requests in the first five round trips, 126 in six): the worst alignment.
+            name: "429-only 10 s, 70",
+            emulator: Emulator::openai()
+                .requests_per(70, Duration::from_secs(10))
+                .header_dialect(HeaderDialect::OnlyOn429),
+            provider: Provider::OpenAI,
+            model: "gpt-4o-mini",
+            items: 210,
+            bucket: (70.0, 10.0),
+            long_wait: LongWait::Wait,
+            stop_after: None,
+        },
+        Row {
+            // A larger limit: the window in flight when it is crossed is larger too.
+            name: "429-only 10 s, 500",
+            emulator: Emulator::openai()
+                .requests_per(500, Duration::from_secs(10))
+                .header_dialect(HeaderDialect::OnlyOn429),
+            provider: Provider::OpenAI,
+            model: "gpt-4o-mini",
+            items: 1500,
+            bucket: (500.0, 10.0),
+            long_wait: LongWait::Wait,
+            stop_after: None,
+        },
+        Row {
             name: "anthropic cold, 529 first",
             emulator: Emulator::anthropic().rpm(100).first_faults(vec![FaultKind::Status529]),
             provider: Provider::Anthropic,
@@ -116,8 +146,12 @@ fn main() {
     ];
     println!("| case | answered | unsent | ideal s | wall s | efficiency | 429s | 429s % |");
     println!("|---|---|---|---|---|---|---|---|");
+    // `-- NAME` runs only the rows whose name contains NAME.
+    let only = std::env::args().nth(1);
     for row in rows {
-        run(row);
+        if only.as_deref().is_none_or(|o| row.name.contains(o)) {
+            run(row);
+        }
     }
     for w in WARNINGS.lock().unwrap().iter() {
         println!("\nlogged: {w}");
