@@ -3,24 +3,35 @@
 //! chunks of a completed stream, replayed in order.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::types::{
-    ChatCompletionChunk, ChatCompletionResponse, MessageRole, ToolCallDelta, Usage,
+    ChatCompletionChunk, ChatCompletionResponse, MessageRole, RawJson, ToolCallDelta, Usage,
 };
 
 /// Reads a stored body back into a response: the parser of the call's wire.
 pub(crate) type Parse<'a> = &'a dyn Fn(&[u8], Option<String>) -> Result<ChatCompletionResponse>;
 
-/// An entry's value.
-#[derive(Debug, Serialize, Deserialize)]
+/// An entry's value: `{"kind": "response", "request_id": ..., "body": {...}}` or
+/// `{"kind": "stream", "request_id": ..., "chunks": [...]}`. Written by serde's internal
+/// tagging, read through [`Fields`] (an internally tagged enum buffers its content, and a
+/// buffered body could not be read as the verbatim [`RawJson`]).
+#[derive(Debug, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub(crate) enum Stored {
-    /// A chat completion: the provider's body and the request id header.
-    Response { request_id: Option<String>, body: Value },
+    /// A chat completion: the provider's body, byte for byte, and the request id header.
+    Response { request_id: Option<String>, body: RawJson },
     /// A completed stream's chunks.
     Stream { request_id: Option<String>, chunks: Vec<StoredChunk> },
+}
+
+/// Every field of either kind of value, as [`Stored::from_bytes`] reads them.
+#[derive(Deserialize)]
+struct Fields {
+    kind: String,
+    request_id: Option<String>,
+    body: Option<RawJson>,
+    chunks: Option<Vec<StoredChunk>>,
 }
 
 /// One chunk of a stored stream.
@@ -120,7 +131,15 @@ impl Stored {
 
     /// Reads a value back.
     pub(crate) fn from_bytes(bytes: &[u8]) -> Result<Stored> {
-        serde_json::from_slice(bytes).map_err(unreadable)
+        let f: Fields = serde_json::from_slice(bytes).map_err(unreadable)?;
+        match (f.kind.as_str(), f.body, f.chunks) {
+            ("response", Some(body), _) => Ok(Stored::Response { request_id: f.request_id, body }),
+            ("stream", _, Some(chunks)) => Ok(Stored::Stream { request_id: f.request_id, chunks }),
+            (kind @ ("response" | "stream"), ..) => {
+                Err(unreadable(format!("a `{kind}` value without its data")))
+            }
+            (kind, ..) => Err(unreadable(format!("an unknown kind of value, `{kind}`"))),
+        }
     }
 
     /// The response of a stored chat completion, read back by `parse` (the parser of the
@@ -129,8 +148,7 @@ impl Stored {
         let Stored::Response { request_id, body } = self else {
             return Err(unreadable("a stream where a response was expected"));
         };
-        let bytes = serde_json::to_vec(&body).map_err(unreadable)?;
-        let mut resp = parse(&bytes, request_id)?;
+        let mut resp = parse(body.as_str().as_bytes(), request_id)?;
         resp.cached = true;
         Ok(resp)
     }

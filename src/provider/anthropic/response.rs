@@ -8,7 +8,7 @@
 use serde_json::{json, Value};
 
 use crate::error::Error;
-use crate::provider::json::{obj_of, parse_ok_body, shape_error, str_of, u64_of};
+use crate::provider::json::{obj_of, parse_ok_fields, shape_error, str_of, u64_of};
 use crate::provider::openai::request::ANTHROPIC_BLOCKS;
 use crate::provider_id::Provider;
 use crate::types::{
@@ -18,6 +18,9 @@ use crate::types::{
 
 use super::error::in_band_error;
 
+/// The top-level fields the parser reads; the rest stays in `raw` only.
+const FIELDS: &[&str] = &["type", "error", "content", "stop_reason", "id", "model", "usage"];
+
 /// Parses a 2xx body from `POST /v1/messages`.
 pub(crate) fn parse_response(
     body: &[u8],
@@ -25,7 +28,7 @@ pub(crate) fn parse_response(
     api_key: &str,
 ) -> Result<ChatCompletionResponse, Error> {
     let p = Provider::Anthropic;
-    let root = parse_ok_body(p, body)?;
+    let (root, raw) = parse_ok_fields(p, body, FIELDS)?;
     if str_of(root.get("type")) == Some("error") {
         let err = root.get("error").unwrap_or(&Value::Null);
         return Err(Error::Api(Box::new(in_band_error(err, api_key))));
@@ -49,7 +52,7 @@ pub(crate) fn parse_response(
         choices: vec![Choice { index: 0, message, finish_reason }],
         usage: root.get("usage").and_then(usage),
         request_id,
-        raw: root,
+        raw,
         cached: false,
     })
 }

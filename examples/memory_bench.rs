@@ -1,0 +1,129 @@
+//! Memory benchmark: how much does a batch hold per item?
+//!
+//! Starts the emulator (OpenAI, no limits, no latency) and, for each item count and each batch
+//! form, runs the batch in a **child process** (this example re-executes itself with
+//! `child FORM ITEMS URL`) so that each figure is the peak RSS of one run alone, read by the
+//! parent from `wait4`'s resource usage (`ru_maxrss`). The forms:
+//!
+//! * `collect`: `process_chat_completion_batch` over a `Vec` of requests, every result kept
+//!   until the batch returns (what a caller that wants them all in order holds);
+//! * `stream`: `process_chat_completion_stream` over a lazy iterator, each result dropped in
+//!   the callback (the bounded form).
+//!
+//! A child with no item gives the fixed cost (threads, buffers, the allocator); "KiB per item"
+//! is `(peak − that fixed cost) / items`. Every child checks that each item succeeded.
+//!
+//! Run: `cargo run --release --example memory_bench` (item counts: `-- 10000 100000`, the
+//! default; about a minute on two cores).
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use chat_limiter::{
+    process_chat_completion_batch, process_chat_completion_stream, BatchConfig,
+    ChatCompletionRequest, ChatLimiter, Message, Provider,
+};
+use chat_limiter_emulator::Emulator;
+
+const MODEL: &str = "gpt-4o-mini";
+
+/// Item `i`: a short prompt of about 100 characters, an answer of 32 to 64 tokens.
+fn request(i: usize) -> ChatCompletionRequest {
+    let prompt =
+        format!("item {i}: summarise in one line why the sky looks blue at noon and red at dusk");
+    ChatCompletionRequest::new(MODEL, vec![Message::user(prompt)]).max_tokens(64)
+}
+
+fn limiter(url: &str) -> ChatLimiter {
+    ChatLimiter::builder()
+        .provider(Provider::OpenAI)
+        .model(MODEL)
+        .api_key("sk-bench")
+        .base_url(url)
+        .build()
+        .expect("limiter")
+}
+
+/// The child: runs one batch and exits non-zero unless every item succeeded.
+fn child(form: &str, n: usize, url: &str) {
+    let l = limiter(url);
+    let config = BatchConfig::default();
+    let ok = match form {
+        "collect" => {
+            let results = process_chat_completion_batch(&l, (0..n).map(request).collect(), &config)
+                .expect("batch");
+            let ok = results.iter().filter(|r| r.result.is_ok()).count();
+            // Everything is still held here, at the peak: the figure is the caller's whole cost.
+            assert_eq!(results.len(), n);
+            ok
+        }
+        "stream" => {
+            let mut ok = 0;
+            process_chat_completion_stream(&l, (0..n).map(request), &config, Some(n), |r| {
+                ok += usize::from(r.result.is_ok());
+            })
+            .expect("batch");
+            ok
+        }
+        other => panic!("unknown form {other}"),
+    };
+    if ok != n {
+        eprintln!("{form} {n}: only {ok} items succeeded");
+        std::process::exit(1);
+    }
+}
+
+/// Runs a child and returns (peak RSS in KiB, wall seconds).
+fn measure(form: &str, n: usize, url: &str) -> (u64, f64) {
+    let exe = std::env::current_exe().expect("own path");
+    let start = Instant::now();
+    let mut c = Command::new(exe)
+        .args(["child", form, &n.to_string(), url])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn child");
+    let mut err = String::new();
+    c.stderr.take().expect("piped").read_to_string(&mut err).expect("child stderr");
+    let pid = c.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: rusage is plain data that wait4 fills; `pid` is our own unreaped child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let got = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall = start.elapsed().as_secs_f64();
+    assert_eq!(got, pid, "wait4 failed");
+    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "child failed: {err}");
+    (usage.ru_maxrss as u64, wall) // Linux: KiB
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("child") {
+        let n = args[3].parse().expect("item count");
+        return child(&args[2], n, &args[4]);
+    }
+    let counts: Vec<usize> = if args.len() > 1 {
+        args[1..].iter().map(|a| a.parse().expect("an item count")).collect()
+    } else {
+        vec![10_000, 100_000]
+    };
+    let emu = Emulator::openai().unlimited().start().expect("emulator");
+    let url = emu.base_url();
+    println!("`cargo run --release --example memory_bench -- {}`\n", join(&counts));
+    let (fixed, _) = measure("collect", 0, &url);
+    println!("Fixed cost (a child with no item): {:.1} MiB peak RSS.\n", fixed as f64 / 1024.0);
+    println!("| items | form | peak RSS MiB | KiB per item | wall s |");
+    println!("|---:|---|---:|---:|---:|");
+    for &n in &counts {
+        for form in ["collect", "stream"] {
+            let (kib, wall) = measure(form, n, &url);
+            let per_item = kib.saturating_sub(fixed) as f64 / n.max(1) as f64;
+            println!("| {n} | {form} | {:.1} | {per_item:.2} | {wall:.2} |", kib as f64 / 1024.0);
+        }
+    }
+}
+
+fn join(counts: &[usize]) -> String {
+    counts.iter().map(usize::to_string).collect::<Vec<_>>().join(" ")
+}
