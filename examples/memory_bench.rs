@@ -10,8 +10,9 @@
 //! * `stream`: `process_chat_completion_stream` over a lazy iterator, each result dropped in
 //!   the callback (the bounded form).
 //!
-//! A child with no item gives the fixed cost (threads, buffers, the allocator); "KiB per item"
-//! is `(peak − that fixed cost) / items`. Every child checks that each item succeeded.
+//! "KiB per item" is the peak over the items; below the table, the growth per item between the
+//! smallest and the largest count (what one more item costs, the fixed cost of threads and
+//! buffers taken out). Every child checks that each item succeeded.
 //!
 //! Run: `cargo run --release --example memory_bench` (item counts: `-- 10000 100000`, the
 //! default; about a minute on two cores).
@@ -111,18 +112,30 @@ fn main() {
     let emu = Emulator::openai().unlimited().start().expect("emulator");
     let url = emu.base_url();
     println!("`cargo run --release --example memory_bench -- {}`\n", join(&counts));
-    let (fixed, _) = measure("collect", 0, &url);
-    println!("Fixed cost (a child with no item): {:.1} MiB peak RSS.\n", fixed as f64 / 1024.0);
     println!("| items | form | peak RSS MiB | KiB per item | wall s |");
     println!("|---:|---|---:|---:|---:|");
+    let mut peaks = Vec::new();
     for &n in &counts {
-        for form in ["collect", "stream"] {
+        for form in FORMS {
             let (kib, wall) = measure(form, n, &url);
-            let per_item = kib.saturating_sub(fixed) as f64 / n.max(1) as f64;
+            let per_item = kib as f64 / n.max(1) as f64;
             println!("| {n} | {form} | {:.1} | {per_item:.2} | {wall:.2} |", kib as f64 / 1024.0);
+            peaks.push((form, n, kib));
+        }
+    }
+    let (small, large) = (counts.iter().min(), counts.iter().max());
+    if let (Some(&small), Some(&large), true) = (small, large, counts.len() > 1) {
+        println!();
+        for form in FORMS {
+            let peak = |n| peaks.iter().find(|p| p.0 == form && p.1 == n).map_or(0, |p| p.2);
+            let growth = peak(large) as f64 - peak(small) as f64;
+            let per_item = growth / (large - small).max(1) as f64;
+            println!("{form}: {per_item:.2} KiB per item from {small} to {large} items");
         }
     }
 }
+
+const FORMS: [&str; 2] = ["collect", "stream"];
 
 fn join(counts: &[usize]) -> String {
     counts.iter().map(usize::to_string).collect::<Vec<_>>().join(" ")

@@ -203,6 +203,18 @@ mod tests {
     }
 
     #[test]
+    fn raw_is_the_body_verbatim() {
+        let body = "{\"id\":\"msg_3\", \"type\":\"message\",\n \"model\":\"claude-x\", \"x\": 1e400, \"y\": 1.0,\n \"content\":[{\"type\":\"text\",\"text\":\"\\u00e9\u{1F600}\"}], \"stop_reason\":\"max_tokens\", \"usage\":{\"input_tokens\":4,\"output_tokens\":6}}";
+        let r = parse_response(body.as_bytes(), None, "k").expect("valid");
+        assert_eq!(r.raw.as_str(), body);
+        assert_eq!(r.text(), "\u{e9}\u{1F600}");
+        assert_eq!(r.choices[0].finish_reason.as_deref(), Some("length"));
+        assert_eq!(r.usage.map(|u| u.total_tokens), Some(10));
+        let err = parse_response(b"[]", None, "k").expect_err("not an object");
+        assert!(err.to_string().contains("not a JSON object"), "{err}");
+    }
+
+    #[test]
     fn stop_reasons() {
         for (a, o) in [
             ("end_turn", "stop"),
