@@ -10,7 +10,8 @@
 //! * `stream`: `process_chat_completion_stream` over a lazy iterator, each result dropped in
 //!   the callback (the bounded form).
 //!
-//! "KiB per item" is the peak over the items; below the table, the growth per item between the
+//! The client's CPU (user + system time of the child; the emulator runs in the parent) is
+//! shown per item. "KiB per item" is the peak over the items; below the table, the growth per item between the
 //! smallest and the largest count (what one more item costs, the fixed cost of threads and
 //! buffers taken out). Every child checks that each item succeeded.
 //!
@@ -75,8 +76,10 @@ fn child(form: &str, n: usize, url: &str) {
     }
 }
 
-/// Runs a child and returns (peak RSS in KiB, wall seconds).
-fn measure(form: &str, n: usize, url: &str) -> (u64, f64) {
+/// Runs a child and returns (peak RSS in KiB, wall seconds, CPU seconds, user and system).
+// The child is reaped by `wait4` (which gives its resource usage), not by `Child::wait`.
+#[allow(clippy::zombie_processes)]
+fn measure(form: &str, n: usize, url: &str) -> (u64, f64, f64) {
     let exe = std::env::current_exe().expect("own path");
     let start = Instant::now();
     let mut c = Command::new(exe)
@@ -95,7 +98,9 @@ fn measure(form: &str, n: usize, url: &str) -> (u64, f64) {
     let wall = start.elapsed().as_secs_f64();
     assert_eq!(got, pid, "wait4 failed");
     assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "child failed: {err}");
-    (usage.ru_maxrss as u64, wall) // Linux: KiB
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    let cpu = secs(usage.ru_utime) + secs(usage.ru_stime);
+    (usage.ru_maxrss as u64, wall, cpu) // Linux: ru_maxrss in KiB
 }
 
 fn main() {
@@ -112,14 +117,16 @@ fn main() {
     let emu = Emulator::openai().unlimited().start().expect("emulator");
     let url = emu.base_url();
     println!("`cargo run --release --example memory_bench -- {}`\n", join(&counts));
-    println!("| items | form | peak RSS MiB | KiB per item | wall s |");
-    println!("|---:|---|---:|---:|---:|");
+    println!("| items | form | peak RSS MiB | KiB per item | wall s | client CPU µs per item |");
+    println!("|---:|---|---:|---:|---:|---:|");
     let mut peaks = Vec::new();
     for &n in &counts {
         for form in FORMS {
-            let (kib, wall) = measure(form, n, &url);
+            let (kib, wall, cpu) = measure(form, n, &url);
             let per_item = kib as f64 / n.max(1) as f64;
-            println!("| {n} | {form} | {:.1} | {per_item:.2} | {wall:.2} |", kib as f64 / 1024.0);
+            let cpu_us = cpu * 1e6 / n.max(1) as f64;
+            let mib = kib as f64 / 1024.0;
+            println!("| {n} | {form} | {mib:.1} | {per_item:.2} | {wall:.2} | {cpu_us:.0} |");
             peaks.push((form, n, kib));
         }
     }
