@@ -123,3 +123,22 @@ fn raw_is_the_body_verbatim_and_unread_fields_are_only_checked() {
     let cut = parse_response(Provider::OpenAI, &body.as_bytes()[..40], None, "k").expect_err("cut");
     assert!(cut.to_string().contains("body is not JSON"), "{cut}");
 }
+
+#[test]
+fn a_response_serialises_with_raw_as_the_verbatim_body() {
+    let body = "{\"id\":\"c\", \"model\":\"m\", \"n\": 1.0, \"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"hi\"},\"finish_reason\":\"stop\"}]}";
+    let resp = parse_response(Provider::OpenAI, body.as_bytes(), Some("req_1".into()), "k")
+        .expect("parses");
+    let json = serde_json::to_string(&resp).expect("writes");
+    assert!(json.contains(&format!("\"raw\":{body}")), "the body as JSON, verbatim: {json}");
+    let back: crate::types::ChatCompletionResponse = serde_json::from_str(&json).expect("reads");
+    assert_eq!(back, resp);
+    assert_eq!(back.raw.as_str(), body);
+    // Through a `Value` too (the raw body becomes part of the tree).
+    let v = serde_json::to_value(&resp).expect("to a value");
+    assert_eq!(v["raw"]["n"], 1.0);
+    let from_value: crate::types::ChatCompletionResponse =
+        serde_json::from_value(v).expect("from a value");
+    assert_eq!(from_value.raw, resp.raw.value().clone());
+    assert_eq!(from_value.text(), "hi");
+}
