@@ -303,8 +303,8 @@ pub use tokens::{TiktokenCounter, TiktokenEncoding};
 pub use types::{
     ChatCompletionChunk, ChatCompletionRequest, ChatCompletionResponse, Choice, Content,
     ContentPart, DocumentPart, ImagePart, JsonOutputError, MediaSource, Message, MessageRole,
-    ReasoningEffort, ResponseFormat, Thinking, ThinkingBlock, Tool, ToolCall, ToolCallDelta,
-    ToolChoice, Usage, JSON_TOOL_NAME,
+    RawJson, ReasoningEffort, ResponseFormat, Thinking, ThinkingBlock, Tool, ToolCall,
+    ToolCallDelta, ToolChoice, Usage, JSON_TOOL_NAME,
 };
 
 /// The README's examples, compiled as doctests so they stay true.

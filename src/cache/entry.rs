@@ -3,24 +3,35 @@
 //! chunks of a completed stream, replayed in order.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::types::{
-    ChatCompletionChunk, ChatCompletionResponse, MessageRole, ToolCallDelta, Usage,
+    ChatCompletionChunk, ChatCompletionResponse, MessageRole, RawJson, ToolCallDelta, Usage,
 };
 
 /// Reads a stored body back into a response: the parser of the call's wire.
 pub(crate) type Parse<'a> = &'a dyn Fn(&[u8], Option<String>) -> Result<ChatCompletionResponse>;
 
-/// An entry's value.
-#[derive(Debug, Serialize, Deserialize)]
+/// An entry's value: `{"kind": "response", "request_id": ..., "body": {...}}` or
+/// `{"kind": "stream", "request_id": ..., "chunks": [...]}`. Written by serde's internal
+/// tagging, read through [`Fields`] (an internally tagged enum buffers its content, and a
+/// buffered body could not be read as the verbatim [`RawJson`]).
+#[derive(Debug, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub(crate) enum Stored {
-    /// A chat completion: the provider's body and the request id header.
-    Response { request_id: Option<String>, body: Value },
+    /// A chat completion: the provider's body, byte for byte, and the request id header.
+    Response { request_id: Option<String>, body: RawJson },
     /// A completed stream's chunks.
     Stream { request_id: Option<String>, chunks: Vec<StoredChunk> },
+}
+
+/// Every field of either kind of value, as [`Stored::from_bytes`] reads them.
+#[derive(Deserialize)]
+struct Fields {
+    kind: String,
+    request_id: Option<String>,
+    body: Option<RawJson>,
+    chunks: Option<Vec<StoredChunk>>,
 }
 
 /// One chunk of a stored stream.
@@ -120,7 +131,15 @@ impl Stored {
 
     /// Reads a value back.
     pub(crate) fn from_bytes(bytes: &[u8]) -> Result<Stored> {
-        serde_json::from_slice(bytes).map_err(unreadable)
+        let f: Fields = serde_json::from_slice(bytes).map_err(unreadable)?;
+        match (f.kind.as_str(), f.body, f.chunks) {
+            ("response", Some(body), _) => Ok(Stored::Response { request_id: f.request_id, body }),
+            ("stream", _, Some(chunks)) => Ok(Stored::Stream { request_id: f.request_id, chunks }),
+            (kind @ ("response" | "stream"), ..) => {
+                Err(unreadable(format!("a `{kind}` value without its data")))
+            }
+            (kind, ..) => Err(unreadable(format!("an unknown kind of value, `{kind}`"))),
+        }
     }
 
     /// The response of a stored chat completion, read back by `parse` (the parser of the
@@ -129,8 +148,7 @@ impl Stored {
         let Stored::Response { request_id, body } = self else {
             return Err(unreadable("a stream where a response was expected"));
         };
-        let bytes = serde_json::to_vec(&body).map_err(unreadable)?;
-        let mut resp = parse(&bytes, request_id)?;
+        let mut resp = parse(body.as_str().as_bytes(), request_id)?;
         resp.cached = true;
         Ok(resp)
     }
@@ -141,5 +159,67 @@ impl Stored {
             return Err(unreadable("a response where a stream was expected"));
         };
         Ok((request_id, chunks.into_iter().map(Into::into).collect()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::wire::parse_chat_response;
+    use crate::provider_id::Provider;
+
+    const BODY: &str = "{\"id\": \"c\", \"model\": \"m\", \"created\": 1.0, \"x\": 1e400,\n \"choices\": [{\"index\": 0, \"message\": {\"role\": \"assistant\", \"content\": \"\\u00e9\"}, \"finish_reason\": \"stop\"}]}";
+
+    fn parse(bytes: &[u8], request_id: Option<String>) -> Result<ChatCompletionResponse> {
+        parse_chat_response(Provider::OpenAI, bytes, request_id, "")
+    }
+
+    #[test]
+    fn a_stored_body_is_written_and_read_back_byte_for_byte() {
+        let resp = parse(BODY.as_bytes(), Some("req_1".into())).expect("parses");
+        let stored = Stored::Response { request_id: resp.request_id.clone(), body: resp.raw };
+        let bytes = stored.to_bytes();
+        let text = String::from_utf8(bytes.clone()).expect("utf-8");
+        assert_eq!(
+            text,
+            format!("{{\"kind\":\"response\",\"request_id\":\"req_1\",\"body\":{BODY}}}")
+        );
+        let back = Stored::from_bytes(&bytes).expect("reads").into_response(&parse).expect("hit");
+        assert_eq!(back.raw.as_str(), BODY, "the provider's bytes, not a re-spelling");
+        assert_eq!((back.text().as_ref(), back.cached), ("é", true));
+        assert_eq!(back.request_id.as_deref(), Some("req_1"));
+    }
+
+    #[test]
+    fn entries_written_before_raw_was_text_still_read() {
+        // What the cache wrote when `raw` was a `Value` (compact, keys sorted).
+        let old = br#"{"kind":"response","request_id":null,"body":{"choices":[{"finish_reason":"stop","index":0,"message":{"content":"hi","role":"assistant"}}],"id":"c","model":"m"}}"#;
+        let r = Stored::from_bytes(old).expect("reads").into_response(&parse).expect("hit");
+        assert_eq!((r.text().as_ref(), r.id.as_str(), r.request_id.as_deref()), ("hi", "c", None));
+        let stream =
+            br#"{"kind":"stream","request_id":"q","chunks":[{"id":"c","model":"m","delta":"a"}]}"#;
+        let (id, chunks) =
+            Stored::from_bytes(stream).expect("reads").into_chunks().expect("chunks");
+        assert_eq!((id.as_deref(), chunks.len(), chunks[0].delta.as_str()), (Some("q"), 1, "a"));
+    }
+
+    #[test]
+    fn a_stream_round_trips_and_a_mismatch_is_unreadable() {
+        let chunk = ChatCompletionChunk { delta: "x".into(), ..Default::default() };
+        let stored = Stored::Stream { request_id: None, chunks: vec![StoredChunk::from(&chunk)] };
+        let back = Stored::from_bytes(&stored.to_bytes()).expect("reads");
+        assert_eq!(back.into_chunks().expect("chunks").1, vec![chunk]);
+        let stream = Stored::from_bytes(&stored.to_bytes()).expect("reads");
+        assert!(matches!(stream.into_response(&parse), Err(Error::Cache(_))));
+        for bad in [
+            &br#"{"kind":"response","request_id":null}"#[..],
+            br#"{"kind":"stream"}"#,
+            br#"{"kind":"other","body":{}}"#,
+            br#"{"kind":"response","body":{"a":}}"#,
+            b"[]",
+        ] {
+            let err = Stored::from_bytes(bad).expect_err("unreadable");
+            assert!(err.to_string().contains("unreadable cache entry"), "{err}");
+        }
     }
 }

@@ -4,10 +4,12 @@
 //! float token count. These helpers read what they can and answer `None` otherwise, so the
 //! parsers never index blindly into untrusted JSON.
 
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
 use crate::error::Error;
 use crate::provider_id::Provider;
+use crate::types::RawJson;
 
 /// A non-negative integer: a JSON integer, or a finite non-negative float (truncated).
 pub(crate) fn u64_of(v: Option<&Value>) -> Option<u64> {
@@ -51,12 +53,77 @@ pub(crate) fn content_text(v: Option<&Value>) -> String {
     }
 }
 
-/// Parses a 2xx body, or explains (briefly, without echoing it) why it is not JSON.
-pub(crate) fn parse_ok_body(p: Provider, body: &[u8]) -> Result<Value, Error> {
-    serde_json::from_slice(body).map_err(|e| Error::InvalidResponse {
+/// Reads a 2xx body in one pass, or explains (briefly, without echoing it) why it is not JSON: the top-level fields named in `keep` as a (partial) JSON
+/// object, every other field checked and skipped without building anything, and the body's
+/// text, verbatim, for `raw`. A repeated field keeps its last value, as a `Value` would.
+pub(crate) fn parse_ok_fields(
+    p: Provider,
+    body: &[u8],
+    keep: &'static [&'static str],
+) -> Result<(Value, RawJson), Error> {
+    let not_json = |e: &dyn std::fmt::Display| Error::InvalidResponse {
         provider: p,
         message: format!("body is not JSON ({e}); {} bytes", body.len()),
-    })
+    };
+    let text = std::str::from_utf8(body).map_err(|e| not_json(&e))?;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let fields = match (&mut de).deserialize_map(Fields(keep)) {
+        Ok(fields) => fields,
+        Err(e) if e.is_data() => return Err(shape_error(p, "body is not a JSON object")),
+        Err(e) => return Err(not_json(&e)),
+    };
+    de.end().map_err(|e| not_json(&e))?;
+    // Whole and valid: only JSON whitespace can surround the value.
+    Ok((Value::Object(fields), RawJson::from_valid(text.trim())))
+}
+
+/// The visitor of [`parse_ok_fields`]: a map of the kept fields.
+struct Fields(&'static [&'static str]);
+
+impl<'de> Visitor<'de> for Fields {
+    type Value = Map<String, Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut fields = Map::new();
+        while let Some(kept) = map.next_key_seed(Key(self.0))? {
+            match kept {
+                Some(name) => {
+                    fields.insert(name.to_string(), map.next_value()?);
+                }
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(fields)
+    }
+}
+
+/// A key: the kept name it matches, if any (read without allocating when unescaped).
+struct Key(&'static [&'static str]);
+
+impl<'de> DeserializeSeed<'de> for Key {
+    type Value = Option<&'static str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Key {
+    type Value = Option<&'static str>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Self::Value, E> {
+        Ok(self.0.iter().copied().find(|k| *k == key))
+    }
 }
 
 /// An "invalid response" error for a body that parsed but has the wrong shape.
@@ -135,9 +202,49 @@ mod tests {
         assert_eq!(content_text(Some(&json!(5))), "");
     }
 
+    const KEEP: &[&str] = &["id", "usage"];
+
+    fn fields(body: &str) -> Result<(Value, RawJson), Error> {
+        parse_ok_fields(Provider::OpenAI, body.as_bytes(), KEEP)
+    }
+
     #[test]
     fn non_json_body_does_not_echo() {
-        let err = parse_ok_body(Provider::OpenAI, b"<html>sk-secret</html>").expect_err("not JSON");
-        assert!(!err.to_string().contains("sk-secret"));
+        for body in
+            [&b"<html>sk-secret</html>"[..], b"{\"id\":\"sk-secret\"", b"{\"sk-secret\xff\":1}"]
+        {
+            let err = parse_ok_fields(Provider::OpenAI, body, KEEP).expect_err("not JSON");
+            assert!(err.to_string().contains("body is not JSON"), "{err}");
+            assert!(!err.to_string().contains("sk-secret"), "{err}");
+        }
+    }
+
+    #[test]
+    fn only_the_kept_fields_are_read_and_the_text_is_kept_whole() {
+        let body = "\n { \"id\" : \"x\", \"skipped\": {\"deep\": [1e400, 1.0, \"\\u00e9\"]},\n\"usage\":{\"n\":1},\"id\":\"last\" } \n";
+        let (root, raw) = fields(body).expect("valid");
+        assert_eq!(
+            root,
+            json!({"id": "last", "usage": {"n": 1}}),
+            "a repeated key keeps its last value"
+        );
+        assert_eq!(raw.as_str(), body.trim(), "verbatim, 1e400 included");
+    }
+
+    #[test]
+    fn a_body_that_is_not_one_object_is_an_invalid_response() {
+        for (body, says) in [
+            ("[1, 2]", "body is not a JSON object"),
+            ("\"id\"", "body is not a JSON object"),
+            ("{\"id\": 1} {}", "body is not JSON"),
+            ("{\"id\": [1,]}", "body is not JSON"),
+            ("{\"skipped\": [1,]}", "body is not JSON"),
+            ("{\"usage\": 1e400}", "body is not JSON"),
+            ("", "body is not JSON"),
+        ] {
+            let err = fields(body).expect_err(body);
+            assert!(matches!(err, Error::InvalidResponse { .. }), "{body}: {err}");
+            assert!(err.to_string().contains(says), "{body}: {err}");
+        }
     }
 }

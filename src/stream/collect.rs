@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::provider::openai_responses;
 use crate::provider_id::Provider;
 use crate::types::{
-    assemble, ChatCompletionResponse, Choice, Message, ThinkingBlock, ToolCall, Usage,
+    assemble, ChatCompletionResponse, Choice, Message, RawJson, ThinkingBlock, ToolCall, Usage,
 };
 
 impl ChatStream {
@@ -53,8 +53,10 @@ impl ChatStream {
             // A Responses stream ends with the whole object: read it as a non-streaming
             // answer, reasoning and function calls included.
             let request_id = self.request_id.clone();
+            let raw = RawJson::from_value(&full);
             return openai_responses::response::from_value(
                 full,
+                raw,
                 request_id,
                 self.decoder.api_key(),
             );
@@ -81,6 +83,7 @@ impl ChatStream {
             }
         }
         let raw = raw_body(self.provider, &id, &model, &message, native_reason.as_deref(), usage);
+        let raw = RawJson::from_value(&raw);
         Ok(ChatCompletionResponse {
             id,
             model,

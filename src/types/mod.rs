@@ -7,18 +7,19 @@
 use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 mod content;
 mod media;
 mod message;
 mod output;
+mod raw_json;
 mod reasoning;
 mod request;
 mod tools;
 pub use content::{Content, ContentPart, DocumentPart, ImagePart, MediaSource};
 pub use message::Message;
 pub use output::{JsonOutputError, ResponseFormat, JSON_TOOL_NAME};
+pub use raw_json::RawJson;
 pub use reasoning::{ReasoningEffort, Thinking, ThinkingBlock};
 pub use request::ChatCompletionRequest;
 pub(crate) use tools::assemble;
@@ -124,8 +125,10 @@ pub struct ChatCompletionResponse {
     pub usage: Option<Usage>,
     /// The request id header, when present.
     pub request_id: Option<String>,
-    /// The provider's original JSON body.
-    pub raw: Value,
+    /// The provider's original JSON body, kept once as its exact text ([`RawJson`]: read it
+    /// with `raw["usage"]`, [`RawJson::value`] or [`RawJson::as_str`]). A streamed call's
+    /// `raw` is rebuilt in the non-streaming shape.
+    pub raw: RawJson,
     /// Answered from the response cache ([`Cache`](crate::Cache)) without a request. Not
     /// serialised (a stored answer is not cached in itself).
     #[serde(skip)]
@@ -169,6 +172,7 @@ pub struct ChatCompletionChunk {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     #[test]
     fn request_reads_openai_body_with_extras() {

@@ -126,11 +126,15 @@ impl Failure {
 /// A success record; `body` is the provider's original JSON.
 /// An answer from the response cache (`--cache`) says so: `response.cached` is `true`.
 pub fn success_record(line: u64, id: &str, fp: u128, resp: &ChatCompletionResponse) -> Value {
+    // The body as JSON, as the library's `raw` gives it; one that no `Value` can hold (a
+    // number beyond f64, kept verbatim in `raw`) is written as its text rather than lost.
+    let body =
+        resp.raw.parse::<Value>().unwrap_or_else(|_| Value::String(resp.raw.as_str().into()));
     let mut rec = json!({
         "id": record_id(line),
         "custom_id": id,
         "request_fingerprint": fp_hex(fp),
-        "response": {"status_code": 200, "request_id": resp.request_id, "body": resp.raw},
+        "response": {"status_code": 200, "request_id": resp.request_id, "body": body},
         "error": null,
     });
     if resp.cached {

@@ -8,7 +8,7 @@
 use serde_json::{json, Value};
 
 use crate::error::Error;
-use crate::provider::json::{obj_of, parse_ok_body, shape_error, str_of, u64_of};
+use crate::provider::json::{obj_of, parse_ok_fields, shape_error, str_of, u64_of};
 use crate::provider::openai::request::ANTHROPIC_BLOCKS;
 use crate::provider_id::Provider;
 use crate::types::{
@@ -18,6 +18,9 @@ use crate::types::{
 
 use super::error::in_band_error;
 
+/// The top-level fields the parser reads; the rest stays in `raw` only.
+const FIELDS: &[&str] = &["type", "error", "content", "stop_reason", "id", "model", "usage"];
+
 /// Parses a 2xx body from `POST /v1/messages`.
 pub(crate) fn parse_response(
     body: &[u8],
@@ -25,7 +28,7 @@ pub(crate) fn parse_response(
     api_key: &str,
 ) -> Result<ChatCompletionResponse, Error> {
     let p = Provider::Anthropic;
-    let root = parse_ok_body(p, body)?;
+    let (root, raw) = parse_ok_fields(p, body, FIELDS)?;
     if str_of(root.get("type")) == Some("error") {
         let err = root.get("error").unwrap_or(&Value::Null);
         return Err(Error::Api(Box::new(in_band_error(err, api_key))));
@@ -49,7 +52,7 @@ pub(crate) fn parse_response(
         choices: vec![Choice { index: 0, message, finish_reason }],
         usage: root.get("usage").and_then(usage),
         request_id,
-        raw: root,
+        raw,
         cached: false,
     })
 }
@@ -197,6 +200,18 @@ mod tests {
             ]
         );
         assert_eq!(m.extra[ANTHROPIC_BLOCKS][0]["type"], "server_tool_use", "kept, not dropped");
+    }
+
+    #[test]
+    fn raw_is_the_body_verbatim() {
+        let body = "{\"id\":\"msg_3\", \"type\":\"message\",\n \"model\":\"claude-x\", \"x\": 1e400, \"y\": 1.0,\n \"content\":[{\"type\":\"text\",\"text\":\"\\u00e9\u{1F600}\"}], \"stop_reason\":\"max_tokens\", \"usage\":{\"input_tokens\":4,\"output_tokens\":6}}";
+        let r = parse_response(body.as_bytes(), None, "k").expect("valid");
+        assert_eq!(r.raw.as_str(), body);
+        assert_eq!(r.text(), "\u{e9}\u{1F600}");
+        assert_eq!(r.choices[0].finish_reason.as_deref(), Some("length"));
+        assert_eq!(r.usage.map(|u| u.total_tokens), Some(10));
+        let err = parse_response(b"[]", None, "k").expect_err("not an object");
+        assert!(err.to_string().contains("not a JSON object"), "{err}");
     }
 
     #[test]

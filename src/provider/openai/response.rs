@@ -8,13 +8,16 @@ use serde_json::{Map, Value};
 
 use crate::error::Error;
 use crate::provider::json::{
-    f64_of, obj_of, parse_ok_body, shape_error, str_of, string_of, u64_of,
+    f64_of, obj_of, parse_ok_fields, shape_error, str_of, string_of, u64_of,
 };
 use crate::provider::openrouter;
 use crate::provider_id::Provider;
 use crate::types::{ChatCompletionResponse, Choice, Content, Message, MessageRole, Usage};
 
 use super::error::in_band_error as openai_in_band_error;
+
+/// The top-level fields the parser reads; the rest stays in `raw` only.
+const FIELDS: &[&str] = &["id", "model", "choices", "usage", "error"];
 
 /// Parses a 2xx body from OpenAI or OpenRouter.
 pub(crate) fn parse_response(
@@ -23,10 +26,7 @@ pub(crate) fn parse_response(
     request_id: Option<String>,
     api_key: &str,
 ) -> Result<ChatCompletionResponse, Error> {
-    let root = parse_ok_body(p, body)?;
-    if !root.is_object() {
-        return Err(shape_error(p, "body is not a JSON object"));
-    }
+    let (root, raw) = parse_ok_fields(p, body, FIELDS)?;
     if let Some(err) = in_band_error(p, &root, api_key) {
         return Err(err);
     }
@@ -43,7 +43,7 @@ pub(crate) fn parse_response(
         choices,
         usage: root.get("usage").and_then(usage),
         request_id,
-        raw: root,
+        raw,
         cached: false,
     })
 }

@@ -104,3 +104,41 @@ fn reasoning_text_and_tokens() {
     assert!(m.extra.contains_key("reasoning_details"), "kept for the next turn");
     assert_eq!(r.usage.expect("usage").reasoning_tokens, Some(29));
 }
+
+#[test]
+fn raw_is_the_body_verbatim_and_unread_fields_are_only_checked() {
+    // Odd spacing, a unicode escape, numbers a Value would respell or refuse (`1.0`, `1e400`)
+    // in fields the parser does not read: they are kept as they came.
+    let body = "{ \"id\" : \"c-1\", \"object\":\"chat.completion\", \"created\": 1.0,\n  \"x_big\": 1e400,\n  \"model\":\"gpt-4o\", \"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"caf\\u00e9 \u{1F600}\"},\"finish_reason\":\"stop\"}],\n  \"usage\":{\"prompt_tokens\":2,\"completion_tokens\":3,\"total_tokens\":5} }";
+    for p in [Provider::OpenAI, Provider::OpenRouter] {
+        let r = parse_response(p, body.as_bytes(), None, "k").expect("valid");
+        assert_eq!(r.raw.as_str(), body, "{p}: byte for byte");
+        assert_eq!(r.text(), "café \u{1F600}");
+        assert_eq!((r.id.as_str(), r.model.as_str()), ("c-1", "gpt-4o"));
+        assert_eq!(r.usage.map(|u| u.total_tokens), Some(5));
+        assert_eq!(serde_json::to_string(&r.raw).expect("writes"), body);
+    }
+    let not_an_object = parse_response(Provider::OpenAI, b"[1]", None, "k").expect_err("array");
+    assert!(not_an_object.to_string().contains("not a JSON object"), "{not_an_object}");
+    let cut = parse_response(Provider::OpenAI, &body.as_bytes()[..40], None, "k").expect_err("cut");
+    assert!(cut.to_string().contains("body is not JSON"), "{cut}");
+}
+
+#[test]
+fn a_response_serialises_with_raw_as_the_verbatim_body() {
+    let body = "{\"id\":\"c\", \"model\":\"m\", \"n\": 1.0, \"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"hi\"},\"finish_reason\":\"stop\"}]}";
+    let resp = parse_response(Provider::OpenAI, body.as_bytes(), Some("req_1".into()), "k")
+        .expect("parses");
+    let json = serde_json::to_string(&resp).expect("writes");
+    assert!(json.contains(&format!("\"raw\":{body}")), "the body as JSON, verbatim: {json}");
+    let back: crate::types::ChatCompletionResponse = serde_json::from_str(&json).expect("reads");
+    assert_eq!(back, resp);
+    assert_eq!(back.raw.as_str(), body);
+    // Through a `Value` too (the raw body becomes part of the tree).
+    let v = serde_json::to_value(&resp).expect("to a value");
+    assert_eq!(v["raw"]["n"], 1.0);
+    let from_value: crate::types::ChatCompletionResponse =
+        serde_json::from_value(v).expect("from a value");
+    assert_eq!(from_value.raw, resp.raw.value().clone());
+    assert_eq!(from_value.text(), "hi");
+}

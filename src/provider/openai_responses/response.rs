@@ -18,14 +18,18 @@
 use serde_json::{json, Map, Value};
 
 use crate::error::Error;
-use crate::provider::json::{obj_of, parse_ok_body, shape_error, str_of, u64_of};
+use crate::provider::json::{obj_of, parse_ok_fields, shape_error, str_of, u64_of};
 use crate::provider::openai::error::in_band_error;
 use crate::provider_id::Provider;
 use crate::types::{
-    ChatCompletionResponse, Choice, Content, Message, MessageRole, ToolCall, Usage,
+    ChatCompletionResponse, Choice, Content, Message, MessageRole, RawJson, ToolCall, Usage,
 };
 
 const P: Provider = Provider::OpenAI;
+
+/// The top-level fields the parser reads; the rest stays in `raw` only.
+const FIELDS: &[&str] =
+    &["id", "model", "output", "usage", "error", "status", "incomplete_details"];
 
 /// Parses a 2xx body.
 pub(crate) fn parse_response(
@@ -33,13 +37,15 @@ pub(crate) fn parse_response(
     request_id: Option<String>,
     api_key: &str,
 ) -> Result<ChatCompletionResponse, Error> {
-    let root = parse_ok_body(P, body)?;
-    from_value(root, request_id, api_key)
+    let (root, raw) = parse_ok_fields(P, body, FIELDS)?;
+    from_value(root, raw, request_id, api_key)
 }
 
-/// Reads a parsed Responses object (a body, or the `response` of a stream's last event).
+/// Reads a parsed Responses object (the fields of a body, or the `response` of a stream's last
+/// event) whose text is `raw`.
 pub(crate) fn from_value(
     root: Value,
+    raw: RawJson,
     request_id: Option<String>,
     api_key: &str,
 ) -> Result<ChatCompletionResponse, Error> {
@@ -61,7 +67,7 @@ pub(crate) fn from_value(
         choices: vec![Choice { index: 0, message, finish_reason: finish_reason(&root, called) }],
         usage: root.get("usage").and_then(usage),
         request_id,
-        raw: root,
+        raw,
         cached: false,
     })
 }

@@ -97,3 +97,13 @@ fn errors_are_classified_like_chat_completions() {
     let e = parse_response(b"not json", None, "k").unwrap_err();
     assert!(matches!(e, Error::InvalidResponse { .. }), "{e:?}");
 }
+
+#[test]
+fn raw_is_the_body_verbatim() {
+    let body = "{\"id\": \"resp_2\", \"object\": \"response\", \"created_at\": 1.0, \"x\": 1e400,\n \"status\": \"completed\", \"model\": \"o4-mini\", \"output\": [{\"type\": \"message\", \"role\": \"assistant\", \"content\": [{\"type\": \"output_text\", \"text\": \"\\u00e9t\u{e9}\"}]}], \"usage\": {\"input_tokens\": 1, \"output_tokens\": 2, \"total_tokens\": 3}}";
+    let r = parse_response(body.as_bytes(), None, "k").expect("valid");
+    assert_eq!(r.raw.as_str(), body);
+    assert_eq!(r.text(), "été");
+    assert_eq!(r.choices[0].finish_reason.as_deref(), Some("stop"));
+    assert_eq!(r.usage.map(|u| u.total_tokens), Some(3));
+}
