@@ -89,10 +89,10 @@ fn main() {
         for (label, bin, flags) in &bins {
             let out = dir.path().join(format!("out-{n}.jsonl"));
             let _ = std::fs::remove_file(&out);
-            let m = measure(bin, flags, "unlimited", &input, &out);
+            let m = measure(bin, flags, "unlimited", (&input, n), &out);
             print_row(label, "unlimited", n, &m, None);
             if resume && n == *sizes.iter().max().unwrap_or(&n) {
-                let again = measure(bin, flags, "unlimited", &input, &out);
+                let again = measure(bin, flags, "unlimited", (&input, n), &out);
                 print_row(label, "resume (all done)", n, &again, None);
             }
             let _ = std::fs::remove_file(&out);
@@ -110,11 +110,13 @@ fn main() {
         for (label, bin, flags) in &bins {
             let out = dir.path().join("faults-out.jsonl");
             let _ = std::fs::remove_file(&out);
-            let m = measure(bin, flags, "faults", &input, &out);
+            let m = measure(bin, flags, "faults", (&input, FAULT_LINES), &out);
             let ideal = fault_ideal(m.server_requests);
             print_row(label, "fault mix", FAULT_LINES, &m, Some(ideal / m.wall));
         }
     }
+    println!();
+    println!("this bench's own peak RSS (a floor of the figures): {:.1} MiB", own_peak_mib());
 }
 
 fn rerun_line(args: &[String]) -> String {
@@ -185,7 +187,13 @@ fn print_row(label: &str, job: &str, n: usize, m: &Measured, efficiency: Option<
 
 // Both children are reaped by `wait` (wait4, for their resource usage), not `Child::wait`.
 #[allow(clippy::zombie_processes)]
-fn measure(bin: &Path, flags: &[String], mode: &str, input: &Path, out: &Path) -> Measured {
+fn measure(
+    bin: &Path,
+    flags: &[String],
+    mode: &str,
+    (input, lines): (&Path, usize),
+    out: &Path,
+) -> Measured {
     let me = std::env::current_exe().expect("current exe");
     let mut emu = Command::new(me)
         .args(["--serve", mode])
@@ -224,7 +232,7 @@ fn measure(bin: &Path, flags: &[String], mode: &str, input: &Path, out: &Path) -
     let mut nums = counts.split_whitespace().map(|s| s.parse::<u64>().unwrap_or(0));
     let (server_requests, rate_limited) = (nums.next().unwrap_or(0), nums.next().unwrap_or(0));
     Measured {
-        ok: succeeded(out),
+        ok: succeeded(out, lines),
         wall,
         rss_mib: usage.ru_maxrss as f64 / 1024.0,
         client_cpu: cpu(&usage),
@@ -234,18 +242,31 @@ fn measure(bin: &Path, flags: &[String], mode: &str, input: &Path, out: &Path) -
     }
 }
 
-/// Distinct custom_ids with a success record (a loss or a double record would show).
-fn succeeded(out: &Path) -> usize {
+/// Distinct custom_ids with a success record (a loss or a double record would show). The
+/// ids are a letter and the line's index, kept as bits: this process must stay small, since
+/// a child's `ru_maxrss` starts from its parent's peak (Linux counts the forked image's
+/// high-water mark at exec).
+fn succeeded(out: &Path, n: usize) -> usize {
     let file = std::fs::File::open(out).expect("output");
-    let mut ids = std::collections::HashSet::new();
+    let mut done = vec![false; n];
     for line in BufReader::new(file).lines() {
         let line = line.expect("output line");
         let v: serde_json::Value = serde_json::from_str(&line).expect("a record");
         if v["error"].is_null() {
-            ids.insert(v["custom_id"].as_str().expect("custom_id").to_string());
+            let id = v["custom_id"].as_str().expect("custom_id");
+            let i: usize = id[1..].parse().expect("a generated id");
+            done[i] = true;
         }
     }
-    ids.len()
+    done.iter().filter(|d| **d).count()
+}
+
+/// This process's peak RSS in MiB: the floor of every child's figure.
+fn own_peak_mib() -> f64 {
+    // SAFETY: a zeroed rusage is a valid value of this plain C struct; getrusage fills it.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    u.ru_maxrss as f64 / 1024.0
 }
 
 fn cpu(u: &libc::rusage) -> f64 {
