@@ -10,10 +10,12 @@
 //!
 //! Run: `cargo build --release -p chat-limiter-cli --examples && \
 //!       target/release/examples/cli_bench [--bin 'LABEL=PATH [FLAGS]']... \
-//!       [--sizes 100000,1000000] [--no-faults] [--no-resume]`
+//!       [--sizes 100000,1000000] [--no-faults] [--no-resume] [--hashed-ids]`
 //! Without `--bin` it measures `target/release/chat-limiter` beside the example. Several
 //! `--bin` give before/after rows side by side; FLAGS are added to each `run` of that row
-//! (`--bin 'w32=target/release/chat-limiter --max-workers 32'`). The emulator is this same program run with
+//! (`--bin 'w32=target/release/chat-limiter --max-workers 32'`). The generated ids are
+//! `l{n}` (numbered: a bit each in the run's id set), or with `--hashed-ids` `u{n}-x` (8 bytes
+//! each). The emulator is this same program run with
 //! `--serve unlimited|faults` (it prints its base URL, serves until its stdin closes, then
 //! prints its request counts).
 
@@ -42,7 +44,7 @@ fn main() {
     }
     let mut bins: Vec<(String, PathBuf, Vec<String>)> = Vec::new();
     let mut sizes = vec![100_000usize, 1_000_000];
-    let (mut faults, mut resume) = (true, true);
+    let (mut faults, mut resume, mut hashed) = (true, true, false);
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -65,6 +67,7 @@ fn main() {
             }
             "--no-faults" => faults = false,
             "--no-resume" => resume = false,
+            "--hashed-ids" => hashed = true,
             other => panic!("unknown argument {other}"),
         }
     }
@@ -84,7 +87,9 @@ fn main() {
     for &n in &sizes {
         let input = dir.path().join(format!("in-{n}.jsonl"));
         write_input(&input, n, |i| {
-            format!("{{\"custom_id\":\"l{i}\",\"prompt\":\"say {i}\",\"max_tokens\":8}}")
+            // `l17` is a numbered id (a bit each); `u17-x` a hashed one (8 bytes each).
+            let id = if hashed { format!("u{i}-x") } else { format!("l{i}") };
+            format!("{{\"custom_id\":\"{id}\",\"prompt\":\"say {i}\",\"max_tokens\":8}}")
         });
         for (label, bin, flags) in &bins {
             let out = dir.path().join(format!("out-{n}.jsonl"));
@@ -254,7 +259,7 @@ fn succeeded(out: &Path, n: usize) -> usize {
         let v: serde_json::Value = serde_json::from_str(&line).expect("a record");
         if v["error"].is_null() {
             let id = v["custom_id"].as_str().expect("custom_id");
-            let i: usize = id[1..].parse().expect("a generated id");
+            let i: usize = id[1..].trim_end_matches("-x").parse().expect("a generated id");
             done[i] = true;
         }
     }
