@@ -323,6 +323,9 @@ fn check_range(name: &str, v: Option<u32>, default: u32, lo: u32, hi: u32) -> Re
     Ok(n)
 }
 
+/// The default agent's input buffer per connection, and the largest response head it reads.
+const AGENT_BUFFER: usize = 32 * 1024;
+
 /// The agent used when the caller brings none: connection reuse for many threads, no proxy for
 /// loopback addresses (the emulator, tests), the environment's proxy otherwise, names resolved
 /// on the calling thread (see `transport/resolver.rs` for why), and already set as every
@@ -337,6 +340,13 @@ fn default_agent(config: &Config) -> ureq::Agent {
         .max_redirects(0)
         .max_idle_connections(1024)
         .max_idle_connections_per_host(1024)
+        // Every open connection holds an input and an output buffer, allocated and zeroed
+        // whole: ureq's 128 KiB each made 256 KiB a connection, 128 MiB for the 512 a batch
+        // keeps open at its default `max_workers`. The input buffer holds a whole response
+        // head (a provider's is 1-3 KiB), so the largest head accepted is its size.
+        .max_response_header_size(AGENT_BUFFER)
+        .input_buffer_size(AGENT_BUFFER)
+        .output_buffer_size(AGENT_BUFFER / 2)
         .user_agent(concat!("chat-limiter/", env!("CARGO_PKG_VERSION")));
     if is_loopback(base_url) {
         cfg = cfg.proxy(None);

@@ -6,7 +6,7 @@
 //! written (each write failure cuts the file back to its last whole record, and every later
 //! result retries the queue in order) or the run ends.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::{self, BufRead};
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,6 +16,7 @@ use chat_limiter::{BatchResult, ChatCompletionRequest, Error};
 use indicatif::ProgressBar;
 use serde_json::Value;
 
+use crate::id_set::IdSet;
 use crate::input::{self, Defaults, Lines, Parsed};
 use crate::line_set::{self, LineSet};
 use crate::output::{Prior, Resume, Writer};
@@ -29,8 +30,8 @@ pub struct State {
     /// Where records go.
     pub writer: Writer,
     resume: Resume,
-    /// Hashes of every custom_id read so far in this run.
-    seen: HashSet<u128>,
+    /// Every custom_id read so far in this run.
+    seen: IdSet,
     /// Line number, custom_id and fingerprint of each item handed to the engine, by index.
     in_flight: HashMap<usize, (u64, String, u128)>,
     next_index: usize,
@@ -77,7 +78,7 @@ impl State {
     ) -> Self {
         State {
             writer,
-            seen: HashSet::with_capacity(resume.prior.len()),
+            seen: IdSet::default(),
             resume,
             in_flight: HashMap::new(),
             next_index: 0,
@@ -124,8 +125,7 @@ impl State {
                 Err(msg) => Parsed { custom_id: None, request: Err(msg) },
             };
             let id = parsed.custom_id.unwrap_or_else(|| number.to_string());
-            let hash = id_hash(&id);
-            if !self.seen.insert(hash) {
+            if !self.seen.insert(&id) {
                 if self.resume.duplicate_lines.contains(&number) {
                     self.skip(false);
                 } else {
@@ -142,8 +142,8 @@ impl State {
                 continue;
             }
             let fp = parsed.request.as_ref().ok().map(fingerprint);
-            if let Some(known) = self.resume.prior.get(&hash).copied() {
-                let changed = matches!((known.fingerprint, fp), (Some(a), Some(b)) if a != b);
+            if let Some(known) = self.resume.prior.get(&id_hash(&id)) {
+                let changed = fp.is_some_and(|fp| !known.answers(fp));
                 match known.prior {
                     _ if changed => self.summary.changed += 1,
                     Prior::Succeeded => {

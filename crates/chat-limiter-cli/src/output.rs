@@ -15,40 +15,23 @@
 //! renamed over, so a kill at any point leaves either the old or the new file). The output's
 //! lock ([`crate::lock`]) is held throughout, so no other writer can be appending meanwhile.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::prior_map::{fp_key, PriorMap};
 use crate::record::{id_hash, DUPLICATE};
 
-/// What an earlier run recorded for a custom_id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Prior {
-    /// Succeeded: skip.
-    Succeeded,
-    /// Failed for good: skip (counts as a failure for the exit code).
-    Failed,
-    /// Failed in a way worth retrying: send again.
-    Retry,
-}
-
-/// The latest record of a custom_id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Known {
-    /// What it says.
-    pub prior: Prior,
-    /// The fingerprint of the request it answers, when the record has one.
-    pub fingerprint: Option<u128>,
-}
+pub use crate::prior_map::{Known, Prior};
 
 /// What the output file already holds.
 #[derive(Debug, Default)]
 pub struct Resume {
     /// The latest record of every custom_id, by [`id_hash`].
-    pub prior: HashMap<u128, Known>,
+    pub prior: PriorMap,
     /// Input line numbers already reported as duplicates.
     pub duplicate_lines: HashSet<u64>,
     /// Bytes of a torn last line that were cut off.
@@ -119,7 +102,6 @@ impl Writer {
 pub fn open(path: &Path) -> io::Result<(Writer, Resume)> {
     let mut resume = Resume::default();
     let _ = fs::remove_file(tmp_path(path)); // left by a kill during compaction
-    let mut superseded = false;
     if path.exists() {
         let end = scan(path, |rec| {
             let Some(rec) = rec else {
@@ -128,10 +110,11 @@ pub fn open(path: &Path) -> io::Result<(Writer, Resume)> {
             };
             if let Some(line) = rec.duplicate_line {
                 resume.duplicate_lines.insert(line);
-            } else if resume.prior.insert(id_hash(&rec.custom_id), rec.known).is_some() {
-                superseded = true;
+            } else {
+                resume.prior.push(id_hash(&rec.custom_id), rec.known);
             }
         })?;
+        let superseded = resume.prior.seal();
         let len = fs::metadata(path)?.len();
         if end.good < len {
             resume.torn_bytes = len - end.good;
@@ -173,7 +156,8 @@ fn seen(line: &[u8]) -> Option<Seen> {
     let fingerprint = v
         .get("request_fingerprint")
         .and_then(Value::as_str)
-        .and_then(|s| u128::from_str_radix(s, 16).ok());
+        .and_then(|s| u128::from_str_radix(s, 16).ok())
+        .map(fp_key);
     Some(Seen { custom_id, known: Known { prior, fingerprint }, duplicate_line })
 }
 
@@ -225,14 +209,30 @@ fn tmp_path(path: &Path) -> PathBuf {
 /// Rewrites the file keeping only the latest record of each custom_id (and every duplicate
 /// report), through a temporary file renamed over the original.
 fn compact(path: &Path) -> io::Result<()> {
-    let mut last: HashMap<u128, u64> = HashMap::new();
+    // (hash, record index) of every record, sorted: the last of each hash is its latest.
+    // 24 bytes a record, and an unstable sort needs no buffer.
+    let split = |h: u128| ((h >> 64) as u64, h as u64);
+    let mut last: Vec<((u64, u64), u64)> = Vec::new();
     let mut index = 0u64;
     scan(path, |rec| {
         if let Some(rec) = rec.filter(|r| r.duplicate_line.is_none()) {
-            last.insert(id_hash(&rec.custom_id), index);
+            last.push((split(id_hash(&rec.custom_id)), index));
         }
         index += 1;
     })?;
+    last.sort_unstable();
+    let mut kept = 0;
+    for i in 0..last.len() {
+        if last.get(i + 1).is_none_or(|next| next.0 != last[i].0) {
+            last[kept] = last[i];
+            kept += 1;
+        }
+    }
+    last.truncate(kept);
+    let latest = |h: u128| {
+        let key = split(h);
+        last.binary_search_by_key(&key, |e| e.0).ok().map(|i| last[i].1)
+    };
     let tmp = tmp_path(path);
     let mut out = BufWriter::new(File::create(&tmp)?);
     let mut reader = BufReader::new(File::open(path)?);
@@ -247,9 +247,7 @@ fn compact(path: &Path) -> io::Result<()> {
             continue;
         }
         let keep = match seen(&buf) {
-            Some(r) if r.duplicate_line.is_none() => {
-                last.get(&id_hash(&r.custom_id)) == Some(&index)
-            }
+            Some(r) if r.duplicate_line.is_none() => latest(id_hash(&r.custom_id)) == Some(index),
             Some(_) => true,
             None => false,
         };

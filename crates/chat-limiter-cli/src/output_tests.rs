@@ -42,7 +42,7 @@ fn a_whole_last_record_without_newline_is_kept() {
     let (mut w, resume) = open(&path).expect("open");
     assert_eq!(resume.torn_bytes, 0);
     assert!(resume.newline_added);
-    let known = resume.prior.get(&id_hash("a")).copied();
+    let known = resume.prior.get(&id_hash("a"));
     assert_eq!(known, Some(Known { prior: Prior::Succeeded, fingerprint: Some(7) }));
     w.write(&json!({"custom_id": "b", "error": null})).expect("append");
     let text = fs::read_to_string(&path).expect("read");

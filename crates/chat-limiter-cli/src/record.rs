@@ -166,9 +166,9 @@ pub fn failure_record(line: u64, id: &str, fp: Option<u128>, f: &Failure) -> Val
     rec
 }
 
-/// A 128-bit hash of a custom_id (ids are only ever looked up, so 16 bytes stand in for
-/// each): two SipHash passes with different prefixes (a false duplicate would need a 128-bit
-/// collision). Only kept in memory, never written.
+/// A 128-bit hash of a custom_id, the key of the output's records when resuming and
+/// compacting ([`crate::prior_map`]): two SipHash passes with different prefixes (two ids
+/// would need a 128-bit collision to be taken for one). Only kept in memory, never written.
 pub fn id_hash(id: &str) -> u128 {
     let half = |salt: u8| {
         let mut h = DefaultHasher::new();

@@ -4,7 +4,9 @@
 //! taken ([`crate::lock`]), it is read to resume, and the disk must take a probe write. A file
 //! input is read twice (a counting pre-pass for the progress bar and the first model, then the
 //! streaming pass); a pipe is read once ([`crate::source`]). What grows with the input is only
-//! the sets of custom_ids, kept as 128-bit hashes.
+//! the set of custom_ids read ([`crate::id_set`]: a bit per generated `l17`-style or line-number
+//! id, 8 bytes per other id) and, on resume, the output's records ([`crate::prior_map`]: 24
+//! bytes per id).
 
 use std::cell::RefCell;
 use std::io::{self, IsTerminal};

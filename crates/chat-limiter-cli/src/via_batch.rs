@@ -17,6 +17,7 @@ use crate::batch_progress::Progress;
 use crate::batch_record::{self, Line, Tally};
 use crate::batch_state::{self, JobState};
 use crate::batch_submit::{self, save, submit_part, Apis};
+use crate::id_set::IdSet;
 use crate::input::{self, Defaults, Lines, Parsed};
 use crate::output::{self, Prior, Writer};
 use crate::record::{self, fingerprint, id_hash, Failure, DUPLICATE, INVALID_INPUT};
@@ -82,7 +83,7 @@ pub fn run_mode(args: &RunArgs, api_key: Option<String>, mode: Mode) -> Result<u
     let reader = File::open(&args.input)
         .map_err(|e| Fatal::usage(format!("cannot read {}: {e}", args.input.display())))?;
     let mut lines: HashMap<u64, Line> = HashMap::new();
-    let mut seen = HashSet::new();
+    let mut seen = IdSet::default();
     let mut tally = Tally::default();
     let mut compact = false;
     for line in Lines::new(BufReader::new(reader)) {
@@ -93,8 +94,7 @@ pub fn run_mode(args: &RunArgs, api_key: Option<String>, mode: Mode) -> Result<u
             Err(msg) => Parsed { custom_id: None, request: Err(msg) },
         };
         let id = parsed.custom_id.unwrap_or_else(|| number.to_string());
-        let hash = id_hash(&id);
-        if !seen.insert(hash) {
+        if !seen.insert(&id) {
             if !resume.duplicate_lines.contains(&number) {
                 let msg = format!("line {number}: custom_id {id:?} repeats an earlier line's");
                 let rec =
@@ -108,10 +108,8 @@ pub fn run_mode(args: &RunArgs, api_key: Option<String>, mode: Mode) -> Result<u
             continue; // another pass's line
         }
         let fp = parsed.request.as_ref().ok().map(fingerprint);
-        let known = resume.prior.get(&hash).filter(|k| match (k.fingerprint, fp) {
-            (Some(had), Some(now)) => had == now,
-            _ => true,
-        });
+        let hash = id_hash(&id);
+        let known = resume.prior.get(&hash).filter(|k| fp.is_none_or(|fp| k.answers(fp)));
         match known.map(|k| k.prior) {
             Some(p @ (Prior::Succeeded | Prior::Failed)) => {
                 tally.skipped += 1;
