@@ -116,6 +116,7 @@ fn latency_case(name: &'static str, configure: Configure) -> Case {
         output_fraction: 0.5,
         latency: (Duration::from_secs(1), Duration::from_millis(20)),
         configure,
+        batch: BatchConfig::default,
         naive_rpm: None,
         faults: false,
     }
@@ -188,6 +189,7 @@ fn all_cases() -> Vec<Case> {
             output_fraction: 0.5,
             latency: (Duration::from_millis(50), Duration::from_millis(2)),
             configure: keep,
+            batch: BatchConfig::default,
             naive_rpm: None,
             faults: false,
         },
