@@ -157,8 +157,7 @@ fn cases() -> Vec<Case> {
     if args.iter().any(|a| a == "--faults-only") {
         return vec![fault_case()];
     }
-    let only: Vec<&String> =
-        args.windows(2).filter(|w| w[0] == "--only").map(|w| &w[1]).collect();
+    let only: Vec<&String> = args.windows(2).filter(|w| w[0] == "--only").map(|w| &w[1]).collect();
     let all = all_cases();
     if only.is_empty() {
         return all;
@@ -265,14 +264,11 @@ fn run(case: Case) {
     let ok = match case.naive_rpm {
         None => {
             let mut ok = 0;
-            let summary = process_chat_completion_stream(
-                &limiter,
-                requests,
-                &(case.batch)(),
-                Some(n),
-                |r| ok += usize::from(r.success()),
-            )
-            .expect("batch");
+            let summary =
+                process_chat_completion_stream(&limiter, requests, &(case.batch)(), Some(n), |r| {
+                    ok += usize::from(r.success())
+                })
+                .expect("batch");
             workers = summary.workers;
             ok
         }

@@ -52,7 +52,9 @@ pub fn thousands_case() -> Case {
         output_fraction: 0.5,
         latency: (Duration::from_secs(10), Duration::ZERO),
         configure: |b| {
-            b.request_limit(3_000).request_window(Duration::from_secs(10)).token_limit(1_000_000_000)
+            b.request_limit(3_000)
+                .request_window(Duration::from_secs(10))
+                .token_limit(1_000_000_000)
         },
         batch: default_batch,
         naive_rpm: None,

@@ -335,8 +335,10 @@ fn default_agent(config: &Config) -> ureq::Agent {
         .timeout_global(Some(config.timeout))
         .http_status_as_error(false)
         .max_redirects(0)
-        .max_idle_connections(1024)
-        .max_idle_connections_per_host(1024)
+        // As many idle connections as a batch's default ceiling of workers, so thousands in
+        // flight reuse their sockets instead of a connection (and a TIME_WAIT) per request.
+        .max_idle_connections(4096)
+        .max_idle_connections_per_host(4096)
         .user_agent(concat!("chat-limiter/", env!("CARGO_PKG_VERSION")));
     if is_loopback(base_url) {
         cfg = cfg.proxy(None);
