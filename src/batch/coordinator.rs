@@ -27,9 +27,12 @@ impl Coordinator<'_> {
         F: FnMut(BatchResult),
     {
         let started = Instant::now();
-        let buffer = 2 * self.cap.max(16);
         let mut input_done = false;
         loop {
+            // Twice what the lanes may have in flight (so a doubling finds its items ready),
+            // not twice the ceiling: a small or fast batch holds little of its input.
+            let targets: usize = self.lanes.values().map(|l| l.limit).sum();
+            let buffer = 2 * targets.clamp(16, self.cap.max(16));
             if !input_done && self.pending < buffer {
                 let want = buffer - self.pending;
                 let chunk: Vec<_> = input.by_ref().take(want).collect();
