@@ -55,8 +55,9 @@ pub struct BatchConfig {
     /// ceiling, not a size: a worker starts only when every started one is busy, and with
     /// `adaptive_batch_size` each lane's in-flight target starts at 4 and grows (see there),
     /// so a 3-item batch starts 3 workers and a fast one on a small machine a few dozen.
-    /// A waiting worker costs its touched stack (tens of KiB resident) and one socket: with
-    /// thousands in flight, allow that many open files (`ulimit -n`). With several models
+    /// A worker costs its touched stack, its connection's buffers and one socket (4,096 in
+    /// flight against the in-process emulator peaked at 1.4 GiB resident for both sides):
+    /// with thousands in flight, allow that many open files (`ulimit -n`). With several models
     /// each gets at most an equal share of the workers.
     pub max_workers: usize,
     /// Retries of one item after its first attempt. `None`: the limiter's
