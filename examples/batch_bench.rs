@@ -2,7 +2,9 @@
 //!
 //! Runs batches against the emulator and prints, side by side: wall time, the ideal time for
 //! that workload under those limits, efficiency = ideal / wall, 429s, retries and the peak of
-//! requests in flight seen by the server.
+//! requests in flight seen by the server, the workers the batch started, and the process's peak
+//! threads and resident memory (emulator included: it runs in this process, one thread per
+//! connection) and the loopback sockets left in TIME_WAIT (connections not reused).
 //!
 //! The ideal is a simulation of the *server's* buckets (the same accounting as the emulator:
 //! RPM, TPM charged `ceil(chars/4) + max_tokens` at admission, Anthropic OTPM reserving
@@ -12,18 +14,23 @@
 //!
 //! Run: `cargo run --release --example batch_bench`
 //! (about seven minutes: per-minute buckets start full, so a run must last more than a
-//! minute's worth of limit before the rate binds).
+//! minute's worth of limit before the rate binds). `--only TEXT` (repeatable) runs the rows
+//! whose name contains TEXT, e.g. `--only Burst --only "in flight:" --only "Low latency"`.
 
 use std::time::{Duration, Instant};
 
 use chat_limiter::{
-    process_chat_completion_batch, BatchConfig, ChatCompletionRequest, ChatLimiter, Message,
+    process_chat_completion_stream, BatchConfig, ChatCompletionRequest, ChatLimiter, Message,
     Provider,
 };
 use chat_limiter_emulator::{Emulator, EmulatorBuilder, FaultKind, OutputLen};
 
 #[path = "bench_support/ideal.rs"]
 mod ideal;
+#[path = "bench_support/peak.rs"]
+mod peak;
+#[path = "bench_support/scale_cases.rs"]
+mod scale_cases;
 use ideal::{simulate, Bucket, Item};
 
 struct Case {
@@ -38,6 +45,8 @@ struct Case {
     output_fraction: f64,
     latency: (Duration, Duration),
     configure: Configure,
+    /// The batch's settings (`BatchConfig::default()` unless the row is about them).
+    batch: fn() -> BatchConfig,
     naive_rpm: Option<u64>,
     /// The server fails some attempts after charging them: the ideal then counts every attempt
     /// it received (a client that loses nothing must send a failed item again).
@@ -86,6 +95,7 @@ fn mixed_case(name: &'static str, configure: Configure, naive_rpm: Option<u64>) 
         output_fraction: 1.0,
         latency: (Duration::from_millis(20), Duration::ZERO),
         configure,
+        batch: BatchConfig::default,
         naive_rpm,
         faults: false,
     }
@@ -106,6 +116,7 @@ fn latency_case(name: &'static str, configure: Configure) -> Case {
         output_fraction: 0.5,
         latency: (Duration::from_secs(1), Duration::from_millis(20)),
         configure,
+        batch: BatchConfig::default,
         naive_rpm: None,
         faults: false,
     }
@@ -133,16 +144,29 @@ fn fault_case() -> Case {
         output_fraction: 0.5,
         latency: (Duration::from_millis(50), Duration::from_millis(1)),
         configure: keep,
+        batch: BatchConfig::default,
         naive_rpm: None,
         faults: true,
     }
 }
 
+/// Every row; `--faults-only` keeps the fault row, `--only TEXT` (repeatable) the rows whose
+/// name contains one of the texts.
 fn cases() -> Vec<Case> {
-    if std::env::args().any(|a| a == "--faults-only") {
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--faults-only") {
         return vec![fault_case()];
     }
-    vec![
+    let only: Vec<&String> = args.windows(2).filter(|w| w[0] == "--only").map(|w| &w[1]).collect();
+    let all = all_cases();
+    if only.is_empty() {
+        return all;
+    }
+    all.into_iter().filter(|c| only.iter().any(|o| c.name.contains(o.as_str()))).collect()
+}
+
+fn all_cases() -> Vec<Case> {
+    let mut rows = vec![
         fault_case(),
         mixed_case(
             "OpenAI mixed, limits configured",
@@ -164,6 +188,7 @@ fn cases() -> Vec<Case> {
             output_fraction: 0.5,
             latency: (Duration::from_millis(50), Duration::from_millis(2)),
             configure: keep,
+            batch: BatchConfig::default,
             naive_rpm: None,
             faults: false,
         },
@@ -176,7 +201,9 @@ fn cases() -> Vec<Case> {
             keep,
             Some(300),
         ),
-    ]
+    ];
+    rows.extend(scale_cases::all());
+    rows
 }
 
 fn tokens(chars: usize) -> f64 {
@@ -185,9 +212,10 @@ fn tokens(chars: usize) -> f64 {
 
 fn main() {
     println!(
-        "| case | succeeded | ideal s | wall s | efficiency | 429s | retries | peak in flight |"
+        "| case | succeeded | ideal s | wall s | efficiency | 429s | retries | peak in flight \
+         | workers | peak threads | peak RSS MiB | TIME_WAIT after |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     for case in cases() {
         run(case);
     }
@@ -230,17 +258,25 @@ fn run(case: Case) {
         })
         .collect();
     let n = requests.len();
+    let peak = peak::Peak::start();
     let started = Instant::now();
+    let mut workers = 64; // the naive baseline's fixed pool
     let ok = match case.naive_rpm {
         None => {
-            let results =
-                process_chat_completion_batch(&limiter, requests, &BatchConfig::default())
-                    .expect("batch");
-            results.iter().filter(|r| r.success()).count()
+            let mut ok = 0;
+            let summary =
+                process_chat_completion_stream(&limiter, requests, &(case.batch)(), Some(n), |r| {
+                    ok += usize::from(r.success())
+                })
+                .expect("batch");
+            workers = summary.workers;
+            ok
         }
         Some(rpm) => naive(&emu.base_url(), requests, rpm),
     };
     let wall = started.elapsed().as_secs_f64();
+    let (rss_mib, threads) = peak.finish();
+    let time_wait = peak::time_wait();
     let stats = emu.stats();
     if case.faults {
         let extra = stats.requests.saturating_sub(n as u64) as usize;
@@ -249,7 +285,8 @@ fn run(case: Case) {
         ideal = simulate(&buckets, &all);
     }
     println!(
-        "| {} | {}/{} | {:.1} | {:.1} | {:.3} | {} | {} | {} |",
+        "| {} | {}/{} | {:.1} | {:.2} | {:.3} | {} | {} | {} | {workers} | {threads} \
+         | {rss_mib:.0} | {time_wait} |",
         case.name,
         ok,
         n,

@@ -121,7 +121,7 @@ impl std::fmt::Debug for Config {
 impl Default for Config {
     /// The defaults: provider and base URL decided at build time, limits learned from the
     /// provider's headers over one-minute windows, 5 retries with backoff from 0.5 s to 60 s,
-    /// waiting out longer server hints (a daily cap) by pausing the queue, a 600 s attempt timeout and 10 s to connect, at most 512 requests in flight per model,
+    /// waiting out longer server hints (a daily cap) by pausing the queue, a 600 s attempt timeout and 10 s to connect, at most 4,096 requests in flight per model (a batch's default ceiling),
     /// 1024 output tokens assumed when a request sets none, OpenRouter credit checks on, no
     /// spending limit.
     fn default() -> Self {
@@ -142,7 +142,7 @@ impl Default for Config {
             long_wait: LongWait::Wait,
             timeout: Duration::from_secs(600),
             connect_timeout: Duration::from_secs(10),
-            max_in_flight: 512,
+            max_in_flight: 4096,
             default_max_tokens: 1024,
             learn_limits: true,
             check_credits: true,

@@ -68,7 +68,7 @@ fn out_of_range_batch_configs_are_refused_naming_the_field() {
     let l = limiter(&server, Some("gpt-4o-mini"));
     let cases = [
         ("max_workers", BatchConfig::default().max_workers(0)),
-        ("max_workers", BatchConfig::default().max_workers(5_000)),
+        ("max_workers", BatchConfig::default().max_workers(16_385)),
         ("max_concurrent_requests", BatchConfig::default().max_concurrent_requests(0)),
         ("max_retries_per_item", BatchConfig::default().max_retries_per_item(101)),
         ("retry_delay", BatchConfig::default().retry_delay(Duration::from_secs(7_200))),

@@ -39,18 +39,26 @@ pub type ProgressFn = Arc<dyn Fn(&BatchProgress) + Send + Sync>;
 ///     .max_retries_per_item(3)
 ///     .retry_delay(Duration::from_secs(1))
 ///     .group_by_model(true);
-/// assert_eq!(config.max_workers, 512);
+/// assert_eq!(config.max_workers, 4096); // a ceiling: the pool grows to what the batch needs
 /// ```
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct BatchConfig {
     /// Most requests in flight for one model (one lane with `group_by_model`, the whole batch
-    /// without it).
+    /// without it); default 4,096, as `max_workers`. A ceiling, like `max_workers`: with
+    /// `adaptive_batch_size` a lane holds what `rate × latency` needs, up to this.
     pub max_concurrent_requests: usize,
-    /// Most worker threads, so most requests in flight for the whole batch. Each worker sends
-    /// one request at a time and mostly waits on the network or the limiter, so the pool is
-    /// sized for `rate × latency`, not for the CPU count; workers start as the batch needs
-    /// them. With several models each gets at most an equal share of the workers.
+    /// Most worker threads, so most requests in flight for the whole batch (1 to 16,384;
+    /// default 4,096: a 3,000-RPM key at 60 s latency, a reasoning model's, needs 3,000 in
+    /// flight). Each worker sends one request at a time and mostly waits on the network or the
+    /// limiter, so the pool is sized for `rate × latency`, not for the CPU count. It is a
+    /// ceiling, not a size: a worker starts only when every started one is busy, and with
+    /// `adaptive_batch_size` each lane's in-flight target starts at 4 and grows (see there),
+    /// so a 3-item batch starts 3 workers and a fast one on a small machine a few dozen.
+    /// A worker costs its touched stack, its connection's buffers and one socket (4,096 in
+    /// flight against the in-process emulator peaked at 1.4 GiB resident for both sides):
+    /// with thousands in flight, allow that many open files (`ulimit -n`). With several models
+    /// each gets at most an equal share of the workers.
     pub max_workers: usize,
     /// Retries of one item after its first attempt. `None`: the limiter's
     /// [`max_retries`](crate::Config::max_retries). There is one retry loop (the limiter's);
@@ -66,7 +74,14 @@ pub struct BatchConfig {
     /// its limits never holds up another's items (default true).
     pub group_by_model: bool,
     /// Adapt the requests in flight to `rate × latency` (Little's law) between 4 and
-    /// `max_concurrent_requests`, instead of always using all of them (default true).
+    /// `max_concurrent_requests`, instead of always using all of them (default true). Each
+    /// lane starts at 4 and, while its limiter has nobody waiting and all its slots are busy
+    /// with work left, doubles its target every 10 ms (a burst into a full bucket has hundreds
+    /// in flight within a tenth of a second) and adds one per completion; it shrinks by one
+    /// per completion while more than a quarter of its requests wait in the limiter. When
+    /// responses take under 125 ms, a doubling is kept only if it brings 15% more completions
+    /// per second, else the target goes back and holds for a second: there the CPU, not the
+    /// pool, binds. `false`: every lane uses `max_concurrent_requests` from the start.
     pub adaptive_batch_size: bool,
     /// Called after each finished item.
     pub on_progress: Option<ProgressFn>,
@@ -95,8 +110,8 @@ impl std::fmt::Debug for BatchConfig {
 impl Default for BatchConfig {
     fn default() -> Self {
         BatchConfig {
-            max_concurrent_requests: 512,
-            max_workers: 512,
+            max_concurrent_requests: 4096,
+            max_workers: 4096,
             max_retries_per_item: None,
             retry_delay: None,
             stop_on_first_error: false,
@@ -168,8 +183,8 @@ impl BatchConfig {
     /// Checks the values; the error names the field.
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::Config(m));
-        if !(1..=4096).contains(&self.max_workers) {
-            return bad(format!("max_workers must be in 1..=4096, got {}", self.max_workers));
+        if !(1..=16_384).contains(&self.max_workers) {
+            return bad(format!("max_workers must be in 1..=16384, got {}", self.max_workers));
         }
         if !(1..=100_000).contains(&self.max_concurrent_requests) {
             return bad(format!(

@@ -7,7 +7,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::{prepare_all, Coordinator};
 use crate::batch::config::{BatchProgress, BatchResult};
-use crate::batch::lane::{Item, Lane};
+use crate::batch::lane::{Item, Lane, GROW_EVERY};
 use crate::error::Error;
 use crate::types::ChatCompletionRequest;
 
@@ -27,9 +27,12 @@ impl Coordinator<'_> {
         F: FnMut(BatchResult),
     {
         let started = Instant::now();
-        let buffer = 2 * self.cap.max(16);
         let mut input_done = false;
         loop {
+            // Twice what the lanes may have in flight (so a doubling finds its items ready),
+            // not twice the ceiling: a small or fast batch holds little of its input.
+            let targets: usize = self.lanes.values().map(|l| l.limit).sum();
+            let buffer = 2 * targets.clamp(16, self.cap.max(16));
             if !input_done && self.pending < buffer {
                 let want = buffer - self.pending;
                 let chunk: Vec<_> = input.by_ref().take(want).collect();
@@ -54,12 +57,22 @@ impl Coordinator<'_> {
                 input_done = true;
             }
             self.dispatch(work);
+            if self.grow(!input_done) {
+                self.dispatch(work);
+            }
             if self.in_flight == 0 && (input_done && self.pending == 0) {
                 break;
             }
             // Bounded, so a stop set from another thread is seen even while every request
-            // waits in the limiter and no result comes.
-            let r = match results.recv_timeout(STOP_POLL) {
+            // waits in the limiter and no result comes; short while a lane may still grow.
+            let now = Instant::now();
+            let growing = self.config.adaptive_batch_size
+                && self
+                    .lanes
+                    .values()
+                    .any(|l| l.may_grow(!l.pending.is_empty() || !input_done, now));
+            let poll = if growing { GROW_EVERY } else { STOP_POLL };
+            let r = match results.recv_timeout(poll) {
                 Ok(r) => r,
                 Err(RecvTimeoutError::Timeout) => continue,
                 Err(RecvTimeoutError::Disconnected) => break,
@@ -67,6 +80,32 @@ impl Coordinator<'_> {
             self.finish(r, !input_done, cancel, &mut on_result);
         }
         self.summary.elapsed = started.elapsed();
+    }
+
+    /// Lets each adaptive lane double its target (at most every `GROW_EVERY`; see `lane.rs`);
+    /// returns whether one did.
+    fn grow(&mut self, more_input: bool) -> bool {
+        let now = Instant::now();
+        if !self.config.adaptive_batch_size
+            || self.last_grow.is_some_and(|t| now < t + GROW_EVERY)
+            || !self.lanes.values().any(|l| l.may_grow(!l.pending.is_empty() || more_input, now))
+        {
+            return false;
+        }
+        self.last_grow = Some(now);
+        let limits = self.limiter.current_limits();
+        let mut grew = false;
+        for lane in self.lanes.values_mut() {
+            let backlog = !lane.pending.is_empty() || more_input;
+            let model = limits.model(&lane.model);
+            let queued = model.map_or(0, |m| m.queued);
+            // One lane for all models watches only the default one: what it sees is partial.
+            let seen = model
+                .filter(|_| self.config.group_by_model)
+                .map(|m| m.in_flight as usize + m.queued);
+            grew |= lane.tick(backlog, queued, seen, now);
+        }
+        grew
     }
 
     fn admit(&mut self, item: Item) {
@@ -79,7 +118,8 @@ impl Coordinator<'_> {
             for lane in self.lanes.values_mut() {
                 lane.set_max(share);
             }
-            self.lanes.insert(key.clone(), Lane::new(self.lane_model(&key), share));
+            let lane = Lane::new(self.lane_model(&key), share, self.config.adaptive_batch_size);
+            self.lanes.insert(key.clone(), lane);
         }
         if let Some(lane) = self.lanes.get_mut(&key) {
             lane.pending.push_back(item);
@@ -141,6 +181,7 @@ impl Coordinator<'_> {
         };
         if let Some(lane) = self.lanes.get_mut(&key) {
             lane.in_flight -= 1;
+            lane.completed(r.duration, Instant::now());
             if self.config.adaptive_batch_size {
                 let backlog = !lane.pending.is_empty() || more_input;
                 let queued =

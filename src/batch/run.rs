@@ -129,6 +129,7 @@ where
             total,
             summary: &mut summary,
             last_429_check: None,
+            last_grow: None,
             rate_limited: 0,
         };
         coord.run(requests.into_iter().enumerate(), &work_tx, &done_rx, &cancel, on_result);
@@ -202,6 +203,8 @@ struct Coordinator<'a> {
     total: Option<usize>,
     summary: &'a mut BatchSummary,
     last_429_check: Option<Instant>,
+    /// When the lanes last had a chance to grow (see `Coordinator::grow`).
+    last_grow: Option<Instant>,
     rate_limited: u64,
 }
 

@@ -73,8 +73,16 @@ pub(crate) struct Ctx<'a> {
     pub(crate) mid_stream_error: bool,
 }
 
+/// Connections that may wait to be accepted. std listens with 128: thousands of clients
+/// connecting at once (a batch's burst) overflow that, and each dropped SYN costs its client a
+/// 1 s retransmit. The kernel caps it at `net.core.somaxconn`.
+const LISTEN_BACKLOG: i32 = 4096;
+
 /// Accepts connections until `stop` is set (the owner then connects once to wake us).
 pub(crate) fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
+    // Listening again on a listening socket only changes its backlog; if it fails, the
+    // default one still works.
+    let _ = socket2::SockRef::from(&listener).listen(LISTEN_BACKLOG);
     let mut next_id = 0u64;
     for stream in listener.incoming() {
         if shared.stop.load(Ordering::SeqCst) {
