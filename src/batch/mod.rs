@@ -4,6 +4,7 @@ mod config;
 mod lane;
 mod requests;
 mod run;
+mod shrinking;
 
 pub use config::{BatchConfig, BatchProgress, BatchResult, ProgressFn};
 pub use requests::create_chat_completion_requests;

@@ -66,12 +66,17 @@ pub fn process_chat_completion_batch(
     let mut slots: Vec<Option<BatchResult>> = Vec::new();
     slots.resize_with(requests.len(), || None);
     let total = requests.len();
+    // The input's buffer is given back as its requests move into their results.
+    let requests = super::shrinking::Shrinking::new(requests);
     process_chat_completion_stream(limiter, requests, config, Some(total), |r| {
         let i = r.index;
         slots[i] = Some(r);
     })?;
     // The engine reports every index it read exactly once (tested), so every slot is filled.
-    Ok(slots.into_iter().flatten().collect())
+    // `map` over the slots' own iterator collects in place (an `Option<BatchResult>` is the
+    // size of a `BatchResult`): `flatten` built a second vector, 560 bytes an item more at
+    // the batch's peak.
+    Ok(slots.into_iter().map(|slot| slot.expect("every index is reported exactly once")).collect())
 }
 
 /// Runs a batch from any iterator and hands each result to `on_result` as it completes

@@ -74,7 +74,8 @@ fn parse_choice(position: usize, c: &Value) -> Choice {
 }
 
 /// A response message: its content (text or parts), `tool_calls` and `reasoning` typed (when
-/// exact), every other field (`refusal`, `annotations`, `reasoning_details`, ...) in `extra`. A `content` that is neither text,
+/// exact), every other field (`refusal`, `annotations`, `reasoning_details`, ...) in `extra`
+/// unless it is `null` or an empty list ([`says_nothing`]). A `content` that is neither text,
 /// parts nor null is kept in `extra["content"]`.
 pub(crate) fn message(v: &Value) -> Message {
     let role = role_of(v.get("role")).unwrap_or(MessageRole::Assistant);
@@ -90,12 +91,22 @@ pub(crate) fn message(v: &Value) -> Message {
                         extra.insert(k.clone(), val.clone());
                     }
                 }
-            } else if k != "role" {
+            } else if k != "role" && !says_nothing(val) {
                 extra.insert(k.clone(), val.clone());
             }
         }
     }
     Message::from_wire(role, content, extra)
+}
+
+/// A field that tells nothing: `null` (the provider's schema reads it as absent) or an empty
+/// list (OpenAI's `annotations: []`, OpenRouter's `reasoning_details: []`). Such fields are left
+/// out of `extra`: they would cost every kept response a map node (about 600 bytes; they are in
+/// nearly every OpenAI answer), and left out they are also not sent back when the message
+/// becomes part of a later request (where an empty `tool_calls` is refused). `raw` still has
+/// them.
+fn says_nothing(v: &Value) -> bool {
+    v.is_null() || v.as_array().is_some_and(Vec::is_empty)
 }
 
 /// A wire role name, when it is one we know.

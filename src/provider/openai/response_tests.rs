@@ -15,13 +15,26 @@ fn openai_response() {
     assert_eq!((r.id.as_str(), r.model.as_str()), ("chatcmpl-8TJ9", "gpt-4o-mini-2024-07-18"));
     assert_eq!(r.choices[0].finish_reason.as_deref(), Some("stop"));
     assert_eq!(r.choices[0].message.role, MessageRole::Assistant);
-    assert_eq!(r.choices[0].message.extra["annotations"], json!([]));
+    // `refusal: null` and `annotations: []` say nothing: not kept in `extra`, still in `raw`.
+    assert!(r.choices[0].message.extra.is_empty(), "{:?}", r.choices[0].message.extra);
+    assert_eq!(r.raw["choices"][0]["message"]["annotations"], json!([]));
+    assert!(r.raw["choices"][0]["message"].get("refusal").is_some());
     let u = r.usage.expect("usage");
     assert_eq!((u.prompt_tokens, u.completion_tokens, u.total_tokens), (26, 82, 108));
     assert_eq!(u.cache_read_input_tokens, Some(6));
     assert_eq!(u.cost, None);
     assert_eq!(r.request_id.as_deref(), Some("req_1"));
     assert_eq!(r.raw["system_fingerprint"], "fp_1");
+}
+
+#[test]
+fn fields_with_a_value_stay_in_extra() {
+    let body = br#"{"id":"c","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"x",
+        "refusal":"no","annotations":[{"type":"url_citation"}],"audio":null,"reasoning_details":[],"n":0}}]}"#;
+    let r = parse_response(Provider::OpenRouter, body, None, "k").expect("valid");
+    let extra = &r.choices[0].message.extra;
+    assert_eq!(extra.keys().collect::<Vec<_>>(), ["annotations", "n", "refusal"]);
+    assert_eq!(extra["annotations"], json!([{"type": "url_citation"}]));
 }
 
 #[test]
