@@ -7,9 +7,7 @@
 use serde_json::{Map, Value};
 
 use crate::error::Error;
-use crate::provider::json::{
-    f64_of, obj_of, parse_ok_fields, shape_error, str_of, string_of, u64_of,
-};
+use crate::provider::json::{f64_of, obj_of, parse_ok_fields, shape_error, u64_of};
 use crate::provider::openrouter;
 use crate::provider_id::Provider;
 use crate::types::{ChatCompletionResponse, Choice, Content, Message, MessageRole, Usage};
@@ -26,19 +24,20 @@ pub(crate) fn parse_response(
     request_id: Option<String>,
     api_key: &str,
 ) -> Result<ChatCompletionResponse, Error> {
-    let (root, raw) = parse_ok_fields(p, body, FIELDS)?;
+    let (mut root, raw) = parse_ok_fields(p, body, FIELDS)?;
     if let Some(err) = in_band_error(p, &root, api_key) {
         return Err(err);
     }
-    let choices = match root.get("choices") {
+    // The fields are moved out of the parsed tree, not copied: it is dropped right after.
+    let choices = match root.get_mut("choices").map(Value::take) {
         Some(Value::Array(items)) => {
-            items.iter().enumerate().map(|(i, c)| parse_choice(i, c)).collect()
+            items.into_iter().enumerate().map(|(i, c)| parse_choice(i, c)).collect()
         }
         _ => return Err(shape_error(p, "no `choices` array in the response")),
     };
     Ok(ChatCompletionResponse {
-        id: str_of(root.get("id")).unwrap_or_default().to_string(),
-        model: str_of(root.get("model")).unwrap_or_default().to_string(),
+        id: take_string(&mut root, "id"),
+        model: take_string(&mut root, "model"),
         provider: p,
         choices,
         usage: root.get("usage").and_then(usage),
@@ -63,13 +62,25 @@ pub(crate) fn in_band_error(p: Provider, root: &Value, api_key: &str) -> Option<
     Some(Error::Api(Box::new(api)))
 }
 
-fn parse_choice(position: usize, c: &Value) -> Choice {
+fn parse_choice(position: usize, mut c: Value) -> Choice {
     let index =
         u64_of(c.get("index")).and_then(|i| u32::try_from(i).ok()).unwrap_or(position as u32);
+    let finish_reason = Some(take_string(&mut c, "finish_reason")).filter(|s| !s.is_empty());
     Choice {
         index,
-        message: c.get("message").map(message).unwrap_or_else(|| Message::assistant("")),
-        finish_reason: string_of(c.get("finish_reason")),
+        message: match c.get_mut("message").map(Value::take) {
+            Some(m) => message(m),
+            None => Message::assistant(""),
+        },
+        finish_reason,
+    }
+}
+
+/// `v[key]` moved out when it is a string, else empty.
+fn take_string(v: &mut Value, key: &str) -> String {
+    match v.get_mut(key).map(Value::take) {
+        Some(Value::String(s)) => s,
+        _ => String::new(),
     }
 }
 
@@ -77,22 +88,27 @@ fn parse_choice(position: usize, c: &Value) -> Choice {
 /// exact), every other field (`refusal`, `annotations`, `reasoning_details`, ...) in `extra`
 /// unless it is `null` or an empty list ([`says_nothing`]). A `content` that is neither text,
 /// parts nor null is kept in `extra["content"]`.
-pub(crate) fn message(v: &Value) -> Message {
+pub(crate) fn message(v: Value) -> Message {
     let role = role_of(v.get("role")).unwrap_or(MessageRole::Assistant);
     let mut extra = Map::new();
     let mut content = Content::Text(String::new());
-    if let Some(o) = v.as_object() {
+    if let Value::Object(o) = v {
         for (k, val) in o {
             if k == "content" {
-                match serde_json::from_value::<Content>(val.clone()) {
-                    Ok(Content::Null) => {}
-                    Ok(c) => content = c,
-                    Err(_) => {
-                        extra.insert(k.clone(), val.clone());
-                    }
+                match val {
+                    // The common case, moved as it is.
+                    Value::String(text) => content = Content::Text(text),
+                    Value::Null => {}
+                    val => match serde_json::from_value::<Content>(val.clone()) {
+                        Ok(Content::Null) => {}
+                        Ok(c) => content = c,
+                        Err(_) => {
+                            extra.insert(k, val);
+                        }
+                    },
                 }
-            } else if k != "role" && !says_nothing(val) {
-                extra.insert(k.clone(), val.clone());
+            } else if k != "role" && !says_nothing(&val) {
+                extra.insert(k, val);
             }
         }
     }
