@@ -56,9 +56,11 @@ pub struct BatchConfig {
     /// `adaptive_batch_size` each lane's in-flight target starts at 4 and grows (see there),
     /// so a 3-item batch starts 3 workers and a fast one on a small machine a few dozen.
     /// A worker costs its touched stack, its connection's buffers and one socket (4,096 in
-    /// flight against the in-process emulator peaked at 1.4 GiB resident for both sides):
-    /// with thousands in flight, allow that many open files (`ulimit -n`). With several models
-    /// each gets at most an equal share of the workers.
+    /// flight against the in-process emulator peaked at 1.4 GiB resident for both sides).
+    /// The pool is also capped at a third of the process's open-file limit (less 64): under
+    /// the common soft limit of 1,024 that is 320 workers, said once at `warn` on the logging
+    /// facade; raise `ulimit -n` for more (the command line raises its own to the hard
+    /// limit). With several models each gets at most an equal share of the workers.
     pub max_workers: usize,
     /// Retries of one item after its first attempt. `None`: the limiter's
     /// [`max_retries`](crate::Config::max_retries). There is one retry loop (the limiter's);

@@ -100,10 +100,13 @@ impl Coordinator<'_> {
             let model = limits.model(&lane.model);
             let queued = model.map_or(0, |m| m.queued);
             // One lane for all models watches only the default one: what it sees is partial.
-            let seen = model
-                .filter(|_| self.config.group_by_model)
-                .map(|m| m.in_flight as usize + m.queued);
-            grew |= lane.tick(backlog, queued, seen, now);
+            let own = model.filter(|_| self.config.group_by_model);
+            let seen = own.map(|m| m.in_flight as usize + m.queued);
+            let room = own.and_then(|m| {
+                let remaining = usize::try_from(m.requests.as_ref()?.remaining).ok()?;
+                Some((m.in_flight as usize).saturating_add(remaining))
+            });
+            grew |= lane.tick(backlog, queued, seen, room, now);
         }
         grew
     }

@@ -124,12 +124,16 @@ impl Lane {
     /// Doubles the target when nothing but concurrency holds the lane back (see the module
     /// doc). `backlog`: work waits for a slot; `queued`: the model's requests waiting in the
     /// limiter; `seen`: the model's requests the limiter knows of (admitted or queued), when
-    /// the lane has the model to itself. Returns whether the target grew.
+    /// the lane has the model to itself; `room`: how many of the model's requests the limiter
+    /// would have in flight if it admitted all it can now (admitted plus the request bucket's
+    /// remaining), when known: a doubling stops there, since what goes past it only waits in
+    /// the limiter (a thread and a connection each). Returns whether the target grew.
     pub(crate) fn tick(
         &mut self,
         backlog: bool,
         queued: usize,
         seen: Option<usize>,
+        room: Option<usize>,
         now: Instant,
     ) -> bool {
         if !self.may_grow(backlog, now) || queued > 0 {
@@ -170,9 +174,15 @@ impl Lane {
             }
             rate = Some(now_rate);
         }
+        let target = self.limit.saturating_mul(2).min(self.max);
+        let target = room.map_or(target, |room| target.min(room));
+        if target <= self.limit {
+            return false; // the bucket admits no more than the lane already has in flight
+        }
+        let g = &mut self.growth;
         g.rate_before = rate;
         g.limit_before = self.limit;
-        self.limit = self.limit.saturating_mul(2).min(self.max);
+        self.limit = target;
         g.changed = Some(now);
         g.samples = 0;
         true

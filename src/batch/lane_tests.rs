@@ -47,7 +47,7 @@ fn a_burst_doubles_every_tick_while_the_limiter_admits_everything() {
     let mut limits = vec![lane.limit];
     for i in 0..12 {
         full(&mut lane);
-        lane.tick(true, 0, None, t0 + GROW_EVERY * i);
+        lane.tick(true, 0, None, None, t0 + GROW_EVERY * i);
         limits.push(lane.limit);
     }
     assert_eq!(limits[..9], [4, 8, 16, 32, 64, 128, 256, 512, 600]);
@@ -59,18 +59,18 @@ fn no_growth_too_soon_without_a_backlog_with_room_left_or_while_the_limiter_queu
     let t0 = Instant::now();
     let mut lane = Lane::new("m".into(), 600, true);
     full(&mut lane);
-    assert!(lane.tick(true, 0, None, t0));
+    assert!(lane.tick(true, 0, None, None, t0));
     full(&mut lane);
-    assert!(!lane.tick(true, 0, None, t0 + ms(5)), "at most one doubling per GROW_EVERY");
+    assert!(!lane.tick(true, 0, None, None, t0 + ms(5)), "at most one doubling per GROW_EVERY");
     let later = t0 + ms(50);
-    assert!(!lane.tick(false, 0, None, later), "no work waiting");
-    assert!(!lane.tick(true, 3, None, later), "requests wait in the limiter: the rate binds");
+    assert!(!lane.tick(false, 0, None, None, later), "no work waiting");
+    assert!(!lane.tick(true, 3, None, None, later), "requests wait in the limiter: the rate binds");
     lane.in_flight = lane.limit - 1;
-    assert!(!lane.tick(true, 0, None, later), "the target is not used up");
+    assert!(!lane.tick(true, 0, None, None, later), "the target is not used up");
     assert!(!lane.may_grow(true, later));
     full(&mut lane);
     assert!(lane.may_grow(true, later));
-    assert!(lane.tick(true, 0, None, later));
+    assert!(lane.tick(true, 0, None, None, later));
     assert_eq!(lane.limit, 16);
 }
 
@@ -89,26 +89,26 @@ fn fast_responses_keep_a_doubling_only_if_it_pays() {
     let mut lane = Lane::new("m".into(), 4096, true);
     lane.completed(lat, t0);
     full(&mut lane);
-    assert!(lane.tick(true, 0, None, t0)); // 4 -> 8, nothing measured yet
-                                           // 1,000 per second at 8: not enough samples before 8 completions.
+    assert!(lane.tick(true, 0, None, None, t0)); // 4 -> 8, nothing measured yet
+                                                 // 1,000 per second at 8: not enough samples before 8 completions.
     complete(&mut lane, 5, lat, t0 + ms(1), t0 + ms(6));
     full(&mut lane);
-    assert!(!lane.tick(true, 0, None, t0 + ms(11)), "too few completions to judge");
+    assert!(!lane.tick(true, 0, None, None, t0 + ms(11)), "too few completions to judge");
     complete(&mut lane, 15, lat, t0 + ms(11), t0 + ms(20));
     full(&mut lane);
-    assert!(lane.tick(true, 0, None, t0 + ms(21)), "first measurement: 8 -> 16");
+    assert!(lane.tick(true, 0, None, None, t0 + ms(21)), "first measurement: 8 -> 16");
     assert_eq!(lane.limit, 16);
     // At 16 the rate doubles too (CPU to spare): kept, 16 -> 32.
     let t1 = t0 + ms(21);
     complete(&mut lane, 40, lat, t1 + ms(2), t1 + ms(12));
     full(&mut lane);
-    assert!(lane.tick(true, 0, None, t1 + ms(12)));
+    assert!(lane.tick(true, 0, None, None, t1 + ms(12)));
     assert_eq!(lane.limit, 32);
     // At 32 the rate stays flat: the CPU binds. Back to 16, held.
     let t2 = t1 + ms(12);
     complete(&mut lane, 40, lat, t2 + ms(2), t2 + ms(12));
     full(&mut lane);
-    assert!(!lane.tick(true, 0, None, t2 + ms(12)));
+    assert!(!lane.tick(true, 0, None, None, t2 + ms(12)));
     assert_eq!(lane.limit, 16, "back to the target before the doubling that did not pay");
     full(&mut lane);
     assert!(!lane.may_grow(true, t2 + ms(500)), "held");
@@ -118,7 +118,7 @@ fn fast_responses_keep_a_doubling_only_if_it_pays() {
     complete(&mut lane, 40, lat, t2 + ms(20), t2 + ms(900));
     full(&mut lane);
     assert!(lane.may_grow(true, t2 + ms(12) + Duration::from_secs(1)));
-    assert!(lane.tick(true, 0, None, t2 + ms(12) + Duration::from_secs(1)));
+    assert!(lane.tick(true, 0, None, None, t2 + ms(12) + Duration::from_secs(1)));
     assert_eq!(lane.limit, 32);
 }
 
@@ -130,7 +130,7 @@ fn slow_responses_are_not_measured_before_doubling() {
     lane.completed(Duration::from_secs(2), t0);
     for i in 0..5 {
         full(&mut lane);
-        assert!(lane.tick(true, 0, None, t0 + GROW_EVERY * i));
+        assert!(lane.tick(true, 0, None, None, t0 + GROW_EVERY * i));
     }
     assert_eq!(lane.limit, 128);
     // And completions add one each while the lane is full.
@@ -145,7 +145,28 @@ fn no_doubling_before_the_last_one_reached_the_limiter() {
     let mut lane = Lane::new("m".into(), 4096, true);
     lane.limit = 64;
     full(&mut lane);
-    assert!(!lane.tick(true, 0, Some(40), t0), "24 of 64 not yet at the limiter");
-    assert!(lane.tick(true, 0, Some(48), t0), "three quarters there: nobody queued means room");
+    assert!(!lane.tick(true, 0, Some(40), None, t0), "24 of 64 not yet at the limiter");
+    assert!(
+        lane.tick(true, 0, Some(48), None, t0),
+        "three quarters there: nobody queued means room"
+    );
     assert_eq!(lane.limit, 128);
+}
+
+#[test]
+fn a_doubling_stops_at_what_the_bucket_would_admit_now() {
+    // 10 s responses, a 3,000-request bucket: 2,048 in flight and 952 left, so 3,000 and not
+    // 4,096 (the other 1,096 would only wait in the limiter, a thread each).
+    let t0 = Instant::now();
+    let mut lane = Lane::new("m".into(), 4096, true);
+    lane.limit = 2048;
+    full(&mut lane);
+    assert!(lane.tick(true, 0, None, Some(3000), t0));
+    assert_eq!(lane.limit, 3000);
+    full(&mut lane);
+    let later = t0 + GROW_EVERY;
+    assert!(!lane.tick(true, 0, None, Some(3000), later), "the bucket is used up");
+    assert_eq!(lane.limit, 3000);
+    assert!(lane.tick(true, 0, None, Some(3003), later + GROW_EVERY), "it refilled by three");
+    assert_eq!(lane.limit, 3003);
 }

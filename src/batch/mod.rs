@@ -2,6 +2,7 @@
 
 mod config;
 mod lane;
+mod open_files;
 mod requests;
 mod run;
 mod shrinking;

@@ -120,7 +120,7 @@ where
         let mut coord = Coordinator {
             limiter,
             config,
-            cap: config.max_workers,
+            cap: super::open_files::capped_workers(config.max_workers),
             workers: 0,
             spawn: &spawn,
             lanes: HashMap::new(),

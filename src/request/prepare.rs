@@ -2,6 +2,8 @@
 //! its model, the body serialised, the cost estimated. Pure and `Sync`, so a batch prepares
 //! many calls in parallel.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use super::Engine;
@@ -10,7 +12,7 @@ use crate::limit::model::Cost;
 use crate::openai_api::{listed, OpenAiApi};
 use crate::provider::{cost, openai_responses, wire};
 use crate::provider_id::Provider;
-use crate::types::ChatCompletionRequest;
+use crate::types::{ChatCompletionRequest, Content};
 
 /// A call ready to send: what goes on the wire and what it reserves.
 #[derive(Debug, Clone)]
@@ -50,9 +52,13 @@ impl Engine {
                 wire::chat_path(self.provider),
             ),
         };
-        let body = serde_json::to_vec(&body).map_err(|e| Error::InvalidRequest(e.to_string()))?;
+        // Sized up front: `to_vec` starts at 128 bytes and doubles, three or four copies for
+        // a typical body.
+        let mut out = Vec::with_capacity(body_size_hint(&req));
+        serde_json::to_writer(&mut out, &body).map_err(|e| Error::InvalidRequest(e.to_string()))?;
+        let body = out;
         Ok(Call {
-            model: req.model,
+            model: req.model.clone(),
             method: "POST".into(),
             path: path.into(),
             body: Some(body),
@@ -126,10 +132,14 @@ impl Engine {
     }
 
     /// The request with the default model filled in, checked for obvious mistakes.
-    fn with_model(&self, request: &ChatCompletionRequest) -> Result<ChatCompletionRequest> {
-        let mut req = request.clone();
+    /// Borrowed unless the model is filled in: a request is copied only then.
+    fn with_model<'r>(
+        &self,
+        request: &'r ChatCompletionRequest,
+    ) -> Result<Cow<'r, ChatCompletionRequest>> {
+        let mut req = Cow::Borrowed(request);
         if req.model.trim().is_empty() {
-            req.model = self.model.clone().ok_or_else(|| {
+            req.to_mut().model = self.model.clone().ok_or_else(|| {
                 Error::InvalidRequest(
                     "the request has no model and the limiter no default model".into(),
                 )
@@ -143,4 +153,18 @@ impl Engine {
         }
         Ok(req)
     }
+}
+
+/// About the size of a chat request's JSON body: its texts (with room for escapes) and some
+/// framing per message. Only a capacity hint: images and tools make the body grow past it.
+fn body_size_hint(req: &ChatCompletionRequest) -> usize {
+    let texts: usize = req
+        .messages
+        .iter()
+        .map(|m| match &m.content {
+            Content::Text(t) => t.len(),
+            _ => 256,
+        })
+        .sum();
+    256 + req.model.len() + texts + texts / 8 + 64 * req.messages.len()
 }

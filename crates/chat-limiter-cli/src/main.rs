@@ -28,6 +28,7 @@ mod lock;
 mod logger;
 mod metrics_server;
 mod metrics_text;
+mod open_files;
 mod output;
 mod prior_map;
 mod record;
@@ -121,6 +122,7 @@ impl From<chat_limiter::Error> for Fatal {
 
 fn main() -> ExitCode {
     logger::install();
+    open_files::raise_soft_limit();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) if args.via != args::Via::Realtime && args.cache.cache.is_some() => {
