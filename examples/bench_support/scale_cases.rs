@@ -37,7 +37,9 @@ pub fn burst_case() -> Case {
 
 /// A 3,000-RPM key at 60 s latency needs 3,000 requests in flight; scaled down with the same
 /// ratio: 300 requests per second (a 3,000-request bucket over 10 s) at 10 s latency. 9,000
-/// items: the first 3,000 go at once, the rest at the rate, so the pool must hold 3,000.
+/// items: the first 3,000 go at once, the rest at the rate, so the pool holds 3,000 in steady
+/// state, and up to 6,000 just before the first answers come back (the full bucket plus 10 s
+/// of refill): past the default ceiling of 4,096, so the row also shows what the ceiling costs.
 pub fn thousands_case() -> Case {
     Case {
         name: "3,000 in flight: 300 req/s (3,000 per 10 s), 10 s latency, 9,000 items",
