@@ -269,3 +269,26 @@ fn stores_that_cannot_be_opened_and_policy_names() {
     assert_eq!(sqlite.current_policy(), CachePolicy::default());
     assert!(format!("{sqlite:?}").contains("ok.db"));
 }
+
+#[test]
+fn many_openers_of_one_new_file_at_once_all_succeed() {
+    // Two processes of one job starting together: each sets the new file up (WAL, schema).
+    // SQLite can answer the switch to WAL with "busy" at once, without its busy timeout.
+    let dir = Scratch::new("openers");
+    for round in 0..10 {
+        let path = dir.file(&format!("c{round}.db"));
+        let start = Arc::new(std::sync::Barrier::new(8));
+        let openers: Vec<_> = (0..8)
+            .map(|_| {
+                let (path, start) = (path.clone(), Arc::clone(&start));
+                std::thread::spawn(move || {
+                    start.wait();
+                    Cache::sqlite(&path).map(|_| ())
+                })
+            })
+            .collect();
+        for o in openers {
+            o.join().unwrap().unwrap();
+        }
+    }
+}

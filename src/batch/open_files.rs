@@ -26,7 +26,10 @@ pub(crate) fn soft_limit() -> Option<u64> {
     let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: getrlimit writes the struct it is given and reads nothing else.
     let ok = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0;
-    (ok && lim.rlim_cur != libc::RLIM_INFINITY).then_some(lim.rlim_cur as u64)
+    // `rlim_t` is not u64 on every unix.
+    #[allow(clippy::unnecessary_cast)]
+    let soft = lim.rlim_cur as u64;
+    (ok && lim.rlim_cur != libc::RLIM_INFINITY).then_some(soft)
 }
 
 /// The process's soft limit on open files (not known here).

@@ -44,6 +44,14 @@ impl std::fmt::Debug for SqliteStore {
     }
 }
 
+/// SQLite's "busy" or "locked": another connection holds the lock.
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
 fn failed(what: &str, path: &Path, e: rusqlite::Error) -> Error {
     Error::Cache(format!("{what} {}: {e}", path.display()))
 }
@@ -71,7 +79,18 @@ impl SqliteStore {
                  CREATE INDEX IF NOT EXISTS chat_cache_created ON chat_cache (created_ms);",
             )
         };
-        setup().map_err(|e| failed("cannot set up the cache", &path, e))?;
+        // Two processes setting up one new file at once: the switch to WAL can answer "busy"
+        // without waiting on the busy timeout (SQLite's way out of a lock upgrade deadlock),
+        // so the setup itself is retried, within the same timeout.
+        let started = std::time::Instant::now();
+        loop {
+            match setup() {
+                Err(e) if is_busy(&e) && started.elapsed() < BUSY_TIMEOUT => {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                other => break other.map_err(|e| failed("cannot set up the cache", &path, e))?,
+            }
+        }
         Ok(SqliteStore { path, pool: Mutex::new(vec![conn]) })
     }
 
