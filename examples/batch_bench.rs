@@ -29,9 +29,12 @@ use chat_limiter_emulator::{Emulator, EmulatorBuilder, FaultKind, OutputLen};
 mod ideal;
 #[path = "bench_support/peak.rs"]
 mod peak;
+#[path = "bench_support/prompt.rs"]
+mod prompt;
 #[path = "bench_support/scale_cases.rs"]
 mod scale_cases;
 use ideal::{simulate, Bucket, Item};
+use prompt::prompt;
 
 struct Case {
     name: &'static str,
@@ -51,16 +54,6 @@ struct Case {
     /// The server fails some attempts after charging them: the ideal then counts every attempt
     /// it received (a client that loses nothing must send a failed item again).
     faults: bool,
-}
-
-fn prompt(chars: usize, i: usize) -> String {
-    let head = format!("item {i}: ");
-    let body: String = "lorem ipsum dolor sit amet "
-        .chars()
-        .cycle()
-        .take(chars.saturating_sub(head.len()))
-        .collect();
-    head + &body
 }
 
 /// Alternating blocks: 100 small requests (RPM binds), 25 large ones (TPM binds).

@@ -63,6 +63,23 @@ struct Row {
     stop_after: Option<Duration>,
 }
 
+/// An OpenAI-compatible server with `limit` requests per 10 s that sends its headers only on
+/// 429s, and `items` requests for it.
+fn only_on_429(name: &'static str, limit: u64, items: usize) -> Row {
+    Row {
+        name,
+        emulator: Emulator::openai()
+            .requests_per(limit, Duration::from_secs(10))
+            .header_dialect(HeaderDialect::OnlyOn429),
+        provider: Provider::OpenAI,
+        model: "gpt-4o-mini",
+        items,
+        bucket: (limit as f64, 10.0),
+        long_wait: LongWait::Wait,
+        stop_after: None,
+    }
+}
+
 fn main() {
     let _ = log::set_logger(&Capture).map(|()| log::set_max_level(log::LevelFilter::Warn));
     let rows = [
@@ -86,33 +103,11 @@ fn main() {
             long_wait: LongWait::Wait,
             stop_after: None,
         },
-        Row {
-            // The same dialect with a limit just past a doubling of the slow start's window
-            // (62 requests in the first five round trips, 126 in six): the worst alignment.
-            name: "429-only 10 s, 70",
-            emulator: Emulator::openai()
-                .requests_per(70, Duration::from_secs(10))
-                .header_dialect(HeaderDialect::OnlyOn429),
-            provider: Provider::OpenAI,
-            model: "gpt-4o-mini",
-            items: 210,
-            bucket: (70.0, 10.0),
-            long_wait: LongWait::Wait,
-            stop_after: None,
-        },
-        Row {
-            // A larger limit: the window in flight when it is crossed is larger too.
-            name: "429-only 10 s, 500",
-            emulator: Emulator::openai()
-                .requests_per(500, Duration::from_secs(10))
-                .header_dialect(HeaderDialect::OnlyOn429),
-            provider: Provider::OpenAI,
-            model: "gpt-4o-mini",
-            items: 1500,
-            bucket: (500.0, 10.0),
-            long_wait: LongWait::Wait,
-            stop_after: None,
-        },
+        // The same dialect with a limit just past a doubling of the slow start's window (62
+        // requests in the first five round trips, 126 in six): the worst alignment.
+        only_on_429("429-only 10 s, 70", 70, 210),
+        // A larger limit: the window in flight when it is crossed is larger too.
+        only_on_429("429-only 10 s, 500", 500, 1500),
         Row {
             name: "anthropic cold, 529 first",
             emulator: Emulator::anthropic().rpm(100).first_faults(vec![FaultKind::Status529]),

@@ -26,6 +26,9 @@ use std::time::{Duration, Instant};
 
 use chat_limiter_emulator::{Emulator, FaultKind, OutputLen};
 
+#[path = "../../../examples/bench_support/prompt.rs"]
+mod prompt;
+use prompt::prompt;
 #[path = "../../../examples/bench_support/ideal.rs"]
 #[allow(dead_code)]
 mod ideal;
@@ -132,17 +135,6 @@ fn rerun_line(args: &[String]) -> String {
          target/release/examples/cli_bench {}",
         quoted.join(" ")
     )
-}
-
-/// The same prompt as `batch_bench`'s.
-fn prompt(chars: usize, i: usize) -> String {
-    let head = format!("item {i}: ");
-    let body: String = "lorem ipsum dolor sit amet "
-        .chars()
-        .cycle()
-        .take(chars.saturating_sub(head.len()))
-        .collect();
-    head + &body
 }
 
 fn write_input(path: &Path, n: usize, line: impl Fn(usize) -> String) {
