@@ -55,12 +55,15 @@ impl std::str::FromStr for OpenAiApi {
 /// an entry ending in `*` matches every model starting with the rest, any other entry the
 /// model of exactly that name (both ignoring ASCII case).
 pub(crate) fn listed(rules: &[String], model: &str) -> bool {
-    let model = model.trim().to_ascii_lowercase();
+    // Compared without case and without copying: this runs for every request.
+    let model = model.trim().as_bytes();
     rules.iter().any(|r| {
-        let r = r.trim().to_ascii_lowercase();
-        match r.strip_suffix('*') {
-            Some(prefix) => model.starts_with(prefix),
-            None => model == r,
+        let r = r.trim().as_bytes();
+        match r.strip_suffix(b"*") {
+            Some(prefix) => {
+                model.get(..prefix.len()).is_some_and(|h| h.eq_ignore_ascii_case(prefix))
+            }
+            None => model.eq_ignore_ascii_case(r),
         }
     })
 }
@@ -82,5 +85,7 @@ mod tests {
         assert!(!listed(&rules, "gpt-5-codex-mini"));
         assert!(!listed(&rules, "o3"));
         assert!(!listed(&[], "o3-pro"));
+        assert!(listed(&[" O3-Pro* ".to_string()], " o3-PRO-1 "), "case and spaces ignored");
+        assert!(!listed(&["é*".to_string()], "e"), "a model shorter than the prefix");
     }
 }

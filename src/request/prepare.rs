@@ -19,9 +19,10 @@ use crate::types::{ChatCompletionRequest, Content};
 pub(crate) struct Call {
     /// The model whose limits it counts against.
     pub model: String,
-    pub method: String,
+    /// Borrowed for chat calls (a fixed method and path), owned for raw ones.
+    pub method: Cow<'static, str>,
     /// Relative to the base URL.
-    pub path: String,
+    pub path: Cow<'static, str>,
     pub body: Option<Vec<u8>>,
     /// What it reserves in the limiter.
     pub cost: Cost,
@@ -59,8 +60,8 @@ impl Engine {
         let body = out;
         Ok(Call {
             model: req.model.clone(),
-            method: "POST".into(),
-            path: path.into(),
+            method: Cow::Borrowed("POST"),
+            path: Cow::Borrowed(path),
             body: Some(body),
             cost,
             prompt_tokens,
@@ -117,7 +118,8 @@ impl Engine {
             .transpose()
             .map_err(|e| Error::InvalidRequest(e.to_string()))?;
         let api = OpenAiApi::ChatCompletions; // read raw: the wire does not matter
-        Ok(Call { model, method, path: path.into(), body, cost, prompt_tokens, stream: false, api })
+        let (method, path) = (Cow::Owned(method), Cow::Owned(path.to_string()));
+        Ok(Call { model, method, path, body, cost, prompt_tokens, stream: false, api })
     }
 
     /// What the request reserves, and its estimated prompt tokens.

@@ -4,6 +4,8 @@
 //! with `finish_reason: "error"`, when the upstream failed after routing (docs/providers.md §3.3);
 //! both become `Error::Api` so that they are classified and retried like an HTTP error.
 
+use serde::de::{value::Error as DeError, IntoDeserializer};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::error::Error;
@@ -127,7 +129,9 @@ fn says_nothing(v: &Value) -> bool {
 
 /// A wire role name, when it is one we know.
 pub(crate) fn role_of(v: Option<&Value>) -> Option<MessageRole> {
-    serde_json::from_value(v?.clone()).ok()
+    // Read from the borrowed string: a `from_value` would need its own copy of the value.
+    let text: serde::de::value::StrDeserializer<'_, DeError> = v?.as_str()?.into_deserializer();
+    MessageRole::deserialize(text).ok()
 }
 
 /// OpenAI-shaped usage: `cached_tokens` becomes `cache_read_input_tokens`; OpenRouter's
