@@ -23,18 +23,18 @@ use chat_limiter::{
     process_chat_completion_stream, BatchConfig, ChatCompletionRequest, ChatLimiter, Message,
     Provider,
 };
-use chat_limiter_emulator::{Emulator, EmulatorBuilder, FaultKind, OutputLen};
+use chat_limiter_emulator::{Emulator, EmulatorBuilder, OutputLen};
 
 #[path = "bench_support/ideal.rs"]
 mod ideal;
 #[path = "bench_support/peak.rs"]
 mod peak;
-#[path = "bench_support/prompt.rs"]
-mod prompt;
 #[path = "bench_support/scale_cases.rs"]
 mod scale_cases;
+#[path = "bench_support/workload.rs"]
+mod workload;
 use ideal::{simulate, Bucket, Item};
-use prompt::prompt;
+use workload::prompt;
 
 struct Case {
     name: &'static str,
@@ -121,15 +121,7 @@ fn latency_case(name: &'static str, configure: Configure) -> Case {
 fn fault_case() -> Case {
     Case {
         name: "OpenAI 240 RPM / 90k TPM, 10% faults (500, 503, resets, garbage bodies)",
-        emulator: Emulator::openai()
-            .rpm(240)
-            .tpm(90_000)
-            .output_len(OutputLen::Fraction(0.5))
-            .fault(FaultKind::Status500, 0.03)
-            .fault(FaultKind::Status503, 0.03)
-            .fault(FaultKind::ConnectionDrop, 0.02)
-            .fault(FaultKind::MalformedBody, 0.02)
-            .seed(11),
+        emulator: workload::fault_mix(),
         provider: Provider::OpenAI,
         model: "gpt-4o-mini",
         items: (0..300).map(|i| (prompt(400, i), 200)).collect(),

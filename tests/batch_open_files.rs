@@ -7,11 +7,8 @@ mod common;
 
 use std::time::Duration;
 
-use chat_limiter::{
-    create_chat_completion_requests, process_chat_completion_stream, BatchConfig, Provider,
-};
-use chat_limiter_emulator::Emulator;
-use common::builder;
+use chat_limiter::{create_chat_completion_requests, process_chat_completion_stream, BatchConfig};
+use common::{far_limits_emulator, far_limits_limiter};
 
 fn set_soft_limit(n: u64) {
     let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
@@ -28,17 +25,8 @@ fn a_slow_batch_under_a_low_open_file_limit_loses_nothing() {
     // 300 items of 1 s each and limits that admit them all: unchecked, the pool grows to 300
     // workers, 1,200 descriptors with the emulator's side of each connection (it holds three),
     // far past 200. Capped at a third of 200 less 64 (45 workers), both sides fit: 180.
-    let emu = Emulator::openai()
-        .rpm(10_000_000)
-        .tpm(1_000_000_000)
-        .latency(Duration::from_secs(1), Duration::ZERO)
-        .start()
-        .unwrap();
-    let limiter = builder(Provider::OpenAI, &emu.base_url())
-        .request_limit(10_000_000)
-        .token_limit(1_000_000_000)
-        .build()
-        .unwrap();
+    let emu = far_limits_emulator(Duration::from_secs(1));
+    let limiter = far_limits_limiter(&emu);
     set_soft_limit(200);
     let prompts: Vec<String> = (0..300).map(|i| format!("open files {i}")).collect();
     let reqs = create_chat_completion_requests("gpt-4o-mini", prompts, Some(4), None);

@@ -10,26 +10,7 @@ use chat_limiter::{
     create_chat_completion_requests, process_chat_completion_stream, BatchConfig, BatchSummary,
     ChatLimiter, Provider,
 };
-use chat_limiter_emulator::Emulator;
-use common::builder;
-
-/// Limits far from binding, `latency` per response.
-fn emulator(latency: Duration) -> Emulator {
-    Emulator::openai()
-        .rpm(10_000_000)
-        .tpm(1_000_000_000)
-        .latency(latency, Duration::ZERO)
-        .start()
-        .unwrap()
-}
-
-fn limiter(emu: &Emulator) -> ChatLimiter {
-    builder(Provider::OpenAI, &emu.base_url())
-        .request_limit(10_000_000)
-        .token_limit(1_000_000_000)
-        .build()
-        .unwrap()
-}
+use common::{far_limits_emulator as emulator, far_limits_limiter as limiter};
 
 fn run(limiter: &ChatLimiter, n: usize, config: &BatchConfig) -> BatchSummary {
     let prompts: Vec<String> = (0..n).map(|i| format!("pool prompt {i}")).collect();

@@ -65,13 +65,8 @@ impl Coordinator<'_> {
             }
             // Bounded, so a stop set from another thread is seen even while every request
             // waits in the limiter and no result comes; short while a lane may still grow.
-            let now = Instant::now();
-            let growing = self.config.adaptive_batch_size
-                && self
-                    .lanes
-                    .values()
-                    .any(|l| l.may_grow(!l.pending.is_empty() || !input_done, now));
-            let poll = if growing { GROW_EVERY } else { STOP_POLL };
+            let poll =
+                if self.may_grow(!input_done, Instant::now()) { GROW_EVERY } else { STOP_POLL };
             let r = match results.recv_timeout(poll) {
                 Ok(r) => r,
                 Err(RecvTimeoutError::Timeout) => continue,
@@ -86,17 +81,14 @@ impl Coordinator<'_> {
     /// returns whether one did.
     fn grow(&mut self, more_input: bool) -> bool {
         let now = Instant::now();
-        if !self.config.adaptive_batch_size
-            || self.last_grow.is_some_and(|t| now < t + GROW_EVERY)
-            || !self.lanes.values().any(|l| l.may_grow(!l.pending.is_empty() || more_input, now))
-        {
+        if self.last_grow.is_some_and(|t| now < t + GROW_EVERY) || !self.may_grow(more_input, now) {
             return false;
         }
         self.last_grow = Some(now);
         let limits = self.limiter.current_limits();
         let mut grew = false;
         for lane in self.lanes.values_mut() {
-            let backlog = !lane.pending.is_empty() || more_input;
+            let backlog = lane.has_backlog(more_input);
             let model = limits.model(&lane.model);
             let queued = model.map_or(0, |m| m.queued);
             // One lane for all models watches only the default one: what it sees is partial.
@@ -109,6 +101,12 @@ impl Coordinator<'_> {
             grew |= lane.tick(backlog, queued, seen, room, now);
         }
         grew
+    }
+
+    /// Whether an adaptive lane may still double its target (see [`Lane::may_grow`]).
+    fn may_grow(&self, more_input: bool, now: Instant) -> bool {
+        self.config.adaptive_batch_size
+            && self.lanes.values().any(|l| l.may_grow(l.has_backlog(more_input), now))
     }
 
     fn admit(&mut self, item: Item) {
@@ -186,7 +184,7 @@ impl Coordinator<'_> {
             lane.in_flight -= 1;
             lane.completed(r.duration, Instant::now());
             if self.config.adaptive_batch_size {
-                let backlog = !lane.pending.is_empty() || more_input;
+                let backlog = lane.has_backlog(more_input);
                 let queued =
                     self.limiter.current_limits().model(&lane.model).map_or(0, |m| m.queued);
                 lane.adapt(backlog, queued);

@@ -102,6 +102,11 @@ impl Lane {
         self.in_flight < self.limit
     }
 
+    /// Whether work waits for this lane: items of its own, or input not read yet.
+    pub(crate) fn has_backlog(&self, more_input: bool) -> bool {
+        !self.pending.is_empty() || more_input
+    }
+
     /// Whether [`tick`](Self::tick) may still raise the target: the coordinator then wakes
     /// every [`GROW_EVERY`] instead of waiting for results.
     pub(crate) fn may_grow(&self, backlog: bool, now: Instant) -> bool {

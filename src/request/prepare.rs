@@ -55,14 +55,14 @@ impl Engine {
         };
         // Sized up front: `to_vec` starts at 128 bytes and doubles, three or four copies for
         // a typical body.
-        let mut out = Vec::with_capacity(body_size_hint(&req));
-        serde_json::to_writer(&mut out, &body).map_err(|e| Error::InvalidRequest(e.to_string()))?;
-        let body = out;
+        let mut bytes = Vec::with_capacity(body_size_hint(&req));
+        serde_json::to_writer(&mut bytes, &body)
+            .map_err(|e| Error::InvalidRequest(e.to_string()))?;
         Ok(Call {
             model: req.model.clone(),
             method: Cow::Borrowed("POST"),
             path: Cow::Borrowed(path),
-            body: Some(body),
+            body: Some(bytes),
             cost,
             prompt_tokens,
             stream,

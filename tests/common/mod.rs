@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chat_limiter::{ChatLimiter, ChatLimiterBuilder, Provider};
+use chat_limiter_emulator::Emulator;
 
 pub const KEY: &str = "sk-test-SECRET-0123456789";
 
@@ -32,4 +33,23 @@ impl Calls {
     pub fn get(&self) -> usize {
         self.0.load(Ordering::SeqCst)
     }
+}
+
+/// An OpenAI emulator whose limits never bind, answering after `latency`.
+pub fn far_limits_emulator(latency: Duration) -> Emulator {
+    Emulator::openai()
+        .rpm(10_000_000)
+        .tpm(1_000_000_000)
+        .latency(latency, Duration::ZERO)
+        .start()
+        .unwrap()
+}
+
+/// A limiter for [`far_limits_emulator`], configured with the same far limits.
+pub fn far_limits_limiter(emu: &Emulator) -> ChatLimiter {
+    builder(Provider::OpenAI, &emu.base_url())
+        .request_limit(10_000_000)
+        .token_limit(1_000_000_000)
+        .build()
+        .unwrap()
 }

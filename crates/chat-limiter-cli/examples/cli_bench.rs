@@ -24,11 +24,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use chat_limiter_emulator::{Emulator, FaultKind, OutputLen};
+use chat_limiter_emulator::Emulator;
 
-#[path = "../../../examples/bench_support/prompt.rs"]
-mod prompt;
-use prompt::prompt;
+#[path = "../../../examples/bench_support/workload.rs"]
+mod workload;
+use workload::prompt;
 #[path = "../../../examples/bench_support/ideal.rs"]
 #[allow(dead_code)]
 mod ideal;
@@ -286,16 +286,9 @@ fn wait(child: &Child) -> (i32, libc::rusage) {
 /// `--serve MODE`: the emulator in this process until stdin closes.
 fn serve(mode: &str) {
     let b = match mode {
-        "faults" => Emulator::openai()
-            .rpm(240)
-            .tpm(90_000)
-            .output_len(OutputLen::Fraction(0.5))
-            .fault(FaultKind::Status500, 0.03)
-            .fault(FaultKind::Status503, 0.03)
-            .fault(FaultKind::ConnectionDrop, 0.02)
-            .fault(FaultKind::MalformedBody, 0.02)
-            .seed(11)
-            .latency(Duration::from_millis(50), Duration::from_millis(1)),
+        "faults" => {
+            workload::fault_mix().latency(Duration::from_millis(50), Duration::from_millis(1))
+        }
         _ => Emulator::openai().unlimited().latency(Duration::ZERO, Duration::ZERO),
     };
     let emu = b.start().expect("emulator");
