@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::limit::info::DimensionInfo;
 use crate::limit::snapshot::DimensionSnapshot;
-use crate::limit::window::WindowEstimate;
+use crate::limit::window::{Precision, WindowEstimate};
 
 /// The window assumed when the server does not let us derive one (per-minute limits).
 pub(crate) const DEFAULT_WINDOW: Duration = Duration::from_secs(60);
@@ -187,23 +187,23 @@ impl Bucket {
     /// so applying it raw at response time would throw away a latency's worth of capacity
     /// on every response.
     ///
-    /// The refill window is learned from the resets (see `window.rs`; `resolution` is how
-    /// finely resets are reported).
+    /// The refill window is learned from the resets (see `window.rs`; `precision` is how
+    /// exactly the figures were reported).
     ///
-    /// `rounding` is how `remaining` was rounded (0: floored; N: to the nearest N). A rounded
+    /// `precision.rounding` is how `remaining` was rounded (0: floored; N: to the nearest N). A rounded
     /// figure is read at the top of its range, so rounding alone never lowers a correct
     /// balance (usage by someone else below N/2 goes unseen until the server says 429).
     pub(crate) fn sync(
         &mut self,
         info: &DimensionInfo,
-        (resolution, rounding): (Duration, u64),
+        precision: &Precision,
         now: Instant,
         credit: f64,
     ) {
         self.refill(now);
         if let Some(limit) = info.limit.filter(|&l| l > 0) {
             if let (Some(remaining), Some(reset)) = (info.remaining, info.reset) {
-                self.window.observe(limit, remaining, reset, resolution, rounding);
+                self.window.observe(limit, remaining, reset, precision);
             }
             let limit = limit as f64;
             if (limit - self.limit).abs() > f64::EPSILON {
@@ -216,6 +216,7 @@ impl Bucket {
             self.rate = limit / self.window.seconds();
         }
         if let Some(remaining) = info.remaining {
+            let rounding = precision.rounding;
             let slack = if rounding > 1 { (rounding / 2) as f64 - 1.0 } else { 0.0 };
             let usable =
                 remaining as f64 + slack + credit.max(0.0) - self.limit * (1.0 - self.ratio);
@@ -274,14 +275,14 @@ mod tests {
         let mut b = Bucket::new(1000, Duration::from_secs(60), 1.0, t0);
         b.take(100, t0);
         let info = DimensionInfo { limit: Some(1000), remaining: Some(950), reset: Some(ms(3000)) };
-        b.sync(&info, (Duration::ZERO, 0), t0, 0.0);
+        b.sync(&info, &Precision::EXACT, t0, 0.0);
         assert_eq!(b.level(t0), 900.0, "server's higher remaining does not raise ours");
         let info =
             DimensionInfo { limit: Some(1000), remaining: Some(500), reset: Some(ms(30_000)) };
-        b.sync(&info, (Duration::ZERO, 0), t0, 0.0);
+        b.sync(&info, &Precision::EXACT, t0, 0.0);
         assert_eq!(b.level(t0), 500.0, "another process used the key: follow the server");
         let bigger = DimensionInfo { limit: Some(2000), remaining: None, reset: None };
-        b.sync(&bigger, (Duration::ZERO, 0), t0, 0.0);
+        b.sync(&bigger, &Precision::EXACT, t0, 0.0);
         assert_eq!(b.limit(), 2000);
         assert_eq!(b.level(t0), 1500.0, "same deficit in a larger bucket");
     }
@@ -295,7 +296,7 @@ mod tests {
             remaining: Some(199),
             reset: Some(Duration::from_secs(432)),
         };
-        b.sync(&info, (Duration::ZERO, 0), t0, 0.0);
+        b.sync(&info, &Precision::EXACT, t0, 0.0);
         b.take(199, t0);
         assert_eq!(b.wait_for(1, t0), Some(t0 + Duration::from_secs(432)));
     }

@@ -45,6 +45,9 @@ pub(crate) struct RateLimitInfo {
     /// to whole seconds. Zero means exact. The refill window derived from a reset is only
     /// trusted as far as this allows.
     pub reset_resolution: Duration,
+    /// The resets were absolute times turned into waits against the response's `Date`
+    /// (Anthropic), so they may be off by more than their resolution (see `window.rs`).
+    pub resets_against_date: bool,
     /// How the token `remaining` figures were rounded: 0 when floored to a whole token
     /// (OpenAI), or N when rounded to the nearest N (Anthropic rounds to 1000).
     pub token_remaining_rounding: u64,

@@ -336,12 +336,14 @@ impl ModelLimiter {
         }
         let mut st = self.state.lock();
         let before = st.known_limits();
-        st.sync(info, self.clock.now(), since);
+        let now = self.clock.now();
+        st.sync(info, now, since);
         self.tell_limits(before, &st);
         self.head_cv.notify_all();
         drop(st);
         if let Some((store, key)) = self.shared_up() {
-            self.mirror(store.sync(key, info));
+            let age = since.map_or(Duration::ZERO, |s| now.saturating_duration_since(s.admitted));
+            self.mirror(store.sync(key, info, age));
         }
     }
 

@@ -48,14 +48,15 @@ fn arb_info() -> impl Strategy<Value = RateLimitInfo> {
         Just(Duration::from_millis(1)),
         Just(Duration::from_secs(1))
     ];
-    (arb_dim(), arb_dim(), arb_dim(), arb_dim(), arb_reset(), resolution).prop_map(
-        |(r, t, i, o, ra, res)| RateLimitInfo {
+    (arb_dim(), arb_dim(), arb_dim(), arb_dim(), arb_reset(), resolution, any::<bool>()).prop_map(
+        |(r, t, i, o, ra, res, against_date)| RateLimitInfo {
             requests: r,
             tokens: t,
             input_tokens: i,
             output_tokens: o,
             retry_after: ra,
             reset_resolution: res,
+            resets_against_date: against_date,
             token_remaining_rounding: 1000,
         },
     )

@@ -8,6 +8,7 @@ use parking_lot::Mutex;
 use crate::limit::info::{DimensionInfo, RateLimitInfo};
 use crate::limit::redis_scripts::{parse_reserved, parse_state, Scripts};
 use crate::limit::store::{ReserveArgs, Reserved, Route, SharedState, SharedStore};
+use crate::limit::window::Precision;
 
 /// What the limiter does when Redis cannot be reached or stops answering.
 ///
@@ -205,12 +206,11 @@ impl SharedStore for RedisStore {
         self.state(key, &self.scripts.settle, &a)
     }
 
-    fn sync(&self, key: &str, info: &RateLimitInfo) -> Result<SharedState, String> {
+    fn sync(&self, key: &str, info: &RateLimitInfo, age: Duration) -> Result<SharedState, String> {
         let dims = [&info.requests, &info.tokens, &info.input_tokens, &info.output_tokens];
         let mut a = Vec::with_capacity(12);
         for (i, d) in dims.into_iter().enumerate() {
-            let rounding = if i == 0 { 0 } else { info.token_remaining_rounding };
-            a.extend(sync_args(d, info.reset_resolution, rounding));
+            a.extend(sync_args(d, &Precision::of(info, i, Some(age))));
         }
         self.state(key, &self.scripts.sync, &a)
     }
@@ -234,14 +234,12 @@ fn redact_url(msg: &str, url: &str) -> String {
 ///
 /// The shared state keeps no record of how precise its window is, so only windows known to
 /// within 2% are sent; coarser ones would make the shared rate wobble.
-fn sync_args(d: &DimensionInfo, resolution: Duration, rounding: u64) -> [String; 3] {
+fn sync_args(d: &DimensionInfo, precision: &Precision) -> [String; 3] {
     let limit = d.limit.filter(|&l| l > 0);
     let window = match (limit, d.remaining, d.reset) {
-        (Some(l), Some(r), Some(reset)) => {
-            crate::limit::window::bracket(l, r, reset, resolution, rounding)
-                .filter(|&(lo, hi)| hi.is_finite() && (hi - lo) / hi <= 0.02)
-                .map_or(0.0, |(_, hi)| hi)
-        }
+        (Some(l), Some(r), Some(reset)) => crate::limit::window::bracket(l, r, reset, precision)
+            .filter(|&(lo, hi)| hi.is_finite() && (hi - lo) / hi <= 0.02)
+            .map_or(0.0, |(_, hi)| hi),
         _ => 0.0,
     };
     let remaining = d.remaining.map_or(-1.0, |r| r as f64);
@@ -254,24 +252,20 @@ mod tests {
 
     #[test]
     fn sync_args_encode_unknowns() {
-        let ms = Duration::from_millis(1);
-        assert_eq!(sync_args(&DimensionInfo::default(), ms, 0), ["0", "-1", "0"]);
+        let ms = Precision { resolution: Duration::from_millis(1), ..Precision::EXACT };
+        assert_eq!(sync_args(&DimensionInfo::default(), &ms), ["0", "-1", "0"]);
         let d = DimensionInfo {
             limit: Some(500),
             remaining: Some(499),
             reset: Some(Duration::from_millis(120)),
         };
-        assert_eq!(
-            sync_args(&d, ms, 0),
-            ["500", "499", "0"],
-            "one request: window not pinned down"
-        );
+        assert_eq!(sync_args(&d, &ms), ["500", "499", "0"], "one request: window not pinned down");
         let d = DimensionInfo {
             limit: Some(40_000),
             remaining: Some(39_880),
             reset: Some(Duration::from_millis(180)),
         };
-        let [_, _, w] = sync_args(&d, ms, 0);
+        let [_, _, w] = sync_args(&d, &ms);
         let w: f64 = w.parse().unwrap();
         assert!((60.0..61.0).contains(&w), "{w}");
     }

@@ -92,8 +92,9 @@ pub(crate) trait SharedStore: Send + Sync + std::fmt::Debug {
     /// Corrects a reservation: `delta` (reserved minus actual) per token dimension
     /// (tokens, input, output); positive gives back.
     fn settle(&self, key: &str, delta: [i64; 3]) -> Result<SharedState, String>;
-    /// Follows a response's rate-limit headers.
-    fn sync(&self, key: &str, info: &RateLimitInfo) -> Result<SharedState, String>;
+    /// Follows a response's rate-limit headers; `age` is how long after its request's
+    /// admission the response came (how stale the figures may be).
+    fn sync(&self, key: &str, info: &RateLimitInfo, age: Duration) -> Result<SharedState, String>;
     /// Pauses the model for every process until at least `d` from now.
     fn pause(&self, key: &str, d: Duration) -> Result<SharedState, String>;
 }

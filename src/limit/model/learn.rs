@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::{Bucket, Cost, Learning, ModelState, Since, DEFAULT_WINDOW};
 use crate::limit::info::{DimensionInfo, RateLimitInfo};
+use crate::limit::window::Precision;
 
 /// How long after our first admission the provider's buckets are assumed to exist: a request
 /// reaches the server within a connect and a send, even on a loaded machine. A quarter second
@@ -79,8 +80,7 @@ impl ModelState {
         ];
         let inferred = &mut self.inferred;
         for (d, (bucket, dim, ratio)) in pairs.into_iter().enumerate() {
-            let rounding = if d == 0 { 0 } else { info.token_remaining_rounding };
-            let precision = (info.reset_resolution, rounding);
+            let precision = Precision::of(info, d, since.map(|s| now - s.admitted));
             match bucket {
                 Some(b) => {
                     if inferred[d] && dim.limit.is_none() {
@@ -90,7 +90,7 @@ impl ModelState {
                         let age = now.saturating_duration_since(s.admitted).as_secs_f64();
                         b.rate() * age + (b.refunded - s.marks[d])
                     });
-                    b.sync(dim, precision, now, credit);
+                    b.sync(dim, &precision, now, credit);
                 }
                 None => {
                     let reported = dim.limit.filter(|&l| l > 0);
@@ -107,7 +107,7 @@ impl ModelState {
                     if window.is_some() {
                         b.trust_window();
                     }
-                    b.sync(dim, precision, now, 0.0);
+                    b.sync(dim, &precision, now, 0.0);
                     *bucket = Some(b);
                     inferred[d] = reported.is_none();
                 }
@@ -139,7 +139,7 @@ fn rejection_window(dim: &DimensionInfo, info: &RateLimitInfo, limit: u64) -> Op
 fn grow_inferred(b: &mut Bucket, remaining: Option<u64>, now: Instant) {
     if let Some(r) = remaining.map(|r| r.saturating_add(1)).filter(|r| *r > b.limit()) {
         let bigger = DimensionInfo { limit: Some(r), remaining: None, reset: None };
-        b.sync(&bigger, (Duration::ZERO, 0), now, 0.0);
+        b.sync(&bigger, &Precision::EXACT, now, 0.0);
     }
 }
 

@@ -37,6 +37,7 @@ pub(crate) fn parse_rate_limits(headers: &HeaderMap, now: SystemTime) -> RateLim
         retry_after: standard_retry_after(headers, now),
         // RFC 3339 resets in whole seconds (docs/providers.md §2.5).
         reset_resolution: std::time::Duration::from_secs(1),
+        resets_against_date: true,
         // Token remainders are rounded to the nearest 1000 (docs/providers.md §2.5).
         token_remaining_rounding: 1000,
     }
