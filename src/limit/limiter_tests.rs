@@ -44,7 +44,7 @@ fn fifo_head_reserves_and_small_requests_wait_behind_a_large_one() {
     assert_eq!(st.head(), Some(a));
     assert_eq!(st.poll_head(&tokens(59_500), t0), Poll::Admit { probe: false });
     // Refill starts with the first answer (the server's bucket exists from then on).
-    st.release(false, true, true, t0);
+    st.release(false, true, true, t0, t0);
     let big = st.enqueue(false);
     let small = st.enqueue(false);
     assert_eq!(st.head(), Some(big));
@@ -68,7 +68,7 @@ fn configured_buckets_refill_only_after_the_first_answer() {
     assert_eq!(st.poll_head(&tokens(0), t0), Poll::Admit { probe: false });
     clock.advance(Duration::from_secs(5));
     assert_eq!(st.snapshot("m", clock.now()).requests.unwrap().remaining, 59, "no credit yet");
-    st.release(false, true, true, clock.now());
+    st.release(false, true, true, clock.now(), clock.now());
     clock.advance(Duration::from_secs(1));
     assert_eq!(st.snapshot("m", clock.now()).requests.unwrap().remaining, 60);
 }
@@ -119,7 +119,7 @@ fn cold_start_lets_one_probe_through_then_enforces_learned_limits() {
         ..RateLimitInfo::default()
     };
     st.sync(&info, now, None);
-    st.release(true, true, true, now);
+    st.release(true, true, true, now, now);
     assert_eq!(st.poll_head(&tokens(100), now), Poll::Admit { probe: false });
     st.enqueue(false);
     // Requests: 2 per 60 s, both used: wait 30 s for the next.
@@ -132,7 +132,7 @@ fn failed_probe_hands_the_probe_to_the_next_request() {
     let mut st = ModelState::new(LimitConfig { learn_from_headers: true, ..cfg() }, now);
     st.enqueue(false);
     assert_eq!(st.poll_head(&tokens(1), now), Poll::Admit { probe: true });
-    st.release(true, false, false, now);
+    st.release(true, false, false, now, now);
     st.enqueue(false);
     assert_eq!(st.poll_head(&tokens(1), now), Poll::Admit { probe: true });
 }
@@ -163,7 +163,7 @@ fn in_flight_cap_is_separate_from_the_rate() {
     }
     st.enqueue(false);
     assert_eq!(st.poll_head(&tokens(1), now), Poll::WaitSignal);
-    st.release(false, true, true, now);
+    st.release(false, true, true, now, now);
     assert_eq!(st.poll_head(&tokens(1), now), Poll::Admit { probe: false });
 }
 
@@ -234,7 +234,7 @@ fn header_sync_credits_what_the_server_regained_since_admission() {
     let cfg = LimitConfig { tokens: Some(6_000), ..cfg() }; // 100 per second
     let run = |since: Option<Since>| {
         let mut st = ModelState::new(cfg, t0);
-        st.release(false, true, true, t0); // refill on
+        st.release(false, true, true, t0, t0); // refill on
         st.enqueue(false);
         assert_eq!(st.poll_head(&tokens(3_000), t0), Poll::Admit { probe: false });
         let later = t0 + Duration::from_secs(1);
@@ -258,7 +258,7 @@ fn configured_per_day_limit_refills_per_day() {
     let day = Duration::from_secs(86_400);
     let mut st =
         ModelState::new(LimitConfig { requests: Some(200), request_window: day, ..cfg() }, t0);
-    st.release(false, true, true, t0);
+    st.release(false, true, true, t0, t0);
     for _ in 0..200 {
         st.enqueue(false);
         assert_eq!(st.poll_head(&tokens(0), t0), Poll::Admit { probe: false });

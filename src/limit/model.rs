@@ -213,8 +213,13 @@ impl ModelState {
         if self.reserving || self.in_flight >= self.cfg.max_in_flight {
             return Some(Poll::WaitSignal);
         }
-        if self.discovering() && self.in_flight >= self.ramp.allowed() {
-            return Some(Poll::WaitSignal);
+        if self.discovering() {
+            if self.in_flight >= self.ramp.allowed() {
+                return Some(Poll::WaitSignal);
+            }
+            if let Some(at) = self.ramp.paced_until(now) {
+                return Some(Poll::WaitUntil(at));
+            }
         }
         match self.learning {
             Learning::Probing => Some(Poll::WaitSignal),
@@ -236,6 +241,9 @@ impl ModelState {
     /// cold-start probe.
     fn admitted(&mut self, now: Instant) -> bool {
         self.in_flight += 1;
+        if self.discovering() {
+            self.ramp.sent(now);
+        }
         self.first_admission.get_or_insert(now);
         let probe = self.learning == Learning::NeedProbe;
         if probe {
@@ -255,11 +263,19 @@ impl ModelState {
     }
 
     /// A request finished (in any way). `answered` tells whether the server answered in a way
-    /// that taught something, `succeeded` whether it took the request (a 2xx).
-    pub(crate) fn release(&mut self, probe: bool, answered: bool, succeeded: bool, now: Instant) {
+    /// that taught something, `succeeded` whether it took the request (a 2xx); `admitted` is
+    /// when it left the queue (its round trip paces a model being discovered).
+    pub(crate) fn release(
+        &mut self,
+        probe: bool,
+        answered: bool,
+        succeeded: bool,
+        admitted: Instant,
+        now: Instant,
+    ) {
         self.in_flight = self.in_flight.saturating_sub(1);
         if succeeded && self.discovering() {
-            self.ramp.grow();
+            self.ramp.grow(now.saturating_duration_since(admitted));
         }
         if answered {
             self.release_holds(now);

@@ -160,7 +160,7 @@ proptest! {
                 }
                 Op::Release(answered) => {
                     if let Some((probe, _)) = admitted.pop() {
-                        st.release(probe, answered, answered, now);
+                        st.release(probe, answered, answered, now, now);
                     }
                 }
                 Op::Settle(actual) => {

@@ -115,7 +115,8 @@ impl Permit {
 impl Drop for Permit {
     fn drop(&mut self) {
         let mut st = self.model.state.lock();
-        st.release(self.probe, self.answered, self.succeeded, self.model.clock.now());
+        let now = self.model.clock.now();
+        st.release(self.probe, self.answered, self.succeeded, self.since.admitted, now);
         self.model.head_cv.notify_all();
     }
 }

@@ -46,17 +46,17 @@ fn nothing_known_starts_small_and_doubles_per_round_trip_of_successes() {
     assert!(st.discovering());
     assert_eq!(admit_all(&mut st, t0, 100), 2, "never the whole queue at once");
     for _ in 0..2 {
-        st.release(false, true, true, t0);
+        st.release(false, true, true, t0, t0);
     }
     assert_eq!(admit_all(&mut st, t0, 100), 4);
     for _ in 0..4 {
-        st.release(false, true, true, t0);
+        st.release(false, true, true, t0, t0);
     }
     assert_eq!(admit_all(&mut st, t0, 100), 8);
     // A 429 with nothing in it halves the window.
     st.pause(t0);
     for _ in 0..8 {
-        st.release(false, false, false, t0);
+        st.release(false, false, false, t0, t0);
     }
     assert_eq!(admit_all(&mut st, t0, 100), 4);
 }
