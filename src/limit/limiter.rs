@@ -342,8 +342,8 @@ impl ModelLimiter {
         self.head_cv.notify_all();
         drop(st);
         if let Some((store, key)) = self.shared_up() {
-            let age = since.map_or(Duration::ZERO, |s| now.saturating_duration_since(s.admitted));
-            self.mirror(store.sync(key, info, age));
+            let age = since.map(|s| now.saturating_duration_since(s.admitted));
+            self.mirror(store.sync(key, info, age.unwrap_or_default()));
         }
     }
 
@@ -365,7 +365,6 @@ impl ModelLimiter {
         }
     }
 
-    /// Pauses the whole queue for `d` (a 429 for this model).
     /// Counts a 429 that paused nothing (the request gave up), so the model's 429 count is
     /// every 429 the server sent.
     pub(crate) fn count_rejection(&self) {
@@ -394,7 +393,6 @@ mod events;
 mod permit;
 
 pub(crate) use events::human_duration;
-
 pub(crate) use permit::Permit;
 
 #[cfg(test)]

@@ -113,7 +113,8 @@ impl WindowEstimate {
 }
 
 /// The bracket `[lo, hi)` of windows consistent with one reading, in seconds; `None` when the
-/// reading bounds nothing from below (a zero reset, or one within its own rounding of zero).
+/// reading bounds nothing (a zero reset, or one within its own rounding of zero for a single
+/// unit of deficit).
 pub(crate) fn bracket(
     limit: u64,
     remaining: u64,
@@ -129,9 +130,11 @@ pub(crate) fn bracket(
     let (above, below) = if p.rounding > 1 { (half, half) } else { (1.0, 0.0) };
     let r = reset.as_secs_f64();
     let (early, late) = p.reset_slack();
-    let lo = (r - early) * l / (d + below);
+    // A reset within its own rounding of zero bounds nothing from below, but may still bound
+    // the window from above ("full again in about a second").
+    let lo = ((r - early) * l / (d + below)).max(0.0);
     let hi = if d > above { (r + late) * l / (d - above) } else { f64::INFINITY };
-    (lo.is_finite() && lo > 0.0).then_some((lo, hi))
+    (lo.is_finite() && (lo > 0.0 || hi.is_finite())).then_some((lo, hi))
 }
 
 #[cfg(test)]
