@@ -61,20 +61,36 @@ pub(crate) fn parse_ok_fields(
     body: &[u8],
     keep: &'static [&'static str],
 ) -> Result<(Value, RawJson), Error> {
+    let (fields, raw) = parse_ok_object(p, body, Fields(keep))?;
+    Ok((Value::Object(fields), raw))
+}
+
+/// Reads a 2xx body, which must be one JSON object, with `visitor` (given to
+/// `deserialize_map`), and keeps its text, verbatim, for `raw`. Errors: the body is not JSON
+/// (said briefly, without echoing it), or the visitor refused its shape (a data error: the
+/// body is not an object).
+pub(crate) fn parse_ok_object<T, V>(
+    p: Provider,
+    body: &[u8],
+    visitor: V,
+) -> Result<(T, RawJson), Error>
+where
+    V: for<'de> Visitor<'de, Value = T>,
+{
     let not_json = |e: &dyn std::fmt::Display| Error::InvalidResponse {
         provider: p,
         message: format!("body is not JSON ({e}); {} bytes", body.len()),
     };
     let text = std::str::from_utf8(body).map_err(|e| not_json(&e))?;
     let mut de = serde_json::Deserializer::from_str(text);
-    let fields = match (&mut de).deserialize_map(Fields(keep)) {
-        Ok(fields) => fields,
+    let read = match (&mut de).deserialize_map(visitor) {
+        Ok(read) => read,
         Err(e) if e.is_data() => return Err(shape_error(p, "body is not a JSON object")),
         Err(e) => return Err(not_json(&e)),
     };
     de.end().map_err(|e| not_json(&e))?;
     // Whole and valid: only JSON whitespace can surround the value.
-    Ok((Value::Object(fields), RawJson::from_valid(text.trim())))
+    Ok((read, RawJson::from_valid(text.trim())))
 }
 
 /// The visitor of [`parse_ok_fields`]: a map of the kept fields.
@@ -103,8 +119,8 @@ impl<'de> Visitor<'de> for Fields {
     }
 }
 
-/// A key: the kept name it matches, if any (read without allocating when unescaped).
-struct Key(&'static [&'static str]);
+/// A key: the kept name it matches, if any (read without allocating).
+pub(crate) struct Key(pub(crate) &'static [&'static str]);
 
 impl<'de> DeserializeSeed<'de> for Key {
     type Value = Option<&'static str>;

@@ -10,6 +10,7 @@ pub(crate) mod cost;
 pub(crate) mod duration;
 pub(crate) mod headers;
 mod json;
+mod lenient;
 pub(crate) mod openai;
 pub(crate) mod openai_responses;
 pub(crate) mod openrouter;

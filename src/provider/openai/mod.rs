@@ -6,4 +6,5 @@ pub(crate) mod error;
 pub(crate) mod headers;
 pub(crate) mod request;
 pub(crate) mod response;
+mod response_reader;
 pub(crate) mod stream;

@@ -1,6 +1,7 @@
 //! OpenAI and OpenRouter response bodies.
 
 use super::*;
+use crate::types::Content;
 use serde_json::json;
 
 #[test]
@@ -154,4 +155,145 @@ fn a_response_serialises_with_raw_as_the_verbatim_body() {
         serde_json::from_value(v).expect("from a value");
     assert_eq!(from_value.raw, resp.raw.value().clone());
     assert_eq!(from_value.text(), "hi");
+}
+
+/// The reading the one-pass reader replaced (a `Value` of the kept fields, taken apart), kept
+/// here as the reference it must agree with.
+mod reference {
+    use super::*;
+    use crate::provider::json::{f64_of, obj_of, parse_ok_fields, shape_error, u64_of};
+    use crate::provider::openai::response_reader::says_nothing;
+    use crate::types::{Choice, Message};
+    use serde_json::Map;
+
+    pub fn parse(p: Provider, body: &[u8]) -> Result<ChatCompletionResponse, Error> {
+        let fields = &["id", "model", "choices", "usage", "error"];
+        let (mut root, raw) = parse_ok_fields(p, body, fields)?;
+        if let Some(err) = in_band_error(p, &root, "k") {
+            return Err(err);
+        }
+        let choices = match root.get_mut("choices").map(Value::take) {
+            Some(Value::Array(items)) => {
+                items.into_iter().enumerate().map(|(i, c)| choice(i, c)).collect()
+            }
+            _ => return Err(shape_error(p, "no `choices` array in the response")),
+        };
+        Ok(ChatCompletionResponse {
+            id: take_string(&mut root, "id"),
+            model: take_string(&mut root, "model"),
+            provider: p,
+            choices,
+            usage: root.get("usage").and_then(usage),
+            request_id: None,
+            raw,
+            cached: false,
+        })
+    }
+
+    fn choice(position: usize, mut c: Value) -> Choice {
+        let index =
+            u64_of(c.get("index")).and_then(|i| u32::try_from(i).ok()).unwrap_or(position as u32);
+        let finish_reason = Some(take_string(&mut c, "finish_reason")).filter(|s| !s.is_empty());
+        let message = match c.get_mut("message").map(Value::take) {
+            Some(m) => message(m),
+            None => Message::assistant(""),
+        };
+        Choice { index, message, finish_reason }
+    }
+
+    fn take_string(v: &mut Value, key: &str) -> String {
+        match v.get_mut(key).map(Value::take) {
+            Some(Value::String(s)) => s,
+            _ => String::new(),
+        }
+    }
+
+    fn message(v: Value) -> Message {
+        let role = role_of(v.get("role")).unwrap_or(MessageRole::Assistant);
+        let (mut extra, mut content) = (Map::new(), Content::Text(String::new()));
+        if let Value::Object(o) = v {
+            for (k, val) in o {
+                if k == "content" {
+                    match val {
+                        Value::String(text) => content = Content::Text(text),
+                        Value::Null => {}
+                        val => match serde_json::from_value::<Content>(val.clone()) {
+                            Ok(Content::Null) => {}
+                            Ok(c) => content = c,
+                            Err(_) => {
+                                extra.insert(k, val);
+                            }
+                        },
+                    }
+                } else if k != "role" && !says_nothing(&val) {
+                    extra.insert(k, val);
+                }
+            }
+        }
+        Message::from_wire(role, content, extra)
+    }
+
+    pub fn usage(v: &Value) -> Option<Usage> {
+        let o = obj_of(Some(v))?;
+        let prompt = u64_of(o.get("prompt_tokens")).unwrap_or(0);
+        let completion = u64_of(o.get("completion_tokens")).unwrap_or(0);
+        let details = o.get("prompt_tokens_details");
+        Some(Usage {
+            prompt_tokens: prompt,
+            completion_tokens: completion,
+            total_tokens: u64_of(o.get("total_tokens"))
+                .unwrap_or(prompt.saturating_add(completion)),
+            cache_creation_input_tokens: details.and_then(|d| u64_of(d.get("cache_write_tokens"))),
+            cache_read_input_tokens: details.and_then(|d| u64_of(d.get("cached_tokens"))),
+            cost: f64_of(o.get("cost")),
+            reasoning_tokens: o
+                .get("completion_tokens_details")
+                .and_then(|d| u64_of(d.get("reasoning_tokens"))),
+        })
+    }
+}
+
+#[test]
+fn the_one_pass_reader_agrees_with_the_value_reading() {
+    let bodies = [
+        r#"{"id":5,"model":null,"choices":[7,{"index":4294967295},{"index":4294967296},{"index":-1},
+            {"index":2.9,"finish_reason":"","message":null},{"message":[1]},{"message":{}}]}"#,
+        r#"{"choices":[{"message":{"role":"user","role":7,"content":"a","content":null,"x":1,"x":null,
+            "y":[],"y":{"z":1},"\u0063ontent":"escaped","t\u00e9":"\u00e9"}}]}"#,
+        r#"{"choices":[{"message":{"content":{"odd":1},"tool_calls":[],"reasoning":"r"}}],
+            "choices":[{"message":{"content":[{"type":"text","text":"last"}],"content":5}}]}"#,
+        r#"{"choices":[],"usage":{"prompt_tokens":-3,"completion_tokens":1.5e19,"total_tokens":null,
+            "cost":12,"prompt_tokens_details":{"cached_tokens":2.5,"cache_write_tokens":"8"},
+            "prompt_tokens_details":{"cached_tokens":1},"completion_tokens_details":[1]}}"#,
+        r#"{"choices":[],"usage":{"prompt_tokens":18446744073709551615,"completion_tokens":9,
+            "cost":-0.5,"completion_tokens_details":{"reasoning_tokens":3,"reasoning_tokens":4}}}"#,
+        r#"{"choices":[],"usage":"none"}"#,
+        r#"{"choices":[],"usage":{"prompt_tokens":1},"usage":[]}"#,
+        r#"{"choices":"x"}"#,
+        r#"{"error":"not an object","choices":[]}"#,
+        r#"{"error":{"code":400,"message":"top"},"choices":[{"error":{"code":502}}]}"#,
+        r#"{"choices":[{"error":"no"},{"error":{"code":503,"message":"second"}}]}"#,
+        r#"{"error":{"code":401},"error":null,"choices":[{"index":0}]}"#,
+        r#"{"error":{"code":429,"message":"no choices at all"}}"#,
+        r#"{"choices":[{"message":{"role":"assistant","content":"x"}}],"choices":{}}"#,
+        r#"{"choices":[],"usage":{"prompt_tokens":1e400}}"#,
+        r#"{"choices":[{"message":{"x":[1e400]},"logprobs":[1e400]}]}"#,
+        r#"{"choices":[{"message":{"role":"assistant","content":"x"}}]"#,
+    ];
+    for body in bodies {
+        for p in [Provider::OpenAI, Provider::OpenRouter] {
+            let got = parse_response(p, body.as_bytes(), None, "k");
+            let want = reference::parse(p, body.as_bytes());
+            match (got, want) {
+                (Ok(got), Ok(want)) => assert_eq!(got, want, "{p}: {body}"),
+                (Err(got), Err(want)) => {
+                    assert_eq!(got.to_string(), want.to_string(), "{p}: {body}")
+                }
+                (got, want) => panic!("{p}: {body}: {got:?} but the Value reading gives {want:?}"),
+            }
+        }
+        if let Ok(v) = serde_json::from_str::<Value>(body) {
+            assert_eq!(usage(&v["usage"]), reference::usage(&v["usage"]), "from a Value: {body}");
+        }
+    }
 }
