@@ -43,7 +43,9 @@ pub(crate) fn auth_headers(p: Provider, api_key: &str) -> Vec<(&'static str, Str
 
 /// The JSON request body. `default_max_tokens` is used only where the provider requires a cap
 /// (Anthropic) and the request has none. Errors: `Error::InvalidRequest` when the request has
-/// no model, no messages (for Anthropic: no non-system message) or a non-finite float.
+/// no model, no messages (for Anthropic: no non-system message) or a non-finite float. The
+/// request path writes it with [`write_chat_body`]; this tree is for the tests.
+#[cfg(test)]
 pub(crate) fn chat_body(
     p: Provider,
     req: &ChatCompletionRequest,
@@ -53,6 +55,28 @@ pub(crate) fn chat_body(
     match p {
         Provider::Anthropic => anthropic::request::chat_body(req, stream, default_max_tokens),
         Provider::OpenAI | Provider::OpenRouter => openai::request::chat_body(p, req, stream),
+    }
+}
+
+/// Writes the JSON request body to `out` (for OpenAI and OpenRouter straight from the request,
+/// with no `Value` in between). `default_max_tokens` is used only where the provider requires
+/// a cap (Anthropic) and the request has none. Errors: `Error::InvalidRequest` when the request
+/// has no model, no messages (for Anthropic: no non-system message) or a non-finite float.
+pub(crate) fn write_chat_body(
+    p: Provider,
+    req: &ChatCompletionRequest,
+    stream: bool,
+    default_max_tokens: u32,
+    out: &mut Vec<u8>,
+) -> Result<(), Error> {
+    match p {
+        Provider::Anthropic => {
+            let body = anthropic::request::chat_body(req, stream, default_max_tokens)?;
+            serde_json::to_writer(out, &body).map_err(|e| Error::InvalidRequest(e.to_string()))
+        }
+        Provider::OpenAI | Provider::OpenRouter => {
+            openai::request::write_chat_body(p, req, stream, out)
+        }
     }
 }
 

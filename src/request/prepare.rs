@@ -44,20 +44,22 @@ impl Engine {
         let req = self.with_model(request)?;
         let api = self.api_for(&req)?;
         let (cost, prompt_tokens) = self.estimate(&req);
-        let (body, path) = match api {
-            OpenAiApi::Responses => {
-                (openai_responses::request::body(&req, stream)?, openai_responses::PATH)
-            }
-            _ => (
-                wire::chat_body(self.provider, &req, stream, self.config.default_max_tokens)?,
-                wire::chat_path(self.provider),
-            ),
-        };
-        // Sized up front: `to_vec` starts at 128 bytes and doubles, three or four copies for
-        // a typical body.
+        // Sized up front: a `Vec` starts at 128 bytes and doubles, three or four copies for a
+        // typical body.
         let mut bytes = Vec::with_capacity(body_size_hint(&req));
-        serde_json::to_writer(&mut bytes, &body)
-            .map_err(|e| Error::InvalidRequest(e.to_string()))?;
+        let path = match api {
+            OpenAiApi::Responses => {
+                let body = openai_responses::request::body(&req, stream)?;
+                serde_json::to_writer(&mut bytes, &body)
+                    .map_err(|e| Error::InvalidRequest(e.to_string()))?;
+                openai_responses::PATH
+            }
+            _ => {
+                let max = self.config.default_max_tokens;
+                wire::write_chat_body(self.provider, &req, stream, max, &mut bytes)?;
+                wire::chat_path(self.provider)
+            }
+        };
         Ok(Call {
             model: req.model.clone(),
             method: Cow::Borrowed("POST"),
