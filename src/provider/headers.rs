@@ -16,6 +16,14 @@ pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a s
     (!v.is_empty()).then_some(v)
 }
 
+/// Whether any header's name starts with one of `prefixes` (lower-case). A parser checks this
+/// first: an answer with none of a provider's limit headers (every OpenRouter success, a
+/// server or proxy that sends none) is then read in one pass over its few names rather than
+/// one lookup per header the parser knows (each parses and hashes the name).
+pub(crate) fn any_named(headers: &HeaderMap, prefixes: &[&str]) -> bool {
+    headers.keys().any(|k| prefixes.iter().any(|p| k.as_str().starts_with(p)))
+}
+
 /// A non-negative integer header (`x-ratelimit-remaining-tokens: 295432`).
 ///
 /// Azure has been seen sending `-1` and other negative values; those are unknown.

@@ -79,6 +79,29 @@ fn request_ids_echoing_the_key_are_redacted() {
 }
 
 #[test]
+fn answers_without_limit_headers_read_as_the_full_parse_reads_them() {
+    let now = UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+    let plain = [
+        ("date", "Tue, 14 Nov 2023 22:13:20 GMT"),
+        ("x-request-id", "req_1"),
+        ("content-type", "application/json"),
+    ];
+    for (p, unknown) in [
+        (Provider::OpenAI, "x-ratelimit-unknown"),
+        (Provider::Anthropic, "anthropic-ratelimit-unknown"),
+        (Provider::OpenRouter, "x-ratelimit-unknown"),
+    ] {
+        let fast = parse_rate_limits(p, &test_headers(&plain), now);
+        // An unknown limit header sends the same information through the whole parser.
+        let mut with_unknown = plain.to_vec();
+        with_unknown.push((unknown, "1"));
+        assert_eq!(fast, parse_rate_limits(p, &test_headers(&with_unknown), now), "{p}");
+        assert_eq!(fast, parse_rate_limits(p, &HeaderMap::new(), now), "{p}");
+        assert!(fast.is_empty(), "{p}");
+    }
+}
+
+#[test]
 fn body_dispatch_uses_default_max_tokens_only_for_anthropic() {
     let req = ChatCompletionRequest::new("m", vec![Message::user("hi")]);
     assert_eq!(chat_body(Provider::Anthropic, &req, false, 99).expect("ok")["max_tokens"], 99);

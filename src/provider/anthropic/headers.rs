@@ -8,11 +8,24 @@ use std::time::SystemTime;
 use ureq::http::HeaderMap;
 
 use crate::limit::info::{DimensionInfo, RateLimitInfo};
-use crate::provider::headers::{header_str, header_u64, server_now, standard_retry_after, until};
+use crate::provider::headers::{
+    any_named, header_str, header_u64, server_now, standard_retry_after, until,
+};
 use crate::provider::timestamp::parse_rfc3339;
 
 /// Reads the headers of any Anthropic response, success or error.
 pub(crate) fn parse_rate_limits(headers: &HeaderMap, now: SystemTime) -> RateLimitInfo {
+    let none = RateLimitInfo {
+        // RFC 3339 resets in whole seconds (docs/providers.md §2.5).
+        reset_resolution: std::time::Duration::from_secs(1),
+        resets_against_date: true,
+        // Token remainders are rounded to the nearest 1000 (docs/providers.md §2.5).
+        token_remaining_rounding: 1000,
+        ..RateLimitInfo::default()
+    };
+    if !any_named(headers, &["anthropic-ratelimit-", "retry-after"]) {
+        return none;
+    }
     let reference = server_now(headers, now);
     // A dimension's three header names, spelled out at compile time (read on every response).
     macro_rules! names {
@@ -35,11 +48,7 @@ pub(crate) fn parse_rate_limits(headers: &HeaderMap, now: SystemTime) -> RateLim
         input_tokens: dim(names!("input-tokens")),
         output_tokens: dim(names!("output-tokens")),
         retry_after: standard_retry_after(headers, now),
-        // RFC 3339 resets in whole seconds (docs/providers.md §2.5).
-        reset_resolution: std::time::Duration::from_secs(1),
-        resets_against_date: true,
-        // Token remainders are rounded to the nearest 1000 (docs/providers.md §2.5).
-        token_remaining_rounding: 1000,
+        ..none
     }
 }
 

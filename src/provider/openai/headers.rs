@@ -9,17 +9,23 @@ use std::time::SystemTime;
 use ureq::http::HeaderMap;
 
 use crate::limit::info::{DimensionInfo, RateLimitInfo};
-use crate::provider::headers::{header_go_duration, header_u64, standard_retry_after};
+use crate::provider::headers::{any_named, header_go_duration, header_u64, standard_retry_after};
 
 /// Reads the headers of any OpenAI response, success or error.
 pub(crate) fn parse_rate_limits(headers: &HeaderMap, now: SystemTime) -> RateLimitInfo {
+    let none = RateLimitInfo {
+        // Go durations are printed truncated to whole milliseconds (docs/providers.md §1.6).
+        reset_resolution: std::time::Duration::from_millis(1),
+        ..RateLimitInfo::default()
+    };
+    if !any_named(headers, &["x-ratelimit-", "retry-after"]) {
+        return none;
+    }
     RateLimitInfo {
         requests: dimension(headers, dim_names!("requests")),
         tokens: dimension(headers, dim_names!("tokens")),
         retry_after: standard_retry_after(headers, now),
-        // Go durations are printed truncated to whole milliseconds (docs/providers.md §1.6).
-        reset_resolution: std::time::Duration::from_millis(1),
-        ..RateLimitInfo::default()
+        ..none
     }
 }
 

@@ -10,11 +10,14 @@ use ureq::http::HeaderMap;
 
 use crate::limit::info::{DimensionInfo, RateLimitInfo};
 use crate::provider::headers::{
-    header_str, header_u64, parse_epoch_millis, server_now, standard_retry_after, until,
+    any_named, header_str, header_u64, parse_epoch_millis, server_now, standard_retry_after, until,
 };
 
 /// Reads the headers of any OpenRouter response; successes carry none of these.
 pub(crate) fn parse_rate_limits(headers: &HeaderMap, now: SystemTime) -> RateLimitInfo {
+    if !any_named(headers, &["x-ratelimit-", "retry-after"]) {
+        return RateLimitInfo::default();
+    }
     let reset = reset_in(headers, now);
     RateLimitInfo {
         // The reset marks the end of a fixed window (a minute, a UTC day), not the time to
