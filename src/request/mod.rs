@@ -48,6 +48,8 @@ pub(crate) struct Engine {
     /// The resolved configuration: provider and base URL are set.
     config: Config,
     base_url: String,
+    /// The base URL joined with the chat path, once (every chat call is sent there).
+    chat_url: String,
     transport: Box<dyn Transport>,
     limiter: Limiter,
     policy: RetryPolicy,
@@ -83,6 +85,7 @@ impl Engine {
         let credits =
             (c.check_credits && p.provider == Provider::OpenRouter).then(credits::Credits::default);
         let auth = crate::provider::wire::auth_headers(p.provider, p.key.expose());
+        let chat_url = format!("{base_url}{}", crate::provider::wire::chat_path(p.provider));
         Engine {
             provider: p.provider,
             model: p.model,
@@ -90,6 +93,7 @@ impl Engine {
             auth,
             config: p.config,
             base_url,
+            chat_url,
             transport: p.transport,
             limiter: p.limiter,
             policy,

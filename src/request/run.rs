@@ -17,7 +17,7 @@ use crate::limit::info::RateLimitInfo;
 use crate::limit::limiter::{human_duration, ModelLimiter, Permit};
 use crate::provider::wire;
 use crate::retry::{Decision, RetryPolicy};
-use crate::transport::{HttpRequest, HttpResponse, Timeout, TransportError};
+use crate::transport::{Headers, HttpRequest, HttpResponse, Timeout, TransportError};
 
 /// Largest successful response body read into memory.
 pub(super) const MAX_BODY: u64 = 64 * 1024 * 1024;
@@ -224,21 +224,16 @@ impl Engine {
         content_type: Option<&str>,
         timeout: Timeout,
     ) -> Result<HttpResponse> {
-        let mut headers: Vec<(&str, &str)> =
-            Vec::with_capacity(self.auth.len() + self.config.headers.len() + 1);
-        headers.extend(self.auth.iter().map(|(k, v)| (*k, v.as_str())));
-        if let Some(ct) = content_type {
-            headers.retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
-            headers.push(("content-type", ct));
-        }
-        headers.extend(self.config.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        let request = HttpRequest {
-            method,
-            url: format!("{}{}", self.base_url, path),
-            headers,
-            body,
-            timeout,
+        let headers = Headers { fixed: &self.auth, content_type, configured: &self.config.headers };
+        // The chat URL is joined once, at build; any other path here.
+        let joined;
+        let url = if path == wire::chat_path(self.provider) {
+            self.chat_url.as_str()
+        } else {
+            joined = format!("{}{}", self.base_url, path);
+            joined.as_str()
         };
+        let request = HttpRequest { method, url, headers, body, timeout };
         self.transport.send(&request).map_err(|e| self.transport_error(e))
     }
 

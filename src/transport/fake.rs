@@ -64,7 +64,7 @@ impl Transport for FakeTransport {
     fn send(&self, r: &HttpRequest<'_>) -> Result<HttpResponse, TransportError> {
         self.seen.lock().push(Seen {
             method: r.method.to_string(),
-            url: r.url.clone(),
+            url: r.url.to_string(),
             headers: r.headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             body: r.body.map(<[u8]>::to_vec).unwrap_or_default(),
         });

@@ -25,13 +25,37 @@ pub(crate) enum Timeout {
     BetweenReads(Duration),
 }
 
-/// One HTTP request, as the request loop hands it to a transport.
+/// One HTTP request, as the request loop hands it to a transport: borrowed from where its
+/// parts live (the engine's URL and headers, the prepared body), nothing built per request.
 pub(crate) struct HttpRequest<'a> {
     pub method: &'a str,
-    pub url: String,
-    pub headers: Vec<(&'a str, &'a str)>,
+    pub url: &'a str,
+    pub headers: Headers<'a>,
     pub body: Option<&'a [u8]>,
     pub timeout: Timeout,
+}
+
+/// A request's headers, in the order they are sent: the fixed ones (auth, JSON content type),
+/// with `content_type` in place of the fixed content type when it is set, then the configured
+/// ones.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Headers<'a> {
+    pub fixed: &'a [(&'static str, String)],
+    pub content_type: Option<&'a str>,
+    pub configured: &'a [(String, String)],
+}
+
+impl<'a> Headers<'a> {
+    /// Every header, as name and value.
+    pub(crate) fn iter(self) -> impl Iterator<Item = (&'a str, &'a str)> {
+        let ct = self.content_type;
+        let replaced = move |name: &str| ct.is_some() && name.eq_ignore_ascii_case("content-type");
+        let fixed = self.fixed.iter().filter(move |(k, _)| !replaced(k));
+        fixed
+            .map(|(k, v)| (*k, v.as_str()))
+            .chain(ct.map(|ct| ("content-type", ct)))
+            .chain(self.configured.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    }
 }
 
 /// The answer: status and headers read, body left for the caller to read (a stream reads it

@@ -58,9 +58,9 @@ impl UreqTransport {
 
 impl Transport for UreqTransport {
     fn send(&self, r: &HttpRequest<'_>) -> Result<HttpResponse, TransportError> {
-        let mut builder = ureq::http::Request::builder().method(r.method).uri(&r.url);
-        for (k, v) in &r.headers {
-            builder = builder.header(*k, *v);
+        let mut builder = ureq::http::Request::builder().method(r.method).uri(r.url);
+        for (k, v) in r.headers.iter() {
+            builder = builder.header(k, v);
         }
         match r.body {
             // Sent from the caller's buffer, not a copy of it.
