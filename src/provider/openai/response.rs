@@ -24,8 +24,7 @@ pub(crate) fn parse_response(
 ) -> Result<ChatCompletionResponse, Error> {
     let (read, raw) = parse_ok_object(p, body, BodyVisitor)?;
     // The top-level error first, then the first failed choice (as `in_band_error` looks).
-    let failed_choice = read.choices.iter().flatten().find_map(|c| c.error.as_ref());
-    if let Some(err) = read.error.as_ref().or(failed_choice) {
+    if let Some(err) = read.error.as_ref().or(read.choice_error.as_ref()) {
         return Err(api_error(p, err, api_key));
     }
     let Some(choices) = read.choices else {
@@ -35,7 +34,7 @@ pub(crate) fn parse_response(
         id: read.id,
         model: read.model,
         provider: p,
-        choices: choices.into_iter().map(|c| c.choice).collect(),
+        choices,
         usage: read.usage,
         request_id,
         raw,

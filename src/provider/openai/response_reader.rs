@@ -33,15 +33,11 @@ pub(super) struct Body {
     pub id: String,
     pub model: String,
     /// `None`: the body has no `choices` array.
-    pub choices: Option<Vec<ReadChoice>>,
+    pub choices: Option<Vec<Choice>>,
+    /// The `error` object of the first choice that failed.
+    pub choice_error: Option<Value>,
     pub usage: Option<Usage>,
     /// A top-level `error` object (OpenRouter's failures after routing).
-    pub error: Option<Value>,
-}
-
-/// A choice, and its `error` object when it failed.
-pub(super) struct ReadChoice {
-    pub choice: Choice,
     pub error: Option<Value>,
 }
 
@@ -71,7 +67,11 @@ impl<'de> Visitor<'de> for BodyVisitor {
             match key {
                 Some("id") => body.id = map.next_value_seed(read(Text))?.unwrap_or_default(),
                 Some("model") => body.model = map.next_value_seed(read(Text))?.unwrap_or_default(),
-                Some("choices") => body.choices = map.next_value_seed(read(Choices))?,
+                Some("choices") => {
+                    let read = map.next_value_seed(read(Choices))?;
+                    (body.choices, body.choice_error) =
+                        read.map_or((None, None), |(c, e)| (Some(c), e));
+                }
                 Some("usage") => body.usage = map.next_value_seed(read(UsageReader))?,
                 Some(_) => body.error = Some(map.next_value::<Value>()?).filter(Value::is_object),
                 None => {
@@ -164,35 +164,34 @@ impl<'de> Lenient<'de> for UsageReader {
     }
 }
 
-/// The `choices` array (`None` when it is not an array).
+/// The `choices` array and the first failed choice's `error` (`None` when it is not an
+/// array).
 struct Choices;
 impl<'de> Lenient<'de> for Choices {
-    type Out = Option<Vec<ReadChoice>>;
+    type Out = Option<(Vec<Choice>, Option<Value>)>;
     fn seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Out, A::Error> {
         let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(1));
+        let mut first_error = None;
         while let Some(c) = seq.next_element_seed(read(ChoiceReader))? {
             let position = u32::try_from(out.len()).unwrap_or(u32::MAX);
             out.push(match c {
-                Some(c) => ReadChoice {
-                    choice: Choice {
+                Some(c) => {
+                    if first_error.is_none() {
+                        first_error = c.error;
+                    }
+                    Choice {
                         index: c.index.unwrap_or(position),
                         message: c.message,
                         finish_reason: c.finish_reason,
-                    },
-                    error: c.error,
-                },
+                    }
+                }
                 // A choice that is not an object is an empty answer at its position.
-                None => ReadChoice {
-                    choice: Choice {
-                        index: position,
-                        message: Message::assistant(""),
-                        finish_reason: None,
-                    },
-                    error: None,
-                },
+                None => {
+                    Choice { index: position, message: Message::assistant(""), finish_reason: None }
+                }
             });
         }
-        Ok(Some(out))
+        Ok(Some((out, first_error)))
     }
 }
 
