@@ -110,7 +110,8 @@ impl Coordinator<'_> {
     }
 
     fn admit(&mut self, item: Item) {
-        let key = if self.config.group_by_model { item.call.model.clone() } else { String::new() };
+        let key =
+            if self.config.group_by_model { item.call.model.to_string() } else { String::new() };
         if !self.lanes.contains_key(&key) {
             self.order.push(key.clone());
             // Each model: at most max_concurrent_requests, and no more than its fair share of

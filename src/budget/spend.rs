@@ -86,7 +86,7 @@ impl Spend {
     pub(crate) fn reserve(
         &self,
         provider: Provider,
-        model: &str,
+        model: &Arc<str>,
         prompt: u64,
         output: u64,
     ) -> Result<Charge> {
@@ -110,7 +110,7 @@ impl Spend {
             table: Arc::clone(&self.table),
             totals: Arc::clone(&self.totals),
             provider,
-            model: model.to_string(),
+            model: Arc::clone(model),
             worst,
             hold,
             done: empty,
@@ -124,7 +124,7 @@ pub(crate) struct Charge {
     table: Arc<RwLock<PriceTable>>,
     totals: Arc<Mutex<SpendSnapshot>>,
     provider: Provider,
-    model: String,
+    model: Arc<str>,
     /// The worst-case cost, when the model is priced.
     worst: Option<f64>,
     hold: Option<Hold>,

@@ -60,7 +60,7 @@ impl Engine {
     /// The stored stream for `key`, replayed.
     pub(super) fn cached_stream(&self, key: Option<&str>, call: &Call) -> Option<ChatStream> {
         let (request_id, chunks) = self.cache.as_ref()?.stream(key?)?;
-        Some(ChatStream::replay(self.provider, call.model.clone(), request_id, chunks))
+        Some(ChatStream::replay(self.provider, call.model.to_string(), request_id, chunks))
     }
 
     /// `stream`, storing its chunks under `key` once it completes.
@@ -73,7 +73,7 @@ impl Engine {
         let (Some(cache), Some(key)) = (self.cache.clone(), key) else {
             return s;
         };
-        let model = call.model.clone();
+        let model = call.model.to_string();
         s.on_complete(Box::new(move |request_id, chunks| {
             cache.store_stream(&key, &model, request_id, chunks);
         }))

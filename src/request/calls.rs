@@ -90,7 +90,7 @@ impl Engine {
                 responses: call.api == OpenAiApi::Responses,
                 permit,
                 provider: p,
-                model: call.model.clone(),
+                model: call.model.to_string(),
                 api_key: self.key.expose().to_string(),
                 read_timeout: self.config.timeout,
                 prompt_estimate: call.prompt_tokens,

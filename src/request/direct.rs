@@ -166,7 +166,7 @@ impl Engine {
         let body = call.body.as_deref().unwrap_or(b"null");
         let value =
             serde_json::from_slice(body).map_err(|e| Error::InvalidRequest(e.to_string()))?;
-        Ok((call.model, value, call.prompt_tokens))
+        Ok((call.model.to_string(), value, call.prompt_tokens))
     }
 }
 

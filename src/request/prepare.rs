@@ -3,6 +3,7 @@
 //! many calls in parallel.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -17,8 +18,9 @@ use crate::types::{ChatCompletionRequest, Content};
 /// A call ready to send: what goes on the wire and what it reserves.
 #[derive(Debug, Clone)]
 pub(crate) struct Call {
-    /// The model whose limits it counts against.
-    pub model: String,
+    /// The model whose limits it counts against (shared: each attempt's money is counted
+    /// against it too, and a clone per attempt would be an allocation per request).
+    pub model: Arc<str>,
     /// Borrowed for chat calls (a fixed method and path), owned for raw ones.
     pub method: Cow<'static, str>,
     /// Relative to the base URL.
@@ -61,7 +63,7 @@ impl Engine {
             }
         };
         Ok(Call {
-            model: req.model.clone(),
+            model: Arc::from(req.model.as_str()),
             method: Cow::Borrowed("POST"),
             path: Cow::Borrowed(path),
             body: Some(bytes),
@@ -121,6 +123,7 @@ impl Engine {
             .map_err(|e| Error::InvalidRequest(e.to_string()))?;
         let api = OpenAiApi::ChatCompletions; // read raw: the wire does not matter
         let (method, path) = (Cow::Owned(method), Cow::Owned(path.to_string()));
+        let model = Arc::from(model);
         Ok(Call { model, method, path, body, cost, prompt_tokens, stream: false, api })
     }
 
