@@ -144,14 +144,7 @@ impl Redactor {
     /// (borrowed as it is when nothing matched: the common case costs no allocation).
     fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let bytes = text.as_bytes();
-        let mut hit: Option<Vec<bool>> = None;
-        for &w in &self.sizes {
-            for (i, win) in bytes.windows(w).enumerate() {
-                if self.windows.contains(&pack(win)) {
-                    hit.get_or_insert_with(|| vec![false; bytes.len()])[i..i + w].fill(true);
-                }
-            }
-        }
+        let mut hit = self.window_hits(bytes);
         if !self.sizes.is_empty() && bytes.contains(&b'%') {
             let h = hit.get_or_insert_with(|| vec![false; bytes.len()]);
             percent_decoded_hits(bytes, &self.key_runs, self.key_run, h);
@@ -174,6 +167,27 @@ impl Redactor {
             }
         }
         Cow::Owned(out)
+    }
+}
+
+impl Redactor {
+    /// Marks the bytes of `bytes` inside a window of a form of the key (`None`: no hit).
+    fn window_hits(&self, bytes: &[u8]) -> Option<Vec<bool>> {
+        let mut hit: Option<Vec<bool>> = None;
+        for &w in &self.sizes {
+            // Each window packed as it slides (one shift per byte, not `w`): exactly what
+            // `pack` gives, since a packed window is its length above its bytes.
+            let (len, mask) = ((w as u128) << (8 * w), (1u128 << (8 * w)) - 1);
+            let mut run = 0u128;
+            for (end, &b) in bytes.iter().enumerate() {
+                run = ((run << 8) | u128::from(b.to_ascii_lowercase())) & mask;
+                if end + 1 >= w && self.windows.contains(&(len | run)) {
+                    let i = end + 1 - w;
+                    hit.get_or_insert_with(|| vec![false; bytes.len()])[i..i + w].fill(true);
+                }
+            }
+        }
+        hit
     }
 }
 
@@ -275,6 +289,34 @@ mod tests {
             assert_eq!(out, "bad key [REDACTED] here", "{echoed}");
         }
         assert_eq!(redact_forms("100%25 ok %zz", key), "100%25 ok %zz", "no false hit");
+    }
+
+    #[test]
+    fn sliding_windows_hit_what_packing_each_window_hits() {
+        for key in ["sk-bench", "sk-a1b2c3", "sk-proj-0123456789abcdefXYZ+/=="] {
+            let r = Redactor::new(key);
+            let upper = key.to_ascii_uppercase();
+            for text in [
+                String::new(),
+                "x".into(),
+                key.into(),
+                format!("id {upper} and {key} end"),
+                format!("{}{}", &key[1..], &key[..key.len() - 1]),
+                "c2stYmVuY2g= and c2stcHJvai0wMTIz".into(),
+            ] {
+                let bytes = text.as_bytes();
+                let mut naive: Option<Vec<bool>> = None;
+                for &w in &r.sizes {
+                    for (i, win) in bytes.windows(w).enumerate() {
+                        if r.windows.contains(&pack(win)) {
+                            naive.get_or_insert_with(|| vec![false; bytes.len()])[i..i + w]
+                                .fill(true);
+                        }
+                    }
+                }
+                assert_eq!(r.window_hits(bytes), naive, "{key}: {text}");
+            }
+        }
     }
 
     #[test]
