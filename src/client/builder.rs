@@ -18,7 +18,7 @@ use crate::provider_id::Provider;
 use crate::request::{Engine, EngineParts};
 use crate::secret::ApiKey;
 use crate::tokens::{CharEstimator, TokenCounter};
-use crate::transport::{CallingThreadResolver, Transport, UreqTransport};
+use crate::transport::{CallingThreadResolver, CoarseTimeouts, Transport, UreqTransport};
 
 #[cfg(feature = "redis")]
 mod redis;
@@ -328,7 +328,8 @@ const AGENT_BUFFER: usize = 32 * 1024;
 
 /// The agent used when the caller brings none: connection reuse for many threads, no proxy for
 /// loopback addresses (the emulator, tests), the environment's proxy otherwise, names resolved
-/// on the calling thread (see `transport/resolver.rs` for why), and already set as every
+/// on the calling thread (see `transport/resolver.rs` for why), I/O timeouts in whole
+/// milliseconds (see `transport/coarse_timeouts.rs`), and already set as every
 /// attempt needs it (no redirects, statuses as answers, the attempt timeout), so requests need
 /// no configuration of their own.
 fn default_agent(config: &Config) -> ureq::Agent {
@@ -353,9 +354,5 @@ fn default_agent(config: &Config) -> ureq::Agent {
     if is_loopback(base_url) {
         cfg = cfg.proxy(None);
     }
-    ureq::Agent::with_parts(
-        cfg.build(),
-        ureq::unversioned::transport::DefaultConnector::default(),
-        CallingThreadResolver,
-    )
+    ureq::Agent::with_parts(cfg.build(), CoarseTimeouts::default(), CallingThreadResolver)
 }

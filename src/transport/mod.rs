@@ -7,12 +7,14 @@ use std::time::Duration;
 
 use ureq::http::HeaderMap;
 
+mod coarse_timeouts;
 mod resolver;
 mod ureq_transport;
 
 #[cfg(test)]
 pub(crate) mod fake;
 
+pub(crate) use coarse_timeouts::CoarseTimeouts;
 pub(crate) use resolver::CallingThreadResolver;
 pub(crate) use ureq_transport::UreqTransport;
 
