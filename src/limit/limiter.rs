@@ -192,15 +192,7 @@ impl ModelLimiter {
                     let since = Since { admitted: now, marks: st.refund_marks() };
                     let charged = st.charged(&cost);
                     self.tell_admit(&charged, entered, now, why.as_deref());
-                    return Ok(Permit {
-                        model: Arc::clone(self),
-                        cost: charged,
-                        requested: cost,
-                        since,
-                        probe,
-                        answered: false,
-                        succeeded: false,
-                    });
+                    return Ok(Permit::new(Arc::clone(self), charged, cost, since, probe));
                 }
                 Poll::NeverFits { dimension, needed, capacity } => {
                     st.remove(ticket);
@@ -266,15 +258,7 @@ impl ModelLimiter {
                 self.wake_head(st);
                 let since = Since { admitted: self.clock.now() + wait, marks: st.refund_marks() };
                 log::debug!(target: events::TARGET, "{}: the shared store admits it in {:.3}s", self.model, wait.as_secs_f64());
-                let permit = Permit {
-                    model: Arc::clone(self),
-                    cost: st.charged(cost),
-                    requested: *cost,
-                    since,
-                    probe,
-                    answered: false,
-                    succeeded: false,
-                };
+                let permit = Permit::new(Arc::clone(self), st.charged(cost), *cost, since, probe);
                 MutexGuard::unlocked(st, || self.wait_out(wait));
                 Ok(Some(permit))
             }

@@ -297,3 +297,27 @@ fn the_cold_start_probe_is_counted_once_by_buckets_its_own_answer_created() {
     let t = snap[0].tokens.unwrap();
     assert_eq!(t.remaining, 900, "counted once: the header's figure, not 900 - 100");
 }
+
+#[test]
+fn settling_and_releasing_at_once_is_settling_then_dropping() {
+    let snapshots = [false, true].map(|at_once| {
+        let clock = Arc::new(ManualClock::new());
+        let limits = LimitConfig { requests: Some(10), tokens: Some(1_000), ..cfg() };
+        let limiter = Limiter::new(limits, clock.clone());
+        let m = limiter.model("m");
+        let mut permit = m.acquire(tokens(300), false).expect("admitted");
+        permit.answered();
+        permit.succeeded();
+        if at_once {
+            permit.settle_and_release(tokens(120));
+        } else {
+            permit.settle(tokens(120));
+            drop(permit);
+        }
+        let snap = limiter.snapshot().remove(0);
+        assert_eq!((snap.in_flight, snap.completed), (0, 1), "released once");
+        snap
+    });
+    assert_eq!(snapshots[0], snapshots[1]);
+    assert_eq!(snapshots[1].tokens.map(|t| t.remaining), Some(880));
+}

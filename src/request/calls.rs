@@ -32,7 +32,7 @@ impl Engine {
             return Ok(hit);
         }
         let p = self.provider;
-        let response = self.run(call, policy, attempts, |resp, mut permit| {
+        let response = self.run(call, policy, attempts, |resp, permit| {
             let body = read_body_sized(resp.body, MAX_BODY, Some(&resp.headers))
                 .map_err(|e| self.read_error(&e))?;
             let request_id = wire::request_id(p, &resp.headers, &self.key);
@@ -45,7 +45,8 @@ impl Engine {
             };
             if let Some(usage) = &parsed.usage {
                 permit.reported(usage.prompt_tokens, usage.completion_tokens);
-                permit.settle(cost::settled(p, &call.model, permit.cost(), usage));
+                let actual = cost::settled(p, &call.model, permit.cost(), usage);
+                permit.settle_and_release(actual);
             }
             Ok(parsed)
         })?;

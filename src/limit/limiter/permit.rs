@@ -18,9 +18,25 @@ pub(crate) struct Permit {
     pub(super) probe: bool,
     pub(super) answered: bool,
     pub(super) succeeded: bool,
+    /// Its in-flight slot is given back (by [`settle_and_release`](Self::settle_and_release));
+    /// the drop has nothing left to do.
+    pub(super) released: bool,
 }
 
 impl Permit {
+    /// A reservation of `cost` (what the buckets were charged) for a request that asked for
+    /// `requested`.
+    pub(super) fn new(
+        model: Arc<ModelLimiter>,
+        cost: Cost,
+        requested: Cost,
+        since: Since,
+        probe: bool,
+    ) -> Self {
+        let (answered, succeeded, released) = (false, false, false);
+        Permit { model, cost, requested, since, probe, answered, succeeded, released }
+    }
+
     /// What was reserved.
     pub(crate) fn cost(&self) -> Cost {
         self.cost
@@ -110,10 +126,30 @@ impl Permit {
         }
         self.cost = actual;
     }
+
+    /// [`settle`](Self::settle), then gives the slot back: a non-streamed answer is done with
+    /// both at once. With local buckets that is one lock of the model and one wake-up, not
+    /// two of each; with a shared store the settle's round trip comes first, as it would.
+    pub(crate) fn settle_and_release(mut self, actual: Cost) {
+        if self.model.is_shared() {
+            return self.settle(actual); // the drop releases
+        }
+        let mut st = self.model.state.lock();
+        let now = self.model.clock.now();
+        st.settle(&self.cost, &actual, now);
+        st.release(self.probe, self.answered, self.succeeded, self.since.admitted, now);
+        self.released = true;
+        self.model.head_cv.notify_all();
+        drop(st);
+        self.cost = actual;
+    }
 }
 
 impl Drop for Permit {
     fn drop(&mut self) {
+        if self.released {
+            return;
+        }
         let mut st = self.model.state.lock();
         let now = self.model.clock.now();
         st.release(self.probe, self.answered, self.succeeded, self.since.admitted, now);
