@@ -209,3 +209,28 @@ fn malformed_success_body_is_a_typed_error() {
         "{err:?}"
     );
 }
+
+#[test]
+fn configured_headers_go_with_the_auth_and_content_type_on_every_call() {
+    let server = MockServer::start();
+    let m = server.mock(|when, then| {
+        when.method(POST)
+            .path("/v1/chat/completions")
+            .header("authorization", format!("Bearer {KEY}"))
+            .header("content-type", "application/json")
+            .header("x-title", "eval")
+            .header("http-referer", "https://example.com");
+        then.status(200).json_body(ok_body());
+    });
+    let limiter = builder(Provider::OpenAI, &server.url("/v1"))
+        .header("x-title", "eval")
+        .header("http-referer", "https://example.com")
+        .build()
+        .unwrap();
+    for _ in 0..2 {
+        let r = limiter
+            .chat_completion(&ChatCompletionRequest::new("gpt-4o-mini", vec![Message::user("hi")]));
+        assert_eq!(r.unwrap().text(), "Paris");
+    }
+    m.assert_calls(2);
+}

@@ -17,7 +17,7 @@ use crate::provider_id::Provider;
 use crate::retry::RetryPolicy;
 use crate::secret::ApiKey;
 use crate::tokens::TokenCounter;
-use crate::transport::Transport;
+use crate::transport::{Prepared, Transport};
 
 mod cached;
 mod calls;
@@ -50,6 +50,8 @@ pub(crate) struct Engine {
     base_url: String,
     /// The base URL joined with the chat path, once (every chat call is sent there).
     chat_url: String,
+    /// `chat_url` and `auth` parsed for the transport, once (`transport/prepared.rs`).
+    prepared: Option<Prepared>,
     transport: Box<dyn Transport>,
     limiter: Limiter,
     policy: RetryPolicy,
@@ -86,6 +88,7 @@ impl Engine {
             (c.check_credits && p.provider == Provider::OpenRouter).then(credits::Credits::default);
         let auth = crate::provider::wire::auth_headers(p.provider, p.key.expose());
         let chat_url = format!("{base_url}{}", crate::provider::wire::chat_path(p.provider));
+        let prepared = Prepared::new(&chat_url, &auth);
         Engine {
             provider: p.provider,
             model: p.model,
@@ -94,6 +97,7 @@ impl Engine {
             config: p.config,
             base_url,
             chat_url,
+            prepared,
             transport: p.transport,
             limiter: p.limiter,
             policy,

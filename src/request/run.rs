@@ -226,14 +226,16 @@ impl Engine {
     ) -> Result<HttpResponse> {
         let headers = Headers { fixed: &self.auth, content_type, configured: &self.config.headers };
         // The chat URL is joined once, at build; any other path here.
-        let joined;
+        let (joined, prepared);
         let url = if path == wire::chat_path(self.provider) {
+            prepared = self.prepared.as_ref().filter(|_| content_type.is_none());
             self.chat_url.as_str()
         } else {
+            prepared = None;
             joined = format!("{}{}", self.base_url, path);
             joined.as_str()
         };
-        let request = HttpRequest { method, url, headers, body, timeout };
+        let request = HttpRequest { method, url, headers, body, timeout, prepared };
         self.transport.send(&request).map_err(|e| self.transport_error(e))
     }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 use ureq::http::HeaderMap;
 
 mod coarse_timeouts;
+mod prepared;
 mod resolver;
 mod ureq_transport;
 
@@ -15,6 +16,7 @@ mod ureq_transport;
 pub(crate) mod fake;
 
 pub(crate) use coarse_timeouts::CoarseTimeouts;
+pub(crate) use prepared::Prepared;
 pub(crate) use resolver::CallingThreadResolver;
 pub(crate) use ureq_transport::UreqTransport;
 
@@ -35,12 +37,16 @@ pub(crate) struct HttpRequest<'a> {
     pub headers: Headers<'a>,
     pub body: Option<&'a [u8]>,
     pub timeout: Timeout,
+    /// `url` and the fixed headers parsed, when the request goes to the URL they were parsed
+    /// for with the fixed headers unchanged (a chat call); the configured headers are still
+    /// in `headers` only.
+    pub prepared: Option<&'a Prepared>,
 }
 
 /// A request's headers, in the order they are sent: the fixed ones (auth, JSON content type),
 /// with `content_type` in place of the fixed content type when it is set, then the configured
-/// ones.
-#[derive(Debug, Clone, Copy)]
+/// ones. No `Debug`: the fixed ones hold the API key.
+#[derive(Clone, Copy)]
 pub(crate) struct Headers<'a> {
     pub fixed: &'a [(&'static str, String)],
     pub content_type: Option<&'a str>,

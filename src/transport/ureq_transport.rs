@@ -58,9 +58,23 @@ impl UreqTransport {
 
 impl Transport for UreqTransport {
     fn send(&self, r: &HttpRequest<'_>) -> Result<HttpResponse, TransportError> {
-        let mut builder = ureq::http::Request::builder().method(r.method).uri(r.url);
-        for (k, v) in r.headers.iter() {
-            builder = builder.header(k, v);
+        let mut builder = ureq::http::Request::builder().method(r.method);
+        match r.prepared {
+            Some(p) => {
+                builder = builder.uri(p.uri.clone());
+                for (k, v) in &p.fixed {
+                    builder = builder.header(k.clone(), v.clone());
+                }
+                for (k, v) in r.headers.configured {
+                    builder = builder.header(k.as_str(), v.as_str());
+                }
+            }
+            None => {
+                builder = builder.uri(r.url);
+                for (k, v) in r.headers.iter() {
+                    builder = builder.header(k, v);
+                }
+            }
         }
         match r.body {
             // Sent from the caller's buffer, not a copy of it.
