@@ -337,3 +337,38 @@ fn refusals_come_in_the_order_the_fields_are_written() {
         assert!(refused > 0, "request {i} is refused by some provider");
     }
 }
+
+proptest::proptest! {
+    /// Whatever `extra` (of the request or of a message) overrides, the written body is the
+    /// `Value` body, with no key twice.
+    #[test]
+    fn any_extras_write_the_value_body(
+        top in proptest::collection::vec((EXTRA_KEYS, 0u8..4), 0..6),
+        inner in proptest::collection::vec((EXTRA_KEYS, 0u8..4), 0..4),
+        stream: bool,
+        router: bool,
+        reasoning_model: bool,
+    ) {
+        let value = |v: u8| [json!(null), json!(1.5), json!("s"), json!({"k": [1]})][v as usize].clone();
+        let mut m = Message::assistant("hi");
+        m.extra.extend(inner.into_iter().map(|(k, v)| (k.to_string(), value(v))));
+        let model = if reasoning_model { "o3-mini" } else { "gpt-4o" };
+        let mut r = ChatCompletionRequest::new(model, vec![Message::user("q"), m])
+            .max_tokens(5)
+            .temperature(0.2)
+            .stop(["x"])
+            .top_k(2);
+        r.extra.extend(top.into_iter().map(|(k, v)| (k.to_string(), value(v))));
+        let p = if router { Provider::OpenRouter } else { Provider::OpenAI };
+        let mut bytes = Vec::new();
+        write_chat_body(p, &r, stream, &mut bytes).expect("valid");
+        let text = std::str::from_utf8(&bytes).expect("UTF-8");
+        assert_no_repeated_key(text);
+        let got: Value = serde_json::from_str(text).expect("JSON");
+        proptest::prop_assert_eq!(got, reference_body(p, &r, stream).expect("valid"));
+    }
+}
+
+/// Names an `extra` may use: the typed fields', the streaming ones, a message's, and others.
+const EXTRA_KEYS: &str = "model|messages|max_tokens|max_completion_tokens|temperature|stop|top_k\
+    |stream|stream_options|role|content|tool_calls|content_blocks|name|seed";

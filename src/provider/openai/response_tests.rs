@@ -297,3 +297,75 @@ fn the_one_pass_reader_agrees_with_the_value_reading() {
         }
     }
 }
+
+/// JSON made of the names and shapes an OpenAI-shaped answer has, for the property below.
+fn arb_answer_json() -> impl proptest::strategy::Strategy<Value = Value> {
+    use proptest::prelude::*;
+    let keys = prop::sample::select(vec![
+        "id",
+        "model",
+        "choices",
+        "usage",
+        "error",
+        "index",
+        "message",
+        "finish_reason",
+        "role",
+        "content",
+        "refusal",
+        "annotations",
+        "tool_calls",
+        "reasoning",
+        "prompt_tokens",
+        "completion_tokens",
+        "total_tokens",
+        "prompt_tokens_details",
+        "cached_tokens",
+        "cache_write_tokens",
+        "completion_tokens_details",
+        "reasoning_tokens",
+        "cost",
+        "type",
+        "text",
+        "code",
+        "function",
+        "name",
+        "arguments",
+    ]);
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<u64>().prop_map(|n| json!(n)),
+        any::<i64>().prop_map(|n| json!(n)),
+        (-1e20f64..1e20).prop_map(|f| json!(f)),
+        prop::sample::select(vec!["assistant", "user", "text", "stop", "", "x"])
+            .prop_map(|s| json!(s)),
+    ];
+    leaf.prop_recursive(5, 64, 6, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::vec((keys.clone(), inner), 0..7).prop_map(|kv| Value::Object(
+                kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+            )),
+        ]
+    })
+}
+
+proptest::proptest! {
+    #[test]
+    fn any_answer_reads_as_the_value_reading_reads_it(
+        fields in proptest::collection::vec(("[a-z]{0,2}|id|model|choices|usage|error", arb_answer_json()), 0..6),
+    ) {
+        let root: serde_json::Map<String, Value> = fields.into_iter().collect();
+        let body = Value::Object(root).to_string();
+        for p in [Provider::OpenAI, Provider::OpenRouter] {
+            let got = parse_response(p, body.as_bytes(), None, "k");
+            let want = reference::parse(p, body.as_bytes());
+            match (got, want) {
+                (Ok(got), Ok(want)) => proptest::prop_assert_eq!(got, want),
+                (Err(got), Err(want)) => proptest::prop_assert_eq!(got.to_string(), want.to_string()),
+                (got, want) => proptest::prop_assert!(false, "{}: {:?} vs {:?}", body, got, want),
+            }
+        }
+    }
+}
