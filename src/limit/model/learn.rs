@@ -79,16 +79,18 @@ impl ModelState {
             (&mut self.output, &info.output_tokens, tr),
         ];
         let inferred = &mut self.inferred;
+        // How long the request was out: how stale its figures may be, and how much the server
+        // has refilled since it computed them.
+        let age = since.map(|s| now.saturating_duration_since(s.admitted));
         for (d, (bucket, dim, ratio)) in pairs.into_iter().enumerate() {
-            let precision = Precision::of(info, d, since.map(|s| now - s.admitted));
+            let precision = Precision::of(info, d, age);
             match bucket {
                 Some(b) => {
                     if inferred[d] && dim.limit.is_none() {
                         grow_inferred(b, dim.remaining, now);
                     }
-                    let credit = since.map_or(0.0, |s| {
-                        let age = now.saturating_duration_since(s.admitted).as_secs_f64();
-                        b.rate() * age + (b.refunded - s.marks[d])
+                    let credit = since.zip(age).map_or(0.0, |(s, age)| {
+                        b.rate() * age.as_secs_f64() + (b.refunded - s.marks[d])
                     });
                     b.sync(dim, &precision, now, credit);
                 }
